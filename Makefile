@@ -1,0 +1,18 @@
+VENV := .venv
+PY := $(VENV)/bin/python
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+export RAY_AUTH_MODE ?= disabled
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[engines,test]"
+	touch $@
+
+.PHONY: demo test
+demo: $(VENV)/.installed
+	$(PY) examples/demo.py
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q

@@ -1,0 +1,141 @@
+"""The session: the user's entry point that builds graphs and runs engines on them.
+
+>>> import graphengine
+>>> with graphengine.session(num_fragments=2) as sess:
+...     g = sess.g(directed=True)
+...     g = g.add_edges({"src": [1, 2], "dst": [2, 3]}, label="link")
+...     g.edge_count
+2
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import LoadError, SchemaError
+from .store.graph import Graph
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """Holds the defaults of the graphs it builds (number of fragments, partitioner, executor).
+
+    Args:
+        num_fragments: fragments per graph (edge-cut partitions).
+        partitioner: ``"hash"`` of the user id (default) or ``"range"`` of sorted ids.
+        executor: where analytics run by default: ``"local"`` or ``"ray"``.
+    """
+
+    def __init__(self, num_fragments: int = 1, partitioner: str = "hash", executor: str = "local"):
+        self.num_fragments = num_fragments
+        self.partitioner = partitioner
+        self.executor = executor
+        self.closed = False
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the session (shuts down a Ray runtime the session started)."""
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return (f"Session(num_fragments={self.num_fragments}, partitioner={self.partitioner!r},"
+                f" executor={self.executor!r})")
+
+    def g(self, incoming_data: Any = None, directed: bool = True,
+          num_fragments: int | None = None) -> Graph:
+        """An empty graph, or one converted from a networkx graph (``incoming_data``)."""
+        fnum = num_fragments or self.num_fragments
+        if incoming_data is None:
+            return Graph.empty(directed, fnum, self.partitioner)
+        if hasattr(incoming_data, "is_directed") and hasattr(incoming_data, "nodes"):
+            return from_networkx(incoming_data, fnum, self.partitioner)
+        raise LoadError(f"sess.g(): cannot build a graph from {type(incoming_data).__name__}")
+
+    def load_from(self, edges: Mapping[str, Any], vertices: Mapping[str, Any] | None = None,
+                  directed: bool = True, num_fragments: int | None = None) -> Graph:
+        """Build a graph from per-label sources, in GraphScope's ``load_from`` form.
+
+        ``vertices[label]`` is a source or ``(source, properties, vid_field)``;
+        ``edges[label]`` is a source, ``(source, properties, (src_field, src_label),
+        (dst_field, dst_label))``, a dict of :meth:`Graph.add_edges` arguments, or a list of
+        these (one per relation). Vertex labels without a source are deduced from the edges.
+        """
+        g = self.g(directed=directed, num_fragments=num_fragments)
+        for label, spec in (vertices or {}).items():
+            source, kwargs = _vertex_spec(spec)
+            g = g.add_vertices(source, label=label, **kwargs)
+        for label, specs in edges.items():
+            for spec in specs if isinstance(specs, list) else [specs]:
+                source, kwargs = _edge_spec(spec)
+                g = g.add_edges(source, label=label, **kwargs)
+        return g
+
+
+def session(num_fragments: int = 1, partitioner: str = "hash", executor: str = "local") -> Session:
+    """Start a session (a context manager): ``with graphengine.session() as sess: ...``."""
+    return Session(num_fragments=num_fragments, partitioner=partitioner, executor=executor)
+
+
+def _vertex_spec(spec: Any) -> tuple[Any, dict]:
+    if isinstance(spec, dict):
+        spec = dict(spec)
+        return spec.pop("source"), spec
+    if isinstance(spec, tuple):
+        kwargs: dict[str, Any] = {}
+        if len(spec) > 1:
+            kwargs["properties"] = spec[1]
+        if len(spec) > 2:
+            kwargs["vid_field"] = spec[2]
+        return spec[0], kwargs
+    return spec, {}
+
+
+def _edge_spec(spec: Any) -> tuple[Any, dict]:
+    if isinstance(spec, dict):
+        spec = dict(spec)
+        return spec.pop("source"), spec
+    if isinstance(spec, tuple):
+        kwargs: dict[str, Any] = {}
+        if len(spec) > 1:
+            kwargs["properties"] = spec[1]
+        for end, item in zip(("src", "dst"), spec[2:4]):
+            if isinstance(item, tuple):
+                kwargs[f"{end}_field"], kwargs[f"{end}_label"] = item
+            else:
+                kwargs[f"{end}_field"] = item
+        return spec[0], kwargs
+    return spec, {}
+
+
+def from_networkx(G, num_fragments: int = 1, partitioner: str = "hash") -> Graph:
+    """Convert a networkx graph: one vertex label ``_`` and one edge label ``_e``.
+
+    Node and edge attributes become properties (columns of the union of attribute names;
+    missing values are null). Node ids must all be integers or all strings.
+    """
+    nodes = list(G.nodes)
+    kinds = {type(n) for n in nodes}
+    if kinds - {int, np.int64, np.int32} and kinds - {str}:
+        raise SchemaError(f"networkx node ids must all be int or all be str, got {sorted(k.__name__ for k in kinds)}")
+    vdf = pd.DataFrame([{**attrs} for _, attrs in G.nodes(data=True)])
+    ids = pa.array(nodes, type=pa.int64() if kinds <= {int, np.int64, np.int32} else pa.large_string())
+    vt = pa.Table.from_pandas(vdf, preserve_index=False) if len(vdf.columns) else pa.table({})
+    g = Graph.empty(G.is_directed(), num_fragments, partitioner)
+    g = g._add_vertex_table("_", ids, vt)
+    edges = list(G.edges(data=True))
+    src = pa.array([u for u, _, _ in edges], type=ids.type)
+    dst = pa.array([v for _, v, _ in edges], type=ids.type)
+    edf = pd.DataFrame([d for _, _, d in edges])
+    et = pa.Table.from_pandas(edf, preserve_index=False) if len(edf.columns) else pa.table({})
+    return g._add_edge_table("_e", src, dst, et, "_", "_", False)

@@ -1,0 +1,798 @@
+"""The property graph: an immutable version over fragments, with the GraphScope-style builders.
+
+Every method that changes the graph returns a new :class:`Graph`; the old one stays valid and
+the new one shares every buffer it did not change (fragments it did not touch, tables, CSR
+arrays). Loading is vectorized: the vertex map, the partitioning and the CSR/CSC builds run over
+whole arrays (numpy and Numba counting sorts), never a Python loop per vertex or edge.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import cached_property
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import DuplicateVertexError, LoadError, SchemaError, UnknownVertexError
+from . import kernels
+from .fragment import Fragment, Topology, as_arrow, as_numpy, compute_outer
+from .ids import IdBlocks, LabelIndex, Partitioner, check_unique, ids_in_ranges, normalize_ids
+from .progress import Progress
+from .schema import EdgeLabel, GraphSchema, VertexLabel, conform
+from .sources import Source, read_source
+
+log = logging.getLogger(__name__)
+
+Field = Union[int, str]
+PropertySpec = Union[None, Sequence[Union[str, tuple[str, Any]]]]
+
+
+class Graph:
+    """An immutable property graph version partitioned into fragments.
+
+    Build one with :meth:`graphengine.Session.g` and the ``add_*`` methods, or
+    :meth:`graphengine.Session.load_from`.
+    """
+
+    def __init__(self, schema: GraphSchema, partitioner: Partitioner, vertex_blocks: IdBlocks,
+                 edge_blocks: IdBlocks, fragments: Sequence[Fragment]):
+        self.schema = schema
+        self.partitioner = partitioner
+        self.vertex_blocks = vertex_blocks
+        self.edge_blocks = edge_blocks
+        self.fragments: tuple[Fragment, ...] = tuple(fragments)
+
+    @classmethod
+    def empty(cls, directed: bool = True, num_fragments: int = 1,
+              partitioner: str = "hash") -> "Graph":
+        """A graph with no labels, split into ``num_fragments`` fragments."""
+        part = Partitioner(num_fragments, partitioner)
+        empty = pa.array(np.zeros(0, dtype=np.int64))
+        frags = [Fragment(f, num_fragments, directed, 0, np.zeros((0, 2), dtype=np.int64), {}, {},
+                          {}, empty) for f in range(num_fragments)]
+        return cls(GraphSchema(directed), part, IdBlocks.empty(), IdBlocks.empty(), frags)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def directed(self) -> bool:
+        return self.schema.directed
+
+    @property
+    def fnum(self) -> int:
+        """Number of fragments."""
+        return len(self.fragments)
+
+    @property
+    def vertex_labels(self) -> list[str]:
+        return self.schema.vertex_label_names
+
+    @property
+    def edge_labels(self) -> list[str]:
+        return self.schema.edge_label_names
+
+    @property
+    def vertex_count(self) -> int:
+        """Number of vertices (all labels)."""
+        return sum(f.inner_vertex_count for f in self.fragments)
+
+    @property
+    def id_space(self) -> int:
+        """Size of the global id space: every gid is ``< id_space``."""
+        return self.vertex_blocks.total
+
+    @property
+    def edge_count(self) -> int:
+        """Number of edges (all labels; an undirected edge counts once)."""
+        out = sum(len(t.out_nbrs) for f in self.fragments for t in f.topology.values())
+        return out if self.directed else out // 2
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the store's buffers over all fragments."""
+        return sum(f.nbytes for f in self.fragments)
+
+    def __repr__(self) -> str:
+        kind = "directed" if self.directed else "undirected"
+        return (f"Graph({kind}, {self.vertex_count} vertices {self.vertex_labels},"
+                f" {self.edge_count} edges {self.edge_labels}, {self.fnum} fragments)")
+
+    def owner(self, gids: np.ndarray) -> np.ndarray:
+        """Fragment id owning each global vertex id."""
+        return self.vertex_blocks.locate(gids)[0]
+
+    # ------------------------------------------------------------------ vertex map
+    def _label_blocks(self, label: str) -> IdBlocks:
+        return self.vertex_blocks.select(self.vertex_blocks.label == self.schema.vertex_label_index(label))
+
+    @cached_property
+    def _indexes(self) -> dict[str, LabelIndex]:
+        return {}
+
+    def _index(self, label: str) -> LabelIndex:
+        if label not in self._indexes:
+            self._indexes[label] = LabelIndex(self.vertex_table(label).column("id").combine_chunks())
+        return self._indexes[label]
+
+    def _positions_to_gids(self, label: str, pos: np.ndarray) -> np.ndarray:
+        blocks = self._label_blocks(label)
+        cum = np.concatenate([[0], np.cumsum(blocks.count)[:-1]]).astype(np.int64)
+        gids = kernels.locate(np.maximum(pos, 0), cum, blocks.start, blocks.start)[1]
+        return np.where(pos >= 0, gids, -1)
+
+    def gids(self, label: str, ids: Union[Sequence, np.ndarray, pa.Array]) -> np.ndarray:
+        """Global ids of the vertices of ``label`` with user ids ``ids`` (-1 where unknown)."""
+        ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
+        ids = normalize_ids(ids, f"vertex label {label!r}")
+        return self._positions_to_gids(label, self._index(label).positions(ids))
+
+    def vertex_ids(self, gids: np.ndarray) -> list:
+        """User ids of the given global ids (any labels), as Python values."""
+        return self._ids_of(np.asarray(gids, dtype=np.int64)).to_pylist()
+
+    def all_gids(self) -> np.ndarray:
+        """Global ids of all vertices, ascending: the vertex order of every analytics result."""
+        return ids_in_ranges(np.stack([self.vertex_blocks.start, self.vertex_blocks.count], axis=1))
+
+    def vertex_label_of(self, gids: np.ndarray) -> np.ndarray:
+        """Label index of each global vertex id."""
+        vb = self.vertex_blocks
+        return kernels.locate(np.asarray(gids, dtype=np.int64), vb.start, vb.label, vb.start)[0]
+
+    # ------------------------------------------------------------------ tables in id order
+    def vertex_table(self, label: str) -> pa.Table:
+        """All vertices of ``label`` in global id order (zero-copy slices of fragment tables)."""
+        vl = self.schema.vertex_label(label)
+        blocks = self._label_blocks(label)
+        parts = [self.fragments[f].vertex_tables[label].slice(r, c)
+                 for f, r, c in zip(blocks.fid, blocks.row, blocks.count)]
+        return pa.concat_tables(parts) if parts else vl.schema.empty_table()
+
+    def vertex_gids(self, label: str) -> np.ndarray:
+        """Global ids of the vertices of ``label``, ascending (row order of vertex_table)."""
+        blocks = self._label_blocks(label)
+        return ids_in_ranges(np.stack([blocks.start, blocks.count], axis=1))
+
+    def vertex_property(self, name: str, label: str | None = None) -> np.ndarray:
+        """A vertex property as a float/int array indexed by global id (NaN / 0 where absent)."""
+        labels = [label] if label else [v.name for v in self.schema.vertex_labels
+                                         if name in v.schema.names]
+        if not labels:
+            raise SchemaError(f"no vertex label has property {name!r}")
+        out = None
+        for lab in labels:
+            col = self.vertex_table(lab).column(name).to_numpy()
+            if out is None:
+                out = np.full(self.id_space, np.nan if col.dtype.kind == "f" else 0, dtype=col.dtype)
+            out[self.vertex_gids(lab)] = col
+        return out
+
+    def _edge_rows(self, label: str) -> IdBlocks:
+        return self.edge_blocks.select(self.edge_blocks.label == self.schema.edge_label_index(label))
+
+    def edge_property(self, name: str, label: str | None = None) -> np.ndarray:
+        """An edge property as an array indexed by edge id (NaN / 0 for edges without it)."""
+        labels = [label] if label else [e.name for e in self.schema.edge_labels
+                                         if name in e.schema.names]
+        if not labels:
+            raise SchemaError(f"no edge label has property {name!r}")
+        out = None
+        for lab in labels:
+            blocks = self._edge_rows(lab)
+            for s, f, r, c in zip(blocks.start, blocks.fid, blocks.row, blocks.count):
+                col = self.fragments[f].edge_tables[lab].column(name).slice(r, c).to_numpy()
+                if out is None:
+                    out = np.full(self.edge_blocks.total, np.nan if col.dtype.kind == "f" else 0,
+                                  dtype=col.dtype)
+                out[s:s + c] = col
+        if out is None:
+            return np.zeros(self.edge_blocks.total)
+        return out
+
+    def edge_table(self, label: str) -> pa.Table:
+        """Edges of ``label`` (``src``, ``dst`` user ids, then properties) in edge-id order.
+
+        Undirected edges are listed once each, from the endpoint with the smaller internal id.
+        """
+        el = self.schema.edge_label(label)
+        src, dst, eid = self._edge_list(label)
+        blocks = self._edge_rows(label)
+        fid, row = self.edge_blocks.locate(eid, base="row")
+        props = []
+        for f in range(self.fnum):
+            mask = fid == f
+            if mask.any() and el.schema.names:
+                props.append((np.flatnonzero(mask), self.fragments[f].edge_tables[label]
+                              .take(pa.array(row[mask]))))
+        del blocks
+        columns: dict[str, Any] = {"src": self._ids_of(src), "dst": self._ids_of(dst)}
+        for name in el.schema.names:
+            if props:
+                order = np.argsort(np.concatenate([p[0] for p in props]), kind="stable")
+                col = pa.concat_arrays([p[1].column(name).combine_chunks() for p in props])
+                columns[name] = col.take(pa.array(order))
+            else:
+                columns[name] = pa.array([], type=el.schema.field(name).type)
+        return pa.table(columns)
+
+    def _edge_list(self, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(src gids, dst gids, eids)`` of the live edges of ``label``, sorted by eid."""
+        srcs, dsts, eids = [], [], []
+        for f in self.fragments:
+            t = f.topology.get(label)
+            if t is None:
+                continue
+            indptr, nbrs, e = t.arrays("out")
+            keys = f.inner_gids[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))]
+            if not self.directed:
+                keep = keys <= nbrs
+                # a self loop is stored twice: keep its first entry only
+                loops = np.flatnonzero(keep & (keys == nbrs))
+                if len(loops):
+                    _, first = np.unique(e[loops], return_index=True)
+                    drop = np.setdiff1d(loops, loops[first])
+                    keep[drop] = False
+                keys, nbrs, e = keys[keep], nbrs[keep], e[keep]
+            srcs.append(keys)
+            dsts.append(nbrs)
+            eids.append(e)
+        if not srcs:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        src, dst, eid = (np.concatenate(a) for a in (srcs, dsts, eids))
+        order = np.argsort(eid, kind="stable")
+        return src[order], dst[order], eid[order]
+
+    def _ids_of(self, gids: np.ndarray) -> pa.Array:
+        """User ids of global ids as one Arrow array (labels must share an id type)."""
+        out = None
+        labels = self.vertex_label_of(gids) if len(gids) else np.zeros(0, dtype=np.int64)
+        for li, vl in enumerate(self.schema.vertex_labels):
+            mask = labels == li
+            if not mask.any():
+                continue
+            pos = np.searchsorted(self.vertex_gids(vl.name), gids[mask])
+            ids = self.vertex_table(vl.name).column("id").take(pa.array(pos)).combine_chunks()
+            if out is None:
+                out = (np.empty(len(gids), dtype=object), ids.type)
+            out[0][mask] = ids.to_numpy(zero_copy_only=False)
+        if out is None:
+            return pa.array([], type=pa.int64())
+        return pa.array(out[0], type=out[1])
+
+    # ------------------------------------------------------------------ building
+    def add_vertices(self, source: Source, label: str = "_", properties: PropertySpec = None,
+                     vid_field: Field = 0) -> "Graph":
+        """A new graph with the vertices of ``source`` added under ``label``.
+
+        Args:
+            source: DataFrame, Arrow table, CSV/Parquet path or :class:`Loader`, numpy array.
+            label: vertex label (created if new; otherwise the columns must match its schema).
+            properties: property columns to keep (names, or ``(name, type)`` to cast);
+                default all columns but the id.
+            vid_field: the user id column, by position or name (int64 or string values).
+
+        Raises:
+            LoadError, SchemaError, DuplicateVertexError. The graph is never modified.
+        """
+        what = f"vertices {label!r}"
+        table = read_source(source, what)
+        ids = _column(table, vid_field, what, "vid_field")
+        props = _select_properties(table, properties, exclude=[_name(table, vid_field)], what=what)
+        return self._add_vertex_table(label, normalize_ids(ids, what), props)
+
+    def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table) -> "Graph":
+        what = f"vertices {label!r}"
+        if ids.null_count:
+            raise SchemaError(f"{what}: the id column has {ids.null_count} null values")
+        table = pa.Table.from_arrays([ids] + list(props.columns), names=["id"] + props.schema.names)
+        exists = label in self.vertex_labels
+        if exists:
+            table = conform(table, self.schema.vertex_label(label).schema, what)
+            known = self._index(label).positions(table.column("id").combine_chunks())
+            if (known >= 0).any():
+                dup = table.column("id")[int(np.flatnonzero(known >= 0)[0])].as_py()
+                raise DuplicateVertexError(f"{what}: id {dup!r} is already in the graph")
+        check_unique(table.column("id").combine_chunks(), label)
+        schema = self.schema if exists else self.schema.with_vertex_label(VertexLabel(label, table.schema))
+        li = schema.vertex_label_index(label)
+        owner, partitioner = self.partitioner.assign(label, table.column("id").combine_chunks())
+        perm = kernels.group_by_owner(owner, self.fnum)
+        counts = np.bincount(owner, minlength=self.fnum)
+        blocks = self.vertex_blocks
+        new_tables: dict[int, pa.Table] = {}
+        pos = 0
+        for f in range(self.fnum):
+            c = int(counts[f])
+            frag = self.fragments[f]
+            old = frag.vertex_tables.get(label)
+            rows = old.num_rows if old is not None else 0
+            if c:
+                blocks = blocks.append(f, li, rows, frag.inner_vertex_count, c)
+                part = table.take(pa.array(perm[pos:pos + c]))
+                new_tables[f] = part if old is None else pa.concat_tables([old, part])
+                pos += c
+        total = blocks.total
+        frags = []
+        for f, frag in enumerate(self.fragments):
+            vt = dict(frag.vertex_tables)
+            ranges = frag.inner_ranges
+            topo = frag.topology
+            if f in new_tables:
+                vt[label] = new_tables[f]
+                ranges = blocks.ranges(f)
+                n = int(ranges[:, 1].sum())
+                topo = {k: t.padded(n) for k, t in frag.topology.items()}
+            frags.append(replace(frag, vertex_count=total, inner_ranges=ranges, vertex_tables=vt,
+                                 topology=topo, _cache={}))
+        log.info("added %d vertices with label %r", table.num_rows, label)
+        return Graph(schema, partitioner, blocks, self.edge_blocks, frags)
+
+    def add_edges(self, source: Source, label: str = "_e", properties: PropertySpec = None,
+                  src_label: str | None = None, dst_label: str | None = None,
+                  src_field: Field = 0, dst_field: Field = 1,
+                  create_missing_vertices: bool = False) -> "Graph":
+        """A new graph with the edges of ``source`` added under ``label``.
+
+        Endpoints are user ids of ``src_label`` / ``dst_label`` vertices (default: the only
+        vertex label, or ``"_"`` for a graph without vertices). A label the graph does not have
+        yet is created from the endpoint ids. An id the label does not have is an
+        :class:`UnknownVertexError`, unless ``create_missing_vertices`` adds it without
+        properties.
+
+        Raises:
+            LoadError, SchemaError, UnknownVertexError. The graph is never modified.
+        """
+        what = f"edges {label!r}"
+        table = read_source(source, what)
+        src = normalize_ids(_column(table, src_field, what, "src_field"), what + " src")
+        dst = normalize_ids(_column(table, dst_field, what, "dst_field"), what + " dst")
+        props = _select_properties(table, properties,
+                                   exclude=[_name(table, src_field), _name(table, dst_field)],
+                                   what=what)
+        return self._add_edge_table(label, src, dst, props, src_label, dst_label,
+                                    create_missing_vertices)
+
+    def _default_vertex_label(self) -> str:
+        names = self.vertex_labels
+        if len(names) == 0:
+            return "_"
+        if len(names) == 1:
+            return names[0]
+        raise SchemaError(f"the graph has several vertex labels {names}: give src_label and dst_label")
+
+    def _add_edge_table(self, label: str, src: pa.Array, dst: pa.Array, props: pa.Table,
+                        src_label: str | None, dst_label: str | None,
+                        create_missing: bool) -> "Graph":
+        what = f"edges {label!r}"
+        src_label = src_label or self._default_vertex_label()
+        dst_label = dst_label or self._default_vertex_label()
+        if src.null_count or dst.null_count:
+            raise SchemaError(f"{what}: src/dst columns have null values")
+        g = self
+        progress = Progress(len(src), f"edges {label}")
+        # new vertex labels are deduced from the endpoints
+        if src_label not in g.vertex_labels or dst_label not in g.vertex_labels:
+            for lab in dict.fromkeys([src_label, dst_label]):
+                if lab not in g.vertex_labels:
+                    ends = [a for a, l2 in ((src, src_label), (dst, dst_label)) if l2 == lab]
+                    g = g._add_vertex_table(lab, _unique_ids(ends), pa.table({}))
+        ends = {}
+        for name, ids, lab in (("src", src, src_label), ("dst", dst, dst_label)):
+            gid = g.gids(lab, ids)
+            missing = np.flatnonzero(gid < 0)
+            if len(missing):
+                if not create_missing:
+                    bad = ids[int(missing[0])].as_py()
+                    raise UnknownVertexError(
+                        f"{what}: row {int(missing[0])}: {name} id {bad!r} is not a vertex of"
+                        f" label {lab!r} ({len(missing)} unknown endpoints; pass"
+                        f" create_missing_vertices=True to add them)")
+                new_ids = _unique_ids([ids.take(pa.array(missing))])
+                vl = g.schema.vertex_label(lab)
+                nulls = pa.table({f.name: pa.nulls(len(new_ids), f.type) for f in vl.schema
+                                  if f.name != "id"})
+                g = g._add_vertex_table(lab, new_ids.cast(vl.id_type), nulls)
+                gid = g.gids(lab, ids)
+            ends[name] = gid
+        progress.update(len(src) // 4)
+        if label in g.edge_labels:
+            el = g.schema.edge_label(label)
+            props = conform(props, el.schema, what)
+            rel = (src_label, dst_label)
+            el = el if rel in el.relations else replace(el, relations=el.relations + (rel,))
+        else:
+            el = EdgeLabel(label, props.schema, ((src_label, dst_label),))
+        schema = g.schema.with_edge_label(el)
+        graph = g._insert_edges(schema, label, ends["src"], ends["dst"], props, progress)
+        progress.close()
+        log.info("added %d edges with label %r", len(src), label)
+        return graph
+
+    def _insert_edges(self, schema: GraphSchema, label: str, src: np.ndarray, dst: np.ndarray,
+                      props: pa.Table, progress: "Progress") -> "Graph":
+        li = schema.edge_label_index(label)
+        src_owner, src_lid = self.vertex_blocks.locate(src)
+        perm = kernels.group_by_owner(src_owner, self.fnum)
+        counts = np.bincount(src_owner, minlength=self.fnum)
+        eblocks = self.edge_blocks
+        new_eids = np.empty(len(src), dtype=np.int64)
+        edge_tables: dict[int, pa.Table] = {}
+        pos = 0
+        for f in range(self.fnum):
+            c = int(counts[f])
+            if not c:
+                continue
+            sel = perm[pos:pos + c]
+            old = self.fragments[f].edge_tables.get(label)
+            rows = old.num_rows if old is not None else 0
+            start = eblocks.total
+            eblocks = eblocks.append(f, li, rows, 0, c)
+            new_eids[sel] = np.arange(start, start + c, dtype=np.int64)
+            part = props.take(pa.array(sel)) if props.num_columns else pa.table({})
+            edge_tables[f] = part if old is None else (
+                pa.concat_tables([old, part]) if props.num_columns else old)
+            pos += c
+        dst_owner, dst_lid = self.vertex_blocks.locate(dst)
+        if self.directed:
+            out_entries = (src_owner, src_lid, dst)
+            in_entries = (dst_owner, dst_lid, src)
+        else:
+            both = (np.concatenate([src_owner, dst_owner]), np.concatenate([src_lid, dst_lid]),
+                    np.concatenate([dst, src]))
+            out_entries, in_entries = both, None
+            new_eids = np.concatenate([new_eids, new_eids])
+        out_parts = _split_by_owner(*out_entries, new_eids, self.fnum)
+        in_parts = _split_by_owner(*in_entries, new_eids[:len(src)], self.fnum) if in_entries else None
+        del src_owner, src_lid, dst_owner, dst_lid
+        frags = []
+        for f, frag in enumerate(self.fragments):
+            touched = out_parts[f] is not None or (in_parts is not None and in_parts[f] is not None)
+            if not touched and f not in edge_tables:
+                frags.append(frag)
+                continue
+            n = frag.inner_vertex_count
+            old = frag.topology.get(label)
+            out = _csr_with(n, old, "out", out_parts[f])
+            inn = _csr_with(n, old, "in", in_parts[f]) if in_parts is not None else out
+            topo = dict(frag.topology)
+            topo[label] = Topology(*out, *inn)
+            et = dict(frag.edge_tables)
+            if f in edge_tables:
+                et[label] = edge_tables[f]
+            elif label not in et:
+                et[label] = pa.table({}) if not props.num_columns else props.schema.empty_table()
+            frags.append(replace(frag, edge_tables=et, topology=topo,
+                                 outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count),
+                                 _cache={}))
+            progress.update((len(src) * 3 // 4) // self.fnum)
+        return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
+
+    def add_column(self, values: Any, columns: Mapping[str, str] | None = None,
+                   label: str | None = None) -> "Graph":
+        """A new graph with vertex property columns added; every other buffer is shared.
+
+        ``values`` is either an analytics context, with ``columns`` mapping each new property
+        name to a context selector (``g.add_column(ctx, {"pagerank": "r"})``), or a mapping of
+        property name -> array over all vertices in ascending global id order
+        (:meth:`all_gids`). A context computed on a projection of this graph fills the vertices
+        it covers; the others get nulls. Every vertex label gets the columns unless ``label``
+        names one.
+        """
+        if columns is not None:
+            gids = np.asarray(values.gids, dtype=np.int64)
+            arrays = {name: np.asarray(values.to_numpy(sel)) for name, sel in columns.items()}
+        elif isinstance(values, Mapping):
+            gids = self.all_gids()
+            arrays = {k: np.asarray(v) for k, v in values.items()}
+        else:
+            raise SchemaError("add_column expects a context and columns={name: selector},"
+                              " or {name: array}")
+        for name, arr in arrays.items():
+            if len(arr) != len(gids):
+                raise SchemaError(f"column {name!r} has {len(arr)} values for {len(gids)} vertices")
+        order = np.argsort(gids, kind="stable")
+        gids = gids[order]
+        labels = [label] if label else self.vertex_labels
+        schema = self.schema
+        for lab in labels:
+            vl = schema.vertex_label(lab)
+            clash = [n for n in arrays if n in vl.schema.names]
+            if clash:
+                raise SchemaError(f"vertex label {lab!r} already has property {clash[0]!r}")
+            fields = list(vl.schema) + [pa.field(n, pa.from_numpy_dtype(a.dtype))
+                                        for n, a in arrays.items()]
+            schema = schema.with_vertex_label(VertexLabel(lab, pa.schema(fields)))
+        frags = []
+        vb = self.vertex_blocks
+        for frag in self.fragments:
+            vt = dict(frag.vertex_tables)
+            for lab in labels:
+                if lab not in vt:
+                    continue
+                mine = vb.select((vb.fid == frag.fid)
+                                 & (vb.label == self.schema.vertex_label_index(lab)))
+                rows = np.argsort(mine.row)
+                row_gids = ids_in_ranges(np.stack([mine.start[rows], mine.count[rows]], axis=1))
+                pos = np.minimum(np.searchsorted(gids, row_gids), max(len(gids) - 1, 0))
+                found = gids[pos] == row_gids if len(gids) else np.zeros(len(row_gids), bool)
+                t = vt[lab]
+                for name, arr in arrays.items():
+                    col = arr[order][pos] if len(gids) else np.zeros(len(row_gids), arr.dtype)
+                    t = t.append_column(name, pa.array(col, mask=~found))
+                vt[lab] = t
+            frags.append(replace(frag, vertex_tables=vt, _cache={}))
+        return Graph(schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
+
+    def remove_edges(self, eids: Iterable[int]) -> "Graph":
+        """A new graph without the edges ``eids``; fragments they do not touch are shared.
+
+        Edge ids of the other edges do not change (removed ids are not reused).
+        """
+        removed = np.unique(np.asarray(list(eids) if not isinstance(eids, np.ndarray) else eids,
+                                       dtype=np.int64))
+        frags = []
+        for frag in self.fragments:
+            topo = dict(frag.topology)
+            changed = False
+            for lab, t in frag.topology.items():
+                parts = []
+                for d in ("out", "in"):
+                    indptr, nbrs, e = t.arrays(d)
+                    keep = ~np.isin(e, removed)
+                    parts.append(kernels.filter_csr(indptr, nbrs, e, keep) if not keep.all()
+                                 else (indptr, nbrs, e))
+                if any(a is not b for a, b in zip(parts[0], t.arrays("out"))) or \
+                        any(a is not b for a, b in zip(parts[1], t.arrays("in"))):
+                    out = tuple(as_arrow(a) for a in parts[0])
+                    inn = out if not self.directed else tuple(as_arrow(a) for a in parts[1])
+                    topo[lab] = Topology(*out, *inn)
+                    changed = True
+            if changed:
+                frag = replace(frag, topology=topo, _cache={},
+                               outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count))
+            frags.append(frag)
+        return Graph(self.schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
+
+    def remove_vertices(self, label: str, ids: Sequence) -> "Graph":
+        """A new graph without the given vertices of ``label`` and their edges.
+
+        Unlike the other updates this rebuilds the graph (internal ids are renumbered so they
+        stay dense); vertex and edge tables of other labels keep their buffers.
+        """
+        gids = self.gids(label, ids)
+        if (gids < 0).any():
+            raise UnknownVertexError(f"remove_vertices: id {list(ids)[int(np.flatnonzero(gids < 0)[0])]!r}"
+                                     f" is not a vertex of label {label!r}")
+        g = Graph.empty(self.directed, self.fnum, self.partitioner.kind)
+        g.partitioner = self.partitioner
+        drop = np.zeros(self.id_space, dtype=bool)
+        drop[gids] = True
+        for vl in self.schema.vertex_labels:
+            t = self.vertex_table(vl.name)
+            if vl.name == label:
+                t = t.filter(pa.array(~drop[self.vertex_gids(label)]))
+            g = g._add_vertex_table(vl.name, t.column("id").combine_chunks(), t.drop(["id"]))
+        for el in self.schema.edge_labels:
+            src, dst, eid = self._edge_list(el.name)
+            keep = ~(drop[src] | drop[dst])
+            full = self.edge_table(el.name).filter(pa.array(keep))
+            for rel in el.relations:
+                sl, dl = (self.schema.vertex_label_index(x) for x in rel)
+                mask = (self.vertex_label_of(src[keep]) == sl) & (self.vertex_label_of(dst[keep]) == dl)
+                part = full.filter(pa.array(mask))
+                g = g._add_edge_table(el.name, normalize_ids(part.column("src"), "src"),
+                                      normalize_ids(part.column("dst"), "dst"),
+                                      part.drop(["src", "dst"]), rel[0], rel[1], False)
+        return g
+
+    def project(self, vertices: Mapping[str, Sequence[str] | None] | None = None,
+                edges: Mapping[str, Sequence[str] | None] | None = None) -> "Graph":
+        """A view with only some labels and properties (GraphScope's ``project``).
+
+        ``vertices`` / ``edges`` map label -> property names to keep (``None``: all). Buffers are
+        shared; vertex ids of dropped labels leave gaps in the id space.
+        """
+        vertices = dict(vertices) if vertices is not None else {v: None for v in self.vertex_labels}
+        edges = dict(edges) if edges is not None else {
+            e.name: None for e in self.schema.edge_labels
+            if all(s in vertices and d in vertices for s, d in e.relations)}
+        schema = GraphSchema(self.directed)
+        for name, props in vertices.items():
+            vl = self.schema.vertex_label(name)
+            keep = ["id"] + list(vl.properties if props is None else props)
+            for p in keep:
+                if p not in vl.schema.names:
+                    raise SchemaError(f"vertex label {name!r} has no property {p!r}")
+            schema = schema.with_vertex_label(VertexLabel(name, pa.schema([vl.schema.field(p) for p in keep])))
+        for name, props in edges.items():
+            el = self.schema.edge_label(name)
+            for s, d in el.relations:
+                if s not in vertices or d not in vertices:
+                    raise SchemaError(f"edge label {name!r} relates {s!r} -> {d!r}: project both"
+                                      f" vertex labels too")
+            keep = list(el.properties if props is None else props)
+            for p in keep:
+                if p not in el.schema.names:
+                    raise SchemaError(f"edge label {name!r} has no property {p!r}")
+            schema = schema.with_edge_label(EdgeLabel(name, pa.schema([el.schema.field(p) for p in keep]),
+                                                      el.relations))
+        old_index = [self.schema.vertex_label_index(v) for v in schema.vertex_label_names]
+        vb = self.vertex_blocks.select(np.isin(self.vertex_blocks.label, old_index))
+        label_map = {o: n for n, o in enumerate(old_index)}
+        new_local = np.zeros(len(vb.start), dtype=np.int64)
+        for f in range(self.fnum):
+            mask = np.flatnonzero(vb.fid == f)
+            new_local[mask] = np.concatenate([[0], np.cumsum(vb.count[mask])[:-1]])
+        old_e = [self.schema.edge_label_index(e) for e in schema.edge_label_names]
+        eb = self.edge_blocks.select(np.isin(self.edge_blocks.label, old_e))
+        emap = {o: n for n, o in enumerate(old_e)}
+        frags = []
+        for frag in self.fragments:
+            kept = vb.fid == frag.fid
+            ranges = np.stack([vb.start[kept], vb.count[kept]], axis=1).astype(np.int64)
+            rows_keep = np.isin(frag.inner_gids, ids_in_ranges(ranges))
+            vt = {n: frag.vertex_tables[n].select(schema.vertex_label(n).schema.names)
+                  for n in schema.vertex_label_names if n in frag.vertex_tables}
+            et = {n: frag.edge_tables[n].select(schema.edge_label(n).schema.names)
+                  for n in schema.edge_label_names if n in frag.edge_tables}
+            topo = {}
+            for n in schema.edge_label_names:
+                if n in frag.topology:
+                    topo[n] = _restrict_rows(frag.topology[n], rows_keep)
+            frags.append(replace(frag, inner_ranges=ranges, vertex_tables=vt, edge_tables=et,
+                                 topology=topo, _cache={}))
+        vb = IdBlocks(vb.start, vb.count, vb.fid,
+                      np.array([label_map[x] for x in vb.label], dtype=np.int64), vb.row, new_local)
+        eb = IdBlocks(eb.start, eb.count, eb.fid,
+                      np.array([emap[x] for x in eb.label], dtype=np.int64), eb.row, eb.local)
+        return Graph(schema, self.partitioner, vb, eb, frags)
+
+    # ------------------------------------------------------------------ exports
+    def to_pandas(self, label: str | None = None, kind: str = "vertex") -> pd.DataFrame:
+        """Vertices (``kind="vertex"``) or edges (``"edge"``) of one label as a DataFrame."""
+        return self.to_arrow(label, kind).to_pandas()
+
+    def to_arrow(self, label: str | None = None, kind: str = "vertex") -> pa.Table:
+        """Vertices or edges of one label as an Arrow table (default: the only label)."""
+        if kind == "vertex":
+            return self.vertex_table(label or _only(self.vertex_labels, "vertex"))
+        if kind == "edge":
+            return self.edge_table(label or _only(self.edge_labels, "edge"))
+        raise SchemaError(f"kind must be 'vertex' or 'edge', got {kind!r}")
+
+    def to_networkx(self):
+        """A networkx ``MultiDiGraph`` / ``MultiGraph`` with properties as attributes.
+
+        Nodes are user ids when the graph has one vertex label, else ``(label, id)`` pairs;
+        each node has a ``label`` attribute, each edge a ``label`` attribute.
+        """
+        import networkx as nx
+
+        G = nx.MultiDiGraph() if self.directed else nx.MultiGraph()
+        single = len(self.vertex_labels) == 1
+        for vl in self.schema.vertex_labels:
+            t = self.vertex_table(vl.name).to_pylist()
+            G.add_nodes_from(((r.pop("id") if single else (vl.name, r.pop("id"))),
+                              {"label": vl.name, **r}) for r in t)
+        key = (lambda lab, i: i) if single else (lambda lab, i: (lab, i))
+        for el in self.schema.edge_labels:
+            src, dst, _ = self._edge_list(el.name)
+            rows = self.edge_table(el.name).to_pylist()
+            sl = self.vertex_label_of(src)
+            dl = self.vertex_label_of(dst)
+            names = self.vertex_labels
+            G.add_edges_from((key(names[a], r.pop("src")), key(names[b], r.pop("dst")),
+                              {"label": el.name, **r}) for r, a, b in zip(rows, sl, dl))
+        return G
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the graph to a directory (Arrow IPC + JSON manifest), atomically."""
+        from .persistence import save_graph
+
+        save_graph(self, path)
+
+
+def _restrict_rows(t: Topology, keep: np.ndarray) -> Topology:
+    """The topology over the inner vertices where ``keep`` holds (they have all the edges)."""
+    if keep.all():
+        return t
+
+    def cut(indptr: pa.Array) -> pa.Array:
+        deg = np.diff(as_numpy(indptr))[keep]
+        return as_arrow(np.concatenate([[0], np.cumsum(deg)]).astype(np.int64))
+
+    out = cut(t.out_indptr)
+    inn = out if t.in_indptr is t.out_indptr else cut(t.in_indptr)
+    return replace(t, out_indptr=out, in_indptr=inn)
+
+
+def _only(names: list[str], kind: str) -> str:
+    if len(names) != 1:
+        raise SchemaError(f"the graph has {len(names)} {kind} labels {names}: name one")
+    return names[0]
+
+
+def _name(table: pa.Table, field: Field) -> str:
+    return table.schema.names[field] if isinstance(field, int) else field
+
+
+def _column(table: pa.Table, field: Field, what: str, arg: str) -> pa.Array:
+    if isinstance(field, int):
+        if not -table.num_columns <= field < table.num_columns:
+            raise LoadError(f"{what}: {arg}={field} but the source has {table.num_columns} columns")
+        return table.column(field).combine_chunks()
+    if field not in table.schema.names:
+        raise LoadError(f"{what}: {arg}={field!r} is not a column; columns are {table.schema.names}")
+    return table.column(field).combine_chunks()
+
+
+def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[str],
+                       what: str) -> pa.Table:
+    if properties is None:
+        names = [n for n in table.schema.names if n not in exclude]
+        return table.select(names)
+    cols, names = [], []
+    for p in properties:
+        name, typ = (p, None) if isinstance(p, str) else p
+        if name not in table.schema.names:
+            raise LoadError(f"{what}: property {name!r} is not a column; columns are"
+                            f" {table.schema.names}")
+        col = table.column(name)
+        if typ is not None:
+            try:
+                col = col.cast(pa.type_for_alias(typ) if isinstance(typ, str) else typ, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise SchemaError(f"{what}: column {name!r} ({col.type}) cannot be read as {typ}: {e}") from e
+        cols.append(col)
+        names.append(name)
+    return pa.Table.from_arrays(cols, names=names) if cols else table.select([])
+
+
+def _unique_ids(arrays: list[pa.Array]) -> pa.Array:
+    """Sorted distinct ids of several arrays (a bitmap for dense integer ids)."""
+    if pa.types.is_integer(arrays[0].type):
+        values = [a.to_numpy(zero_copy_only=False) for a in arrays]
+        lo = min(int(v.min()) for v in values if len(v)) if any(len(v) for v in values) else 0
+        hi = max(int(v.max()) for v in values if len(v)) if any(len(v) for v in values) else -1
+        total = sum(len(v) for v in values)
+        if hi - lo < 4 * total + 1024:
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            for v in values:
+                seen[v - lo] = True
+            return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)
+        return pa.array(np.unique(np.concatenate(values)))
+    return pa.chunked_array(arrays).unique().combine_chunks().sort()
+
+
+def _split_by_owner(owner: np.ndarray, lid: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,
+                    fnum: int) -> list:
+    """Per fragment ``(lids, nbrs, eids)`` of the entries it owns (None where it has none)."""
+    perm = kernels.group_by_owner(owner, fnum)
+    counts = np.bincount(owner, minlength=fnum)
+    parts, pos = [], 0
+    for f in range(fnum):
+        c = int(counts[f])
+        sel = perm[pos:pos + c]
+        parts.append((lid[sel], nbrs[sel], eids[sel]) if c else None)
+        pos += c
+    return parts
+
+
+def _csr_with(n: int, old: Topology | None, direction: str, entries) -> tuple[pa.Array, ...]:
+    if entries is None:
+        if old is not None:
+            p = "out_" if direction == "out" else "in_"
+            return tuple(getattr(old, p + k) for k in ("indptr", "nbrs", "eids"))
+        return tuple(as_arrow(a) for a in kernels.build_csr(n, np.zeros(0, np.int64),
+                                                             np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    keys, nbrs, eids = entries
+    if old is None:
+        arrays = kernels.build_csr(n, keys, nbrs, eids)
+    else:
+        arrays = kernels.merge_csr(n, *old.arrays(direction), keys, nbrs, eids)
+    return tuple(as_arrow(a) for a in arrays)

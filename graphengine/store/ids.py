@@ -1,0 +1,208 @@
+"""Internal ids: blocks of dense global ids, the vertex map's user-id index, and partitioners.
+
+Vertices get dense global ids (gids) ``0..N-1`` and edges dense edge ids (eids) ``0..E-1``.
+Ids are handed out in *blocks*: one block per (fragment, label) each time vertices or edges are
+added, so a fragment owns a few contiguous id ranges and ids never change when a new version adds
+more. ``IdBlocks.locate`` maps ids to (fragment, local offset) by a binary search over the block
+starts, a tiny array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import DuplicateVertexError, SchemaError
+from . import kernels
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class IdBlocks:
+    """Contiguous id ranges: ``[start[b], start[b] + count[b])`` belongs to fragment ``fid[b]``.
+
+    ``label[b]`` is the label of the ids, ``row[b]`` the offset of the block's first id in the
+    fragment's table of that label, ``local[b]`` its offset among all the fragment's ids.
+    """
+
+    start: np.ndarray
+    count: np.ndarray
+    fid: np.ndarray
+    label: np.ndarray
+    row: np.ndarray
+    local: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "IdBlocks":
+        return cls(*(np.zeros(0, dtype=np.int64) for _ in cls._fields))
+
+    @property
+    def total(self) -> int:
+        """Number of ids handed out so far (the next id to give)."""
+        return int(self.start[-1] + self.count[-1]) if len(self.start) else 0
+
+    def append(self, fid: int, label: int, row: int, local: int, count: int) -> "IdBlocks":
+        """A new IdBlocks with one more block of ``count`` ids at the end of the id space."""
+        add = [self.total, count, fid, label, row, local]
+        cols = [np.append(getattr(self, f), v).astype(np.int64) for f, v in zip(self._fields, add)]
+        return IdBlocks(*cols)
+
+    _fields = ("start", "count", "fid", "label", "row", "local")
+
+    def select(self, mask: np.ndarray) -> "IdBlocks":
+        """The blocks where ``mask`` holds (ids keep their values)."""
+        return IdBlocks(*(getattr(self, f)[mask] for f in self._fields))
+
+    def locate(self, ids: np.ndarray, base: str = "local") -> tuple[np.ndarray, np.ndarray]:
+        """``(fragment, offset)`` of each id; offset counted from ``self.<base>`` of its block."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(self.start) == 0:
+            return _EMPTY.copy(), _EMPTY.copy()
+        return kernels.locate(ids, self.start, self.fid, getattr(self, base))
+
+    def ranges(self, fid: int) -> np.ndarray:
+        """``(k, 2)`` array of the (start, count) ranges owned by fragment ``fid``, in id order."""
+        mask = self.fid == fid
+        return np.stack([self.start[mask], self.count[mask]], axis=1).astype(np.int64)
+
+    def to_json(self) -> dict:
+        return {f: getattr(self, f).tolist() for f in self._fields}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IdBlocks":
+        return cls(*(np.asarray(data[f], dtype=np.int64) for f in cls._fields))
+
+
+def ids_in_ranges(ranges: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(start, start + count)`` over ``(k, 2)`` ranges."""
+    if len(ranges) == 0:
+        return _EMPTY.copy()
+    return np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in ranges])
+
+
+def normalize_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array:
+    """User ids as one int64 or string Arrow array; other types are a :class:`SchemaError`."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    t = ids.type
+    if pa.types.is_integer(t):
+        return ids.cast(pa.int64())
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return ids.cast(pa.large_string())
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        return ids.cast(pa.large_string())
+    raise SchemaError(f"{what}: vertex ids must be int64 or string, got {t}")
+
+
+class LabelIndex:
+    """User id -> position among one label's vertices (vectorized; -1 where absent).
+
+    Integer ids that fill a dense range use a direct lookup table; sparse integer ids a sorted
+    array and binary search; strings a hash index (pandas).
+    """
+
+    def __init__(self, oids: pa.Array):
+        self.oids = oids
+        self.is_int = pa.types.is_integer(oids.type)
+
+    @cached_property
+    def _int_index(self):
+        keys = self.oids.to_numpy(zero_copy_only=False)
+        if len(keys) == 0:
+            return ("sorted", _EMPTY, _EMPTY)
+        lo, hi = int(keys.min()), int(keys.max())
+        if hi - lo < 2 * len(keys) + 1024:
+            table = np.full(hi - lo + 1, -1, dtype=np.int64)
+            table[keys - lo] = np.arange(len(keys), dtype=np.int64)
+            return ("dense", lo, table)
+        order = np.argsort(keys, kind="stable")
+        return ("sorted", keys[order], order)
+
+    @cached_property
+    def _str_index(self) -> pd.Index:
+        return pd.Index(self.oids.to_numpy(zero_copy_only=False))
+
+    def positions(self, query: pa.Array) -> np.ndarray:
+        """Positions of ``query`` ids among the label's vertices, -1 for unknown ids."""
+        if self.is_int != pa.types.is_integer(query.type):
+            kind = "int64" if self.is_int else "string"
+            raise SchemaError(f"vertex ids of this label are {kind}, got {query.type}")
+        if not self.is_int:
+            return self._str_index.get_indexer(query.to_numpy(zero_copy_only=False)).astype(np.int64)
+        q = query.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        kind, a, b = self._int_index
+        if kind == "dense":
+            out = np.full(len(q), -1, dtype=np.int64)
+            inside = (q >= a) & (q < a + len(b))
+            out[inside] = b[q[inside] - a]
+            return out
+        if len(a) == 0:
+            return np.full(len(q), -1, dtype=np.int64)
+        pos = np.searchsorted(a, q)
+        pos_c = np.minimum(pos, len(a) - 1)
+        return np.where(a[pos_c] == q, b[pos_c], -1)
+
+
+def check_unique(ids: pa.Array, label: str) -> None:
+    """Raise :class:`DuplicateVertexError` when ``ids`` holds a value twice."""
+    values = ids.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(ids.type):
+        s = np.sort(values)
+        dup = s[1:][s[1:] == s[:-1]]
+        if len(dup):
+            raise DuplicateVertexError(f"vertex label {label!r}: duplicate id {dup[0]!r}")
+        return
+    dup = pd.Index(values)
+    if dup.has_duplicates:
+        first = dup[dup.duplicated()][0]
+        raise DuplicateVertexError(f"vertex label {label!r}: duplicate id {first!r}")
+
+
+def hash_ids(ids: pa.Array) -> np.ndarray:
+    """A stable 64-bit hash of each user id (same value in every process and run)."""
+    if pa.types.is_integer(ids.type):
+        x = ids.to_numpy(zero_copy_only=False).astype(np.uint64)
+        # splitmix64 finalizer: spreads consecutive ids evenly over fragments
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+    return pd.util.hash_array(ids.to_numpy(zero_copy_only=False)).astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class Partitioner:
+    """Assigns each user id to a fragment: by hash (default) or by sorted id ranges.
+
+    For ``kind="range"`` the boundaries of a label are fixed by its first load (equal counts
+    of sorted ids per fragment) and reused for later additions.
+    """
+
+    fnum: int
+    kind: str = "hash"
+    boundaries: tuple[tuple[str, tuple], ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in ("hash", "range"):
+            raise SchemaError(f"partitioner must be 'hash' or 'range', got {self.kind!r}")
+        if self.fnum < 1:
+            raise SchemaError(f"number of fragments must be >= 1, got {self.fnum}")
+
+    def assign(self, label: str, ids: pa.Array) -> tuple[np.ndarray, "Partitioner"]:
+        """Fragment of each id, and the partitioner to keep (range boundaries may be new)."""
+        if self.kind == "hash":
+            return (hash_ids(ids) % np.uint64(self.fnum)).astype(np.int64), self
+        bounds = dict(self.boundaries)
+        values = ids.to_numpy(zero_copy_only=False)
+        me = self
+        if label not in bounds:
+            s = np.sort(values)
+            cuts = [s[(len(s) * k) // self.fnum] for k in range(1, self.fnum)] if len(s) else []
+            bounds[label] = tuple(v.item() if hasattr(v, "item") else v for v in cuts)
+            me = Partitioner(self.fnum, self.kind, tuple(bounds.items()))
+        cuts = np.asarray(bounds[label], dtype=values.dtype if len(bounds[label]) else None)
+        return np.searchsorted(cuts, values, side="right").astype(np.int64), me

@@ -1,0 +1,144 @@
+"""Read a data source into an Arrow table: DataFrames, Arrow, CSV and Parquet files, numpy arrays.
+
+CSV errors name the file, the line and the column: pyarrow reports what went wrong, and on
+failure a second, slow pass over the file finds where (only on the error path).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import LoadError
+
+
+@dataclass(frozen=True)
+class Loader:
+    """A file to load, with its format options (GraphScope's ``Loader``).
+
+    Args:
+        path: a ``.csv`` (optionally ``.gz``) or ``.parquet`` file.
+        header_row: whether the first CSV line names the columns.
+        delimiter: the CSV field separator.
+        column_names: names to use when the file has no header.
+    """
+
+    path: Union[str, os.PathLike]
+    header_row: bool = True
+    delimiter: str = ","
+    column_names: tuple[str, ...] | None = None
+    column_types: dict[str, Any] = field(default_factory=dict)
+
+
+Source = Union[pd.DataFrame, pa.Table, pa.RecordBatch, np.ndarray, dict, str, os.PathLike, Loader]
+
+
+def read_source(source: Source, what: str) -> pa.Table:
+    """The source as an Arrow table; ``what`` names it in error messages."""
+    if isinstance(source, pa.Table):
+        return source
+    if isinstance(source, pa.RecordBatch):
+        return pa.Table.from_batches([source])
+    if isinstance(source, pd.DataFrame):
+        try:
+            return pa.Table.from_pandas(source, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise LoadError(f"{what}: cannot convert DataFrame: {e}") from e
+    if isinstance(source, np.ndarray):
+        return _from_numpy(source, what)
+    if isinstance(source, dict):
+        try:
+            return pa.table({k: pa.array(v) for k, v in source.items()})
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as e:
+            raise LoadError(f"{what}: cannot convert columns: {e}") from e
+    if isinstance(source, (str, os.PathLike)):
+        source = Loader(source)
+    if isinstance(source, Loader):
+        return read_file(source)
+    raise LoadError(f"{what}: unsupported source type {type(source).__name__}")
+
+
+def _from_numpy(array: np.ndarray, what: str) -> pa.Table:
+    # 1-D: a column of ids; 2-D: columns in order (src, dst, then properties)
+    if array.ndim == 1:
+        return pa.table({"id": pa.array(array)})
+    if array.ndim == 2:
+        cols = [f"f{i}" for i in range(array.shape[1])]
+        return pa.table({c: pa.array(np.ascontiguousarray(array[:, i])) for i, c in enumerate(cols)})
+    raise LoadError(f"{what}: numpy source must be 1-D or 2-D, got shape {array.shape}")
+
+
+def read_file(loader: Loader) -> pa.Table:
+    """Read a CSV or Parquet file; a :class:`LoadError` names file, line and column on failure."""
+    path = Path(loader.path)
+    if not path.exists():
+        raise LoadError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        try:
+            return pq.read_table(path)
+        except (pa.ArrowException, OSError) as e:
+            raise LoadError(f"{path}: cannot read Parquet: {e}") from e
+    return _read_csv(path, loader)
+
+
+def _read_csv(path: Path, loader: Loader) -> pa.Table:
+    read_opts = pacsv.ReadOptions(
+        column_names=list(loader.column_names) if loader.column_names else None,
+        autogenerate_column_names=not loader.header_row and not loader.column_names,
+        skip_rows=1 if (loader.column_names and loader.header_row) else 0,
+        block_size=1 << 24,
+    )
+    parse_opts = pacsv.ParseOptions(delimiter=loader.delimiter)
+    convert_opts = pacsv.ConvertOptions(column_types=loader.column_types or None)
+    try:
+        return pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
+                              convert_options=convert_opts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as e:
+        raise LoadError(_locate_csv_error(path, loader, str(e))) from e
+
+
+def _locate_csv_error(path: Path, loader: Loader, message: str) -> str:
+    """Find the line a pyarrow CSV error is about by scanning the file (error path only)."""
+    opener = _open_text(path)
+    column = re.search(r"column #(\d+)", message)
+    value = re.search(r"invalid value '([^']*)'", message)
+    with opener as fh:
+        rows = csv.reader(fh, delimiter=loader.delimiter)
+        width = None
+        names: list[str] = list(loader.column_names or [])
+        for lineno, row in enumerate(rows, start=1):
+            if lineno == 1 and loader.header_row:
+                names = names or row
+                width = len(row)
+                continue
+            if width is None:
+                width = len(row)
+            if len(row) != width:
+                return (f"{path}:{lineno}: expected {width} columns, got {len(row)}"
+                        f" ({loader.delimiter.join(row)[:80]!r})")
+            if column and value:
+                ci = int(column.group(1))
+                if ci < len(row) and row[ci] == value.group(1):
+                    cname = names[ci] if ci < len(names) else f"#{ci}"
+                    return (f"{path}:{lineno}: column {cname!r}: cannot convert"
+                            f" {value.group(1)!r} ({message.splitlines()[0]})")
+    return f"{path}: {message.splitlines()[0]}"
+
+
+def _open_text(path: Path):
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rt", newline="", errors="replace")
+    return open(path, newline="", errors="replace")
