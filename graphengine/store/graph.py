@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import DuplicateVertexError, LoadError, SchemaError, UnknownVertexError
 from . import kernels
@@ -766,7 +767,8 @@ def _unique_ids(arrays: list[pa.Array]) -> pa.Array:
                 seen[v - lo] = True
             return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)
         return pa.array(np.unique(np.concatenate(values)))
-    return pa.chunked_array(arrays).unique().combine_chunks().sort()
+    unique = pa.chunked_array(arrays).unique()
+    return unique.take(pc.sort_indices(unique))
 
 
 def _split_by_owner(owner: np.ndarray, lid: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,

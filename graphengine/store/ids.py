@@ -155,7 +155,7 @@ def check_unique(ids: pa.Array, label: str) -> None:
         s = np.sort(values)
         dup = s[1:][s[1:] == s[:-1]]
         if len(dup):
-            raise DuplicateVertexError(f"vertex label {label!r}: duplicate id {dup[0]!r}")
+            raise DuplicateVertexError(f"vertex label {label!r}: duplicate id {dup[0].item()!r}")
         return
     dup = pd.Index(values)
     if dup.has_duplicates:
