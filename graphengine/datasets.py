@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,7 @@ from .store.graph import Graph
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 __all__ = [
     "erdos_renyi", "erdos_renyi_edges", "feature_matrix", "load_modern_graph", "load_planetoid",
