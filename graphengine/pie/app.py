@@ -20,7 +20,10 @@ inner vertices' edges reach (ascending global id). Attributes:
   are the out-lists; each undirected edge is in both endpoints' lists, a self loop twice);
 * ``out_edge_values(name)`` / ``in_edge_values(name)``: an edge property aligned with
   ``out_nbrs`` / ``in_nbrs``, for the names listed in :attr:`App.edge_properties`;
-* ``lids(gids)``: local ids of global ids (-1 for vertices neither inner nor outer).
+* ``inputs``: the arrays :meth:`App.fragment_inputs` computed for this fragment;
+* ``lids(gids)``: local ids of global ids (-1 for vertices neither inner nor outer);
+  ``owner(gids)``: the fragment owning each global id;
+* ``mirror_lids[d]``: inner lids that fragment ``d`` has as outer vertices.
 
 Every array is read-only; state lives in the app's own arrays.
 
@@ -128,6 +131,14 @@ class App:
 
         Raise :class:`graphengine.errors.AnalyticsError` for unsupported inputs. Default: no check.
         """
+
+    def fragment_inputs(self, graph, fragment) -> dict[str, np.ndarray]:
+        """Extra per-fragment arrays computed on the driver (``frag.inputs[name]`` on workers).
+
+        For what a fragment cannot know alone, e.g. user ids (:func:`graphengine.pie.inputs.
+        inner_user_ids`). Default: none.
+        """
+        return {}
 
     def init(self, frag: "FragmentView") -> State:
         """Allocate the state of one fragment (arrays of ``frag.vnum`` for synced values)."""

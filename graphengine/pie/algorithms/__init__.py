@@ -1,0 +1,8 @@
+"""The built-in PIE apps, one per module. Each module is imported below (append new ones)."""
+
+from .bfs import bfs  # noqa: F401
+from .cdlp import cdlp  # noqa: F401
+from .lcc import lcc  # noqa: F401
+from .pagerank import pagerank  # noqa: F401
+from .sssp import sssp  # noqa: F401
+from .wcc import wcc  # noqa: F401

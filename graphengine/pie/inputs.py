@@ -1,0 +1,62 @@
+"""Driver-side helpers that turn user-facing arguments into what apps need (global ids, arrays)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import AnalyticsError
+from ..store import Fragment, Graph
+
+
+def source_gid(graph: Graph, vertex: Any) -> int:
+    """Global id of a vertex given by user id, or ``(label, id)`` on a multi-label graph.
+
+    Raises:
+        AnalyticsError: the vertex is not in the graph, or its label is ambiguous.
+    """
+    if isinstance(vertex, tuple) and len(vertex) == 2 and vertex[0] in graph.vertex_labels:
+        labels, vid = [vertex[0]], vertex[1]
+    else:
+        labels, vid = graph.vertex_labels, vertex
+    found = []
+    for label in labels:
+        try:
+            gid = int(graph.gids(label, [vid])[0])
+        except (pa.ArrowException, Exception):  # an id of another type is simply not there
+            continue
+        if gid >= 0:
+            found.append((label, gid))
+    if not found:
+        raise AnalyticsError(f"source vertex {vertex!r} is not in the graph")
+    if len(found) > 1:
+        raise AnalyticsError(f"source vertex {vertex!r} is in labels {[f[0] for f in found]}:"
+                             f" pass (label, id)")
+    return found[0][1]
+
+
+def has_integer_ids(graph: Graph) -> bool:
+    """Whether every vertex label has integer user ids."""
+    return all(pa.types.is_integer(graph.vertex_table(label).schema.field("id").type)
+               for label in graph.vertex_labels)
+
+
+def inner_user_ids(graph: Graph, fragment: Fragment) -> np.ndarray:
+    """Integer user ids of a fragment's inner vertices (local id order).
+
+    Raises:
+        AnalyticsError: a vertex label has non-integer ids.
+    """
+    if not has_integer_ids(graph):
+        raise AnalyticsError("this app needs integer vertex ids")
+    gids = fragment.inner_gids
+    out = np.zeros(len(gids), dtype=np.int64)
+    for label in graph.vertex_labels:
+        label_gids = graph.vertex_gids(label)
+        mine = np.isin(gids, label_gids)
+        if mine.any():
+            ids = graph.vertex_table(label).column("id").to_numpy()
+            out[mine] = ids[np.searchsorted(label_gids, gids[mine])]
+    return out

@@ -1,0 +1,93 @@
+"""What one fragment's step receives and sends: explicit messages, sync changes, aggregates.
+
+A :class:`Messages` object is handed to ``peval`` / ``inceval``; the worker fills its incoming
+side before the step and collects its outgoing side after it (see :mod:`graphengine.pie.app`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_EMPTY_LIDS = np.zeros(0, dtype=np.int64)
+REDUCE_OPS = ("sum", "min", "max")
+
+
+class Messages:
+    """The message manager of one fragment for one step."""
+
+    def __init__(self, round: int, received: tuple[np.ndarray, np.ndarray] | None = None,
+                 received_on_mirrors: tuple[np.ndarray, np.ndarray] | None = None,
+                 changed: dict[str, np.ndarray] | None = None,
+                 reduced: dict[str, Any] | None = None):
+        self.round = round
+        self._received = received
+        self._received_on_mirrors = received_on_mirrors
+        self._changed = changed or {}
+        self._reduced = reduced or {}
+        self.sent: list[tuple[np.ndarray, np.ndarray]] = []
+        self.sent_to_mirrors: list[tuple[np.ndarray, np.ndarray]] = []
+        self.reductions: dict[str, tuple[str, Any]] = {}
+        self.continuing = False
+
+    # ------------------------------------------------------------------ incoming
+    def received(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lids, values)`` of the explicit messages sent to this fragment's inner vertices."""
+        if self._received is None:
+            return _EMPTY_LIDS, np.zeros(0)
+        return self._received
+
+    def received_on_mirrors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lids, values)`` sent by owners to this fragment's outer vertices."""
+        if self._received_on_mirrors is None:
+            return _EMPTY_LIDS, np.zeros(0)
+        return self._received_on_mirrors
+
+    def changed(self, name: str) -> np.ndarray:
+        """Local ids whose synced array ``name`` the last synchronization changed (ascending)."""
+        return self._changed.get(name, _EMPTY_LIDS)
+
+    def reduced(self, name: str, default: Any = None) -> Any:
+        """The reduction over all fragments of what the previous step passed to :meth:`reduce`."""
+        return self._reduced.get(name, default)
+
+    # ------------------------------------------------------------------ outgoing
+    def send(self, gids: np.ndarray, values: np.ndarray) -> None:
+        """Send ``values[i]`` to the fragment owning global id ``gids[i]``."""
+        gids = np.ascontiguousarray(gids, dtype=np.int64)
+        values = np.asarray(values)
+        if len(gids) != len(values):
+            raise ValueError(f"send: {len(gids)} ids but {len(values)} values")
+        if len(gids):
+            self.sent.append((gids, values))
+
+    def send_to_mirrors(self, lids: np.ndarray, values: np.ndarray) -> None:
+        """Send ``values[i]`` of inner vertex ``lids[i]`` to every fragment that mirrors it."""
+        lids = np.ascontiguousarray(lids, dtype=np.int64)
+        values = np.asarray(values)
+        if len(lids) != len(values):
+            raise ValueError(f"send_to_mirrors: {len(lids)} ids but {len(values)} values")
+        if len(lids):
+            self.sent_to_mirrors.append((lids, values))
+
+    def reduce(self, name: str, value: Any, op: str = "sum") -> None:
+        """Contribute a scalar to the global ``op`` reduction ``name`` (read next step)."""
+        if op not in REDUCE_OPS:
+            raise ValueError(f"reduce: op must be one of {REDUCE_OPS}, got {op!r}")
+        if name in self.reductions:
+            value = combine(op, self.reductions[name][1], value)
+        self.reductions[name] = (op, value)
+
+    def force_continue(self) -> None:
+        """Do not vote to halt after this step (the run goes on for another round)."""
+        self.continuing = True
+
+
+def combine(op: str, a: Any, b: Any) -> Any:
+    """``a`` and ``b`` folded with the reduction ``op``."""
+    if op == "sum":
+        return a + b
+    if op == "min":
+        return min(a, b)
+    return max(a, b)

@@ -1,0 +1,185 @@
+"""The fragment as an app sees it: local ids over inner + outer vertices, CSR with local ids.
+
+:class:`FragmentPlan` is what travels to a worker (built on the driver, where the whole graph
+is known): the store's :class:`~graphengine.store.Fragment`, the tiny owner table, the outer
+vertices, which inner vertices other fragments mirror, and the edge properties the app asked
+for. :class:`FragmentView` is built from it on the worker.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..errors import AnalyticsError, SchemaError
+from ..store import Fragment, Graph
+from ..store import kernels as store_kernels
+
+
+@dataclass(eq=False)
+class FragmentPlan:
+    """Everything a worker needs to run one fragment of an app (pickles zero-copy)."""
+
+    fragment: Fragment
+    block_starts: np.ndarray
+    block_fids: np.ndarray
+    total_vertex_count: int
+    id_space: int
+    outer_gids: np.ndarray
+    mirror_lids: list[np.ndarray]
+    edge_values: dict[str, tuple[np.ndarray, np.ndarray]]
+    inputs: dict[str, np.ndarray]
+
+
+_outer_cache: "weakref.WeakKeyDictionary[Fragment, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def outer_gids(frag: Fragment) -> np.ndarray:
+    """Sorted global ids reached by the fragment's edges (both directions) that it does not own."""
+    if frag not in _outer_cache:
+        parts = [frag.csr("out")[1]]
+        if frag.directed:
+            parts.append(frag.csr("in")[1])
+        nbrs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        _outer_cache[frag] = store_kernels.outer_vertices(
+            np.ascontiguousarray(nbrs, dtype=np.int64),
+            np.ascontiguousarray(frag.inner_ranges, dtype=np.int64), frag.vertex_count)
+    return _outer_cache[frag]
+
+
+def make_plans(graph: Graph, app) -> list[FragmentPlan]:
+    """One :class:`FragmentPlan` per fragment of ``graph`` for running ``app``."""
+    edge_properties = tuple(app.edge_properties)
+    vb = graph.vertex_blocks
+    starts = np.ascontiguousarray(vb.start, dtype=np.int64)
+    fids = np.ascontiguousarray(vb.fid, dtype=np.int64)
+    outers = [outer_gids(f) for f in graph.fragments]
+    fnum = graph.fnum
+    # mirror_lids[f][d]: inner lids of fragment f that fragment d has as outer vertices
+    mirrors: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * fnum for _ in range(fnum)]
+    for d, outer in enumerate(outers):
+        if not len(outer):
+            continue
+        owner = graph.owner(outer)
+        for f in np.unique(owner):
+            mirrors[f][d] = graph.fragments[f].inner_lids(outer[owner == f])
+    edge_values: list[dict] = [{} for _ in range(fnum)]
+    for name in edge_properties:
+        try:
+            values = graph.edge_property(name)
+        except SchemaError as e:
+            raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
+        for f, frag in enumerate(graph.fragments):
+            out = values[frag.csr("out")[2]]
+            edge_values[f][name] = (out, values[frag.csr("in")[2]] if graph.directed else out)
+    return [FragmentPlan(frag, starts, fids, graph.vertex_count, graph.id_space, outers[f],
+                         mirrors[f], edge_values[f], app.fragment_inputs(graph, frag))
+            for f, frag in enumerate(graph.fragments)]
+
+
+@numba.njit(cache=True)
+def _to_lids(gids, range_starts, range_counts, range_base, outer, ivnum):
+    """Local id of each global id: inner ranges first, then the sorted outer ids; -1 if neither."""
+    out = np.empty(gids.shape[0], dtype=np.int64)
+    nr = range_starts.shape[0]
+    no = outer.shape[0]
+    for i in range(gids.shape[0]):
+        g = gids[i]
+        lid = -1
+        for r in range(nr):
+            if range_starts[r] <= g < range_starts[r] + range_counts[r]:
+                lid = range_base[r] + g - range_starts[r]
+                break
+        if lid < 0 and no > 0:
+            lo, hi = 0, no
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if outer[mid] < g:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < no and outer[lo] == g:
+                lid = ivnum + lo
+        out[i] = lid
+    return out
+
+
+class FragmentView:
+    """One fragment with local ids (see :mod:`graphengine.pie.app` for the vocabulary)."""
+
+    def __init__(self, plan: FragmentPlan):
+        frag = plan.fragment
+        self.fid: int = frag.fid
+        self.fnum: int = frag.fnum
+        self.directed: bool = frag.directed
+        self.total_vertex_count: int = plan.total_vertex_count
+        self.id_space: int = plan.id_space
+        self.ivnum: int = frag.inner_vertex_count
+        self.ovnum: int = len(plan.outer_gids)
+        self.vnum: int = self.ivnum + self.ovnum
+        self.gids: np.ndarray = np.concatenate([frag.inner_gids, plan.outer_gids]).astype(np.int64)
+        self.gids.flags.writeable = False
+        ranges = np.ascontiguousarray(frag.inner_ranges, dtype=np.int64).reshape(-1, 2)
+        self._range_starts = np.ascontiguousarray(ranges[:, 0])
+        self._range_counts = np.ascontiguousarray(ranges[:, 1])
+        self._range_base = np.concatenate([[0], np.cumsum(self._range_counts)[:-1]]).astype(np.int64)
+        self._outer = np.ascontiguousarray(plan.outer_gids, dtype=np.int64)
+        self._block_starts = plan.block_starts
+        self._block_fids = plan.block_fids
+        self.mirror_lids: list[np.ndarray] = plan.mirror_lids
+        self._edge_values = plan.edge_values
+        self.inputs: dict[str, np.ndarray] = plan.inputs
+        self.out_indptr, self.out_nbrs, self.out_eids = self._local_csr(frag, "out")
+        if self.directed:
+            self.in_indptr, self.in_nbrs, self.in_eids = self._local_csr(frag, "in")
+        else:
+            self.in_indptr, self.in_nbrs, self.in_eids = self.out_indptr, self.out_nbrs, self.out_eids
+
+    def _local_csr(self, frag: Fragment, direction: str):
+        indptr, nbrs, eids = frag.csr(direction)
+        lids = self.lids(nbrs)
+        lids.flags.writeable = False
+        return np.ascontiguousarray(indptr, dtype=np.int64), lids, eids
+
+    def lids(self, gids: np.ndarray) -> np.ndarray:
+        """Local ids of global ids (-1 for vertices neither inner nor outer here)."""
+        return _to_lids(np.ascontiguousarray(gids, dtype=np.int64), self._range_starts,
+                        self._range_counts, self._range_base, self._outer, self.ivnum)
+
+    def owner(self, gids: np.ndarray) -> np.ndarray:
+        """Fragment id owning each global id."""
+        gids = np.ascontiguousarray(gids, dtype=np.int64)
+        if not len(self._block_starts):
+            return np.zeros(len(gids), dtype=np.int64)
+        return store_kernels.locate(gids, self._block_starts, self._block_fids, self._block_starts)[0]
+
+    def out_edge_values(self, name: str) -> np.ndarray:
+        """Edge property ``name`` aligned with ``out_nbrs`` (listed in the app's edge_properties)."""
+        return self._edge_values_of(name)[0]
+
+    def in_edge_values(self, name: str) -> np.ndarray:
+        """Edge property ``name`` aligned with ``in_nbrs``."""
+        return self._edge_values_of(name)[1]
+
+    def _edge_values_of(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in self._edge_values:
+            raise AnalyticsError(f"edge property {name!r} was not requested: list it in the"
+                                 f" app's edge_properties")
+        return self._edge_values[name]
+
+    @property
+    def out_degree(self) -> np.ndarray:
+        """Out-degree of each inner vertex (multi-edges counted, an undirected self loop twice)."""
+        return np.diff(self.out_indptr)
+
+    @property
+    def in_degree(self) -> np.ndarray:
+        """In-degree of each inner vertex."""
+        return np.diff(self.in_indptr)
+
+    def __repr__(self) -> str:
+        return (f"FragmentView(fid={self.fid}/{self.fnum}, {self.ivnum} inner,"
+                f" {self.ovnum} outer, {len(self.out_nbrs)} out-edges)")
