@@ -138,4 +138,4 @@ def from_networkx(G, num_fragments: int = 1, partitioner: str = "hash") -> Graph
     dst = pa.array([v for _, v, _ in edges], type=ids.type)
     edf = pd.DataFrame([d for _, _, d in edges])
     et = pa.Table.from_pandas(edf, preserve_index=False) if len(edf.columns) else pa.table({})
-    return g._add_edge_table("_e", src, dst, et, "_", "_", False)
+    return g._add_edge_table("_e", {"src": src, "dst": dst}, et, "_", "_", False)

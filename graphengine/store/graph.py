@@ -13,6 +13,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence, Union
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -115,20 +116,15 @@ class Graph:
 
     def _index(self, label: str) -> LabelIndex:
         if label not in self._indexes:
-            self._indexes[label] = LabelIndex(self.vertex_table(label).column("id").combine_chunks())
+            ids = self.vertex_table(label).column("id")
+            ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
+            self._indexes[label] = LabelIndex(ids, self.vertex_gids(label))
         return self._indexes[label]
-
-    def _positions_to_gids(self, label: str, pos: np.ndarray) -> np.ndarray:
-        blocks = self._label_blocks(label)
-        cum = np.concatenate([[0], np.cumsum(blocks.count)[:-1]]).astype(np.int64)
-        gids = kernels.locate(np.maximum(pos, 0), cum, blocks.start, blocks.start)[1]
-        return np.where(pos >= 0, gids, -1)
 
     def gids(self, label: str, ids: Union[Sequence, np.ndarray, pa.Array]) -> np.ndarray:
         """Global ids of the vertices of ``label`` with user ids ``ids`` (-1 where unknown)."""
         ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
-        ids = normalize_ids(ids, f"vertex label {label!r}")
-        return self._positions_to_gids(label, self._index(label).positions(ids))
+        return self._index(label).lookup(normalize_ids(ids, f"vertex label {label!r}"))
 
     def vertex_ids(self, gids: np.ndarray) -> list:
         """User ids of the given global ids (any labels), as Python values."""
@@ -293,7 +289,7 @@ class Graph:
         exists = label in self.vertex_labels
         if exists:
             table = conform(table, self.schema.vertex_label(label).schema, what)
-            known = self._index(label).positions(table.column("id").combine_chunks())
+            known = self._index(label).lookup(table.column("id").combine_chunks())
             if (known >= 0).any():
                 dup = table.column("id")[int(np.flatnonzero(known >= 0)[0])].as_py()
                 raise DuplicateVertexError(f"{what}: id {dup!r} is already in the graph")
@@ -349,12 +345,13 @@ class Graph:
         """
         what = f"edges {label!r}"
         table = read_source(source, what)
-        src = normalize_ids(_column(table, src_field, what, "src_field"), what + " src")
-        dst = normalize_ids(_column(table, dst_field, what, "dst_field"), what + " dst")
+        ends = {"src": normalize_ids(_column(table, src_field, what, "src_field"), what + " src"),
+                "dst": normalize_ids(_column(table, dst_field, what, "dst_field"), what + " dst")}
         props = _select_properties(table, properties,
                                    exclude=[_name(table, src_field), _name(table, dst_field)],
                                    what=what)
-        return self._add_edge_table(label, src, dst, props, src_label, dst_label,
+        del table  # the id columns are freed once they are mapped to global ids
+        return self._add_edge_table(label, ends, props, src_label, dst_label,
                                     create_missing_vertices)
 
     def _default_vertex_label(self) -> str:
@@ -365,24 +362,28 @@ class Graph:
             return names[0]
         raise SchemaError(f"the graph has several vertex labels {names}: give src_label and dst_label")
 
-    def _add_edge_table(self, label: str, src: pa.Array, dst: pa.Array, props: pa.Table,
+    def _add_edge_table(self, label: str, ends: dict[str, pa.Array], props: pa.Table,
                         src_label: str | None, dst_label: str | None,
                         create_missing: bool) -> "Graph":
+        """Add edges given by user ids ``ends["src"]``, ``ends["dst"]``; ``ends`` is consumed."""
         what = f"edges {label!r}"
+        src, dst = ends["src"], ends["dst"]
         src_label = src_label or self._default_vertex_label()
         dst_label = dst_label or self._default_vertex_label()
         if src.null_count or dst.null_count:
             raise SchemaError(f"{what}: src/dst columns have null values")
         g = self
-        progress = Progress(len(src), f"edges {label}")
+        count = len(src)
+        progress = Progress(count, f"edges {label}")
         # new vertex labels are deduced from the endpoints
         if src_label not in g.vertex_labels or dst_label not in g.vertex_labels:
             for lab in dict.fromkeys([src_label, dst_label]):
                 if lab not in g.vertex_labels:
-                    ends = [a for a, l2 in ((src, src_label), (dst, dst_label)) if l2 == lab]
-                    g = g._add_vertex_table(lab, _unique_ids(ends), pa.table({}))
-        ends = {}
-        for name, ids, lab in (("src", src, src_label), ("dst", dst, dst_label)):
+                    arrays = [a for a, l2 in ((src, src_label), (dst, dst_label)) if l2 == lab]
+                    g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}))
+        del src, dst
+        for name, lab in (("src", src_label), ("dst", dst_label)):
+            ids = ends[name]
             gid = g.gids(lab, ids)
             missing = np.flatnonzero(gid < 0)
             if len(missing):
@@ -399,7 +400,8 @@ class Graph:
                 g = g._add_vertex_table(lab, new_ids.cast(vl.id_type), nulls)
                 gid = g.gids(lab, ids)
             ends[name] = gid
-        progress.update(len(src) // 4)
+            del ids
+        progress.update(count // 4)
         if label in g.edge_labels:
             el = g.schema.edge_label(label)
             props = conform(props, el.schema, what)
@@ -408,13 +410,15 @@ class Graph:
         else:
             el = EdgeLabel(label, props.schema, ((src_label, dst_label),))
         schema = g.schema.with_edge_label(el)
-        graph = g._insert_edges(schema, label, ends["src"], ends["dst"], props, progress)
+        graph = g._insert_edges(schema, label, ends.pop("src"), ends.pop("dst"), props, progress)
         progress.close()
-        log.info("added %d edges with label %r", len(src), label)
+        log.info("added %d edges with label %r", count, label)
         return graph
 
     def _insert_edges(self, schema: GraphSchema, label: str, src: np.ndarray, dst: np.ndarray,
                       props: pa.Table, progress: "Progress") -> "Graph":
+        if not any(label in f.topology for f in self.fragments):
+            return self._insert_new_label(schema, label, src, dst, props)
         li = schema.edge_label_index(label)
         src_owner, src_lid = self.vertex_blocks.locate(src)
         perm = kernels.group_by_owner(src_owner, self.fnum)
@@ -470,6 +474,63 @@ class Graph:
                                  outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count),
                                  _cache={}))
             progress.update((len(src) * 3 // 4) // self.fnum)
+        return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
+
+    def _insert_new_label(self, schema: GraphSchema, label: str, src: np.ndarray,
+                          dst: np.ndarray, props: pa.Table) -> "Graph":
+        """Edges of a label no fragment has yet, built for all fragments at once.
+
+        The rows of one CSR are the inner vertices of fragment 0, then fragment 1, ...; each
+        fragment takes its rows as views. Directed: one counting sort gives the out-CSR, whose
+        positions are the new edge ids, and a transpose gives the in-CSC. Undirected: edge ids
+        are given first (by source fragment) and each edge is sorted into both endpoints' rows.
+        """
+        li = schema.edge_label_index(label)
+        vb = self.vertex_blocks
+        sizes = np.array([f.inner_vertex_count for f in self.fragments], dtype=np.int64)
+        frag_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        rows = int(frag_base[-1])
+        row_of = kernels.row_lookup(vb.total, vb.start, vb.count, frag_base[vb.fid] + vb.local)
+        threads = numba.get_num_threads()
+        first = self.edge_blocks.total
+        if self.directed:
+            indptr, nbrs, order = kernels.csr_from_pairs(rows, row_of, src, dst,
+                                                         np.arange(len(src), dtype=np.int64),
+                                                         False, threads)
+            del src, dst
+            counts = np.diff(indptr[frag_base])
+            eids = np.arange(first, first + len(nbrs), dtype=np.int64)
+            row_gid = np.concatenate([f.inner_gids for f in self.fragments]) if rows else \
+                np.zeros(0, dtype=np.int64)
+            out = (indptr, nbrs, eids)
+            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, eids, threads)
+        else:
+            eids, counts = kernels.assign_edge_ids(src, vb.start, vb.fid, self.fnum, first)
+            order = None
+            if props.num_columns:
+                order = kernels.group_by_owner(vb.locate(src)[0], self.fnum)
+            out = kernels.csr_from_pairs(rows, row_of, src, dst, eids, True, threads)
+            del src, dst, eids
+            inn = None
+        tables = [props.schema.empty_table()] * self.fnum
+        cut = np.concatenate([[0], np.cumsum(counts)])
+        if props.num_columns:
+            tables = [props.take(pa.array(order[cut[f]:cut[f + 1]])) for f in range(self.fnum)]
+        del order
+        eblocks = self.edge_blocks
+        for f in range(self.fnum):
+            if counts[f]:
+                eblocks = eblocks.append(f, li, 0, 0, int(counts[f]))
+        frags = []
+        for f, frag in enumerate(self.fragments):
+            out_f = _rows(out, frag_base[f], frag_base[f + 1])
+            in_f = _rows(inn, frag_base[f], frag_base[f + 1]) if inn is not None else out_f
+            topo = dict(frag.topology)
+            topo[label] = Topology(*out_f, *in_f)
+            et = dict(frag.edge_tables)
+            et[label] = tables[f]
+            frags.append(replace(frag, edge_tables=et, topology=topo, _cache={},
+                                 outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count)))
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
     def add_column(self, values: Any, columns: Mapping[str, str] | None = None,
@@ -585,9 +646,10 @@ class Graph:
                 sl, dl = (self.schema.vertex_label_index(x) for x in rel)
                 mask = (self.vertex_label_of(src[keep]) == sl) & (self.vertex_label_of(dst[keep]) == dl)
                 part = full.filter(pa.array(mask))
-                g = g._add_edge_table(el.name, normalize_ids(part.column("src"), "src"),
-                                      normalize_ids(part.column("dst"), "dst"),
-                                      part.drop(["src", "dst"]), rel[0], rel[1], False)
+                ends = {"src": normalize_ids(part.column("src"), "src"),
+                        "dst": normalize_ids(part.column("dst"), "dst")}
+                g = g._add_edge_table(el.name, ends, part.drop(["src", "dst"]), rel[0], rel[1],
+                                      False)
         return g
 
     def project(self, vertices: Mapping[str, Sequence[str] | None] | None = None,
@@ -726,10 +788,10 @@ def _column(table: pa.Table, field: Field, what: str, arg: str) -> pa.Array:
     if isinstance(field, int):
         if not -table.num_columns <= field < table.num_columns:
             raise LoadError(f"{what}: {arg}={field} but the source has {table.num_columns} columns")
-        return table.column(field).combine_chunks()
-    if field not in table.schema.names:
+    elif field not in table.schema.names:
         raise LoadError(f"{what}: {arg}={field!r} is not a column; columns are {table.schema.names}")
-    return table.column(field).combine_chunks()
+    col = table.column(field)
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
 
 
 def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[str],
@@ -755,20 +817,29 @@ def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[
 
 
 def _unique_ids(arrays: list[pa.Array]) -> pa.Array:
-    """Sorted distinct ids of several arrays (a bitmap for dense integer ids)."""
+    """Sorted distinct ids of one or two arrays (a bitmap for dense integer ids)."""
     if pa.types.is_integer(arrays[0].type):
-        values = [a.to_numpy(zero_copy_only=False) for a in arrays]
-        lo = min(int(v.min()) for v in values if len(v)) if any(len(v) for v in values) else 0
-        hi = max(int(v.max()) for v in values if len(v)) if any(len(v) for v in values) else -1
-        total = sum(len(v) for v in values)
-        if hi - lo < 4 * total + 1024:
-            seen = np.zeros(hi - lo + 1, dtype=bool)
-            for v in values:
-                seen[v - lo] = True
-            return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)
+        values = [np.ascontiguousarray(a.to_numpy(zero_copy_only=False), dtype=np.int64)
+                  for a in arrays]
+        nonempty = [v for v in values if len(v)]
+        if not nonempty:
+            return pa.array(np.zeros(0, dtype=np.int64))
+        lo = min(int(v.min()) for v in nonempty)
+        hi = max(int(v.max()) for v in nonempty)
+        if hi - lo < 4 * sum(len(v) for v in values) + 1024:
+            a, b = (values * 2)[:2]
+            return pa.array(kernels.dense_unique(lo, hi - lo + 1, a, b))
         return pa.array(np.unique(np.concatenate(values)))
     unique = pa.chunked_array(arrays).unique()
     return unique.take(pc.sort_indices(unique))
+
+
+def _rows(csr: tuple[np.ndarray, np.ndarray, np.ndarray], r0: int, r1: int) -> tuple[pa.Array, ...]:
+    """Rows ``r0..r1`` of a CSR as Arrow arrays: views of the entries, a rebased indptr."""
+    indptr, nbrs, eids = csr
+    lo, hi = int(indptr[r0]), int(indptr[r1])
+    # wrap numpy slices (not Arrow slices) so a fragment pickles only its own entries
+    return as_arrow(indptr[r0:r1 + 1] - lo), as_arrow(nbrs[lo:hi]), as_arrow(eids[lo:hi])
 
 
 def _split_by_owner(owner: np.ndarray, lid: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,

@@ -100,14 +100,15 @@ def normalize_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array:
 
 
 class LabelIndex:
-    """User id -> position among one label's vertices (vectorized; -1 where absent).
+    """User id -> global id for one label's vertices (vectorized; -1 where absent).
 
-    Integer ids that fill a dense range use a direct lookup table; sparse integer ids a sorted
-    array and binary search; strings a hash index (pandas).
+    Integer ids that fill a dense range use a direct lookup table (a Numba gather); sparse
+    integer ids a sorted array and binary search; strings a hash index (pandas).
     """
 
-    def __init__(self, oids: pa.Array):
+    def __init__(self, oids: pa.Array, gids: np.ndarray):
         self.oids = oids
+        self.values = gids
         self.is_int = pa.types.is_integer(oids.type)
 
     @cached_property
@@ -118,34 +119,31 @@ class LabelIndex:
         lo, hi = int(keys.min()), int(keys.max())
         if hi - lo < 2 * len(keys) + 1024:
             table = np.full(hi - lo + 1, -1, dtype=np.int64)
-            table[keys - lo] = np.arange(len(keys), dtype=np.int64)
+            table[keys - lo] = self.values
             return ("dense", lo, table)
         order = np.argsort(keys, kind="stable")
-        return ("sorted", keys[order], order)
+        return ("sorted", keys[order], self.values[order])
 
     @cached_property
     def _str_index(self) -> pd.Index:
         return pd.Index(self.oids.to_numpy(zero_copy_only=False))
 
-    def positions(self, query: pa.Array) -> np.ndarray:
-        """Positions of ``query`` ids among the label's vertices, -1 for unknown ids."""
+    def lookup(self, query: pa.Array) -> np.ndarray:
+        """Global ids of ``query`` user ids, -1 for ids the label does not have."""
         if self.is_int != pa.types.is_integer(query.type):
             kind = "int64" if self.is_int else "string"
             raise SchemaError(f"vertex ids of this label are {kind}, got {query.type}")
         if not self.is_int:
-            return self._str_index.get_indexer(query.to_numpy(zero_copy_only=False)).astype(np.int64)
-        q = query.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            pos = self._str_index.get_indexer(query.to_numpy(zero_copy_only=False))
+            return np.where(pos >= 0, self.values[pos], -1)
+        q = np.ascontiguousarray(query.to_numpy(zero_copy_only=False), dtype=np.int64)
         kind, a, b = self._int_index
         if kind == "dense":
-            out = np.full(len(q), -1, dtype=np.int64)
-            inside = (q >= a) & (q < a + len(b))
-            out[inside] = b[q[inside] - a]
-            return out
+            return kernels.lookup_dense(q, a, b)
         if len(a) == 0:
             return np.full(len(q), -1, dtype=np.int64)
-        pos = np.searchsorted(a, q)
-        pos_c = np.minimum(pos, len(a) - 1)
-        return np.where(a[pos_c] == q, b[pos_c], -1)
+        pos = np.minimum(np.searchsorted(a, q), len(a) - 1)
+        return np.where(a[pos] == q, b[pos], -1)
 
 
 def check_unique(ids: pa.Array, label: str) -> None:
