@@ -149,7 +149,8 @@ def read_adjacency(sess: Session, path: PathLike, directed: bool = True) -> Grap
     """Read a Graphalytics vertex-based adjacency file: ``vid nbr1 nbr2 ...`` per line.
 
     This is the format of the Graphalytics validation ``*-input`` files. Neighbours are
-    out-neighbours; a line with only a vid is a vertex without out-edges. In an undirected
+    out-neighbours; a line with only a vid is a vertex without out-edges, and a vertex that
+    appears only as a neighbour (``10`` in ``bfs/dir-input``) is a vertex too. In an undirected
     file each edge is listed from both ends, so only the copy with ``src <= dst`` is kept.
 
     Args:
@@ -179,6 +180,7 @@ def read_adjacency(sess: Session, path: PathLike, directed: bool = True) -> Grap
     vids = tokens[first]
     src = np.repeat(vids, np.diff(np.append(np.flatnonzero(first), len(tokens))) - 1)
     dst = tokens[~first]
+    vids = np.union1d(vids, dst)
     if not directed:
         keep = src <= dst
         src, dst = src[keep], dst[keep]

@@ -125,10 +125,10 @@ def test_read_evlp_errors(tmp_path, sess):
 
 
 def test_read_adjacency(tmp_path, sess):
-    path = write(tmp_path / "adj", "1 2 3\n2 3\n3\n4 1 1\n")
+    path = write(tmp_path / "adj", "1 2 3\n2 3\n3\n4 1 1 9\n")
     g = datasets.read_adjacency(sess, path)
-    assert (g.vertex_count, g.edge_count) == (4, 5)
-    assert edge_set(g, "_e") == Counter({(1, 2): 1, (1, 3): 1, (2, 3): 1, (4, 1): 2})
+    assert (g.vertex_count, g.edge_count) == (5, 6)
+    assert edge_set(g, "_e") == Counter({(1, 2): 1, (1, 3): 1, (2, 3): 1, (4, 1): 2, (4, 9): 1})
     undirected = write(tmp_path / "undir", "1 2 3\n2 1\n3 1\n4\n")
     g = datasets.read_adjacency(sess, undirected, directed=False)
     assert not g.directed and (g.vertex_count, g.edge_count) == (4, 2)
@@ -146,6 +146,18 @@ def test_graphalytics_example_both_formats_agree(kind, directed, vertices, edges
     assert (evlp.vertex_count, evlp.edge_count) == (vertices, edges)
     assert (adj.vertex_count, adj.edge_count) == (vertices, edges)
     assert edge_set(evlp, "_e") == edge_set(adj, "_e")
+
+
+@pytest.mark.skipif(not GRAPHALYTICS.is_dir(), reason="../shared/graphalytics absent")
+@pytest.mark.parametrize("algorithm", ["bfs", "cdlp", "lcc", "pr", "wcc"])
+@pytest.mark.parametrize("kind", ["dir", "undir"])
+def test_graphalytics_validation_inputs_cover_output_vertices(algorithm, kind):
+    # every vertex of the reference output is a vertex of the graph, and no other
+    out = np.loadtxt(GRAPHALYTICS / algorithm / f"{kind}-output", usecols=0, dtype=np.int64, ndmin=1)
+    with graphengine.session(num_fragments=2) as s:
+        g = datasets.read_adjacency(s, GRAPHALYTICS / algorithm / f"{kind}-input",
+                                    directed=kind == "dir")
+    assert sorted(g.vertex_table("_").column("id").to_pylist()) == sorted(out.tolist())
 
 
 @pytest.mark.skipif(not (GSTEST / "p2p-31.e").exists(), reason="../shared/gstest absent")
