@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..errors import AnalyticsError
+from ..errors import AnalyticsError, GraphEngineError
 from ..store import Fragment, Graph
 
 
@@ -25,7 +25,7 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     for label in labels:
         try:
             gid = int(graph.gids(label, [vid])[0])
-        except (pa.ArrowException, Exception):  # an id of another type is simply not there
+        except (pa.ArrowException, GraphEngineError):  # an id of another type is not there
             continue
         if gid >= 0:
             found.append((label, gid))

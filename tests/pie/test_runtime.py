@@ -1,0 +1,208 @@
+"""The PIE runtime: each exchange mechanism through small custom apps, errors, contexts."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+import graphengine
+from graphengine.errors import AnalyticsError
+from graphengine.pie import App, State, run_app
+
+from pie_graphs import build, random_edges
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def edges_graph(fnum: int, directed: bool = True):
+    ids, src, dst, weight = random_edges(seed=21)
+    return build(ids, src, dst, weight, directed, fnum), ids, src, dst
+
+
+def by_id(ctx, sel: str = "r") -> dict:
+    return dict(zip(ctx.to_numpy("v.id").tolist(), ctx.to_numpy(sel).tolist()))
+
+
+class InDegreeBySum(App):
+    """Every out-edge adds 1 to its head through a "sum" synced array."""
+
+    sync = {"count": "sum"}
+
+    def init(self, frag):
+        return State(count=np.zeros(frag.vnum, dtype=np.int64))
+
+    def peval(self, frag, state, messages):
+        np.add.at(state.count, frag.out_nbrs, 1)
+
+    def inceval(self, frag, state, messages):
+        pass
+
+    def output(self, frag, state):
+        return {"r": state.count[:frag.ivnum].copy()}
+
+
+class InDegreeByMessages(App):
+    """Every out-edge sends (head gid, 1); the owner adds what it receives."""
+
+    def init(self, frag):
+        return State(count=np.zeros(frag.ivnum, dtype=np.int64))
+
+    def peval(self, frag, state, messages):
+        messages.send(frag.gids[frag.out_nbrs], np.ones(len(frag.out_nbrs), dtype=np.int64))
+
+    def inceval(self, frag, state, messages):
+        lids, values = messages.received()
+        np.add.at(state.count, lids, values)
+
+    def output(self, frag, state):
+        return {"r": state.count}
+
+
+class NeighborIdSum(App):
+    """Sum of the out-neighbors' (gid + 1), with neighbor values pulled through "copy"."""
+
+    sync = {"value": "copy"}
+
+    def init(self, frag):
+        return State(value=np.zeros(frag.vnum, dtype=np.int64))
+
+    def peval(self, frag, state, messages):
+        state.value[:frag.ivnum] = frag.gids[:frag.ivnum] + 1
+        messages.force_continue()
+
+    def inceval(self, frag, state, messages):
+        if messages.round == 1:
+            starts = frag.out_indptr[:-1]
+            sums = np.add.reduceat(np.append(state.value[frag.out_nbrs], 0), starts)
+            state.sum = np.where(np.diff(frag.out_indptr) > 0, sums, 0)
+
+    def output(self, frag, state):
+        return {"r": state.sum}
+
+
+class MirrorEcho(App):
+    """send_to_mirrors + a global reduce: mirrors count the messages they got."""
+
+    def init(self, frag):
+        return State(got=0)
+
+    def peval(self, frag, state, messages):
+        lids = np.arange(frag.ivnum, dtype=np.int64)
+        messages.send_to_mirrors(lids, frag.gids[lids])
+        messages.force_continue()
+
+    def inceval(self, frag, state, messages):
+        if messages.round == 1:
+            lids, values = messages.received_on_mirrors()
+            assert np.array_equal(frag.gids[lids], values)
+            assert (lids >= frag.ivnum).all()
+            messages.reduce("mirrors", len(lids), "sum")
+            messages.force_continue()
+        elif messages.round == 2:
+            state.total = messages.reduced("mirrors")
+
+    def output(self, frag, state):
+        return {"r": np.full(frag.ivnum, state.total, dtype=np.int64)}
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+@pytest.mark.parametrize("app", [InDegreeBySum, InDegreeByMessages])
+def test_sum_sync_and_explicit_messages(fnum, app):
+    g, ids, src, dst = edges_graph(fnum)
+    expect = {v: 0 for v in ids.tolist()}
+    for d in dst.tolist():
+        expect[d] += 1
+    assert by_id(run_app(g, app())) == expect
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+def test_copy_sync(fnum):
+    g, ids, src, dst = edges_graph(fnum)
+    ctx = run_app(g, NeighborIdSum())
+    gid_of = dict(zip(ctx.to_numpy("v.id").tolist(), ctx.gids.tolist()))
+    expect = {v: 0 for v in ids.tolist()}
+    for s, d in zip(src.tolist(), dst.tolist()):
+        expect[s] += gid_of[d] + 1
+    assert by_id(ctx) == expect
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+def test_mirror_messages_and_reduce(fnum):
+    g, *_ = edges_graph(fnum)
+    expect = sum(len(graphengine.pie.view.outer_gids(f)) for f in g.fragments)
+    assert set(run_app(g, MirrorEcho()).to_numpy("r").tolist()) == {expect}
+
+
+def test_example_app_runs_and_matches_networkx():
+    spec = importlib.util.spec_from_file_location("custom_pie_app",
+                                                  ROOT / "examples" / "custom_pie_app.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    G = nx.MultiGraph(nx.gnm_random_graph(50, 120, seed=2))
+    G.add_edges_from([(1, 1), (2, 3)])
+    g = graphengine.session(num_fragments=3).g(G)
+    assert by_id(example.max_neighbor_degree(g)) == example.reference(G)
+
+
+# ---------------------------------------------------------------------------- inputs
+def test_errors():
+    g = graphengine.session(num_fragments=2).g().add_edges(
+        {"src": [1, 2], "dst": [2, 3], "weight": [1.0, -0.5]})
+    with pytest.raises(AnalyticsError, match="negative"):
+        graphengine.sssp(g, 1)
+    with pytest.raises(AnalyticsError, match="dist"):
+        graphengine.sssp(g, 1, weight="dist")
+    with pytest.raises(AnalyticsError, match="not in the graph"):
+        graphengine.bfs(g, 42)
+    with pytest.raises(AnalyticsError, match="executor"):
+        graphengine.wcc(g, executor="spark")
+    with pytest.raises(AnalyticsError, match="delta"):
+        graphengine.pagerank(g, delta=2.0)
+
+
+def test_property_graph_projection():
+    from graphengine import datasets
+
+    sess = graphengine.session(num_fragments=2)
+    g = datasets.load_modern_graph(sess)
+    with pytest.raises(AnalyticsError, match="not in the graph"):
+        graphengine.bfs(g, 99)
+    knows = g.project(vertices={"person": []}, edges={"knows": ["weight"]})
+    ctx = graphengine.sssp(knows, 1)
+    assert by_id(ctx) == {1: 0.0, 2: 0.5, 4: 1.0, 6: np.inf}
+    whole = graphengine.sssp(g, ("person", 1))
+    assert by_id(whole) == {1: 0.0, 2: 0.5, 4: 1.0, 6: np.inf, 3: 0.4, 5: 2.0}
+    g2 = g.add_column(ctx, {"dist": "r"}, label="person")
+    assert dict(zip(g2.vertex_table("person").column("id").to_pylist(),
+                    g2.vertex_table("person").column("dist").to_pylist())) == by_id(ctx)
+
+
+# ---------------------------------------------------------------------------- contexts
+def test_context_selectors_and_output(tmp_path):
+    sess = graphengine.session(num_fragments=3)
+    g = sess.g().add_vertices({"id": [10, 20, 30, 40], "score": [1.0, 2.0, 3.0, 4.0]})
+    g = g.add_edges({"src": [10, 20], "dst": [20, 30]})
+    ctx = graphengine.bfs(g, 10)
+    assert np.array_equal(ctx.gids, g.all_gids())
+    df = ctx.to_dataframe({"id": "v.id", "depth": "r", "score": "v.score", "d": "v.data"})
+    df = df.sort_values("id").reset_index(drop=True)
+    big = np.iinfo(np.int64).max
+    assert df["depth"].tolist() == [0, 1, 2, big]
+    assert df["score"].tolist() == df["d"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert set(ctx.to_numpy("v.label")) == {"_"}
+    assert ctx.to_numpy("r.r").tolist() == ctx.to_numpy("r").tolist()
+    with pytest.raises(AnalyticsError):
+        ctx.to_numpy("x.y")
+    path = tmp_path / "bfs.csv"
+    ctx.output(path)
+    out = pd.read_csv(path).sort_values("id")
+    assert out.columns.tolist() == ["id", "value"]
+    assert out["value"].tolist() == [0, 1, 2, big]
+    g2 = g.add_column(ctx, {"depth": "r"})
+    assert g2.vertex_table("_").column("depth").to_pylist() == \
+        [dict(zip(df["id"], df["depth"]))[i] for i in g2.vertex_table("_").column("id").to_pylist()]
