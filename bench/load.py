@@ -155,6 +155,7 @@ def load(path: str, fragments: int, profile: bool) -> dict:
     """Load the file into a directed graph; times, RSS and the store's size breakdown."""
     t_import = time.perf_counter()
     import numpy as np
+    import pyarrow as pa
 
     import graphengine
     t_import = time.perf_counter() - t_import
@@ -190,6 +191,7 @@ def load(path: str, fragments: int, profile: bool) -> dict:
     result = {
         "import_s": t_import, "warm_s": warm_s, "load_s": load_s,
         "baseline_rss": baseline, "peak_rss": peak_rss(), "final_rss": current_rss(),
+        "arrow_allocated": pa.total_allocated_bytes(), "arrow_pool": pa.default_memory_pool().backend_name,
         "store_bytes": g.nbytes, "edges": g.edge_count, "vertices": g.vertex_count,
         "breakdown": store_breakdown(g),
         "rss_trace": [(t - t_start, r) for t, r in samples],
@@ -281,8 +283,11 @@ def report(fmt: str, path: Path, read: dict, res: dict) -> list[str]:
            if len(res.get("all_load_s", [])) > 1 else ""),
         f"  store size (g.nbytes)               {store / MiB:8.1f} MiB",
         f"  RSS after imports + warm-up         {base / MiB:8.1f} MiB",
-        f"  peak RSS (ru_maxrss)                {peak / MiB:8.1f} MiB",
+        f"  peak RSS (ru_maxrss)                {peak / MiB:8.1f} MiB"
+        + (f"   (highest of {', '.join(f'{p / MiB:.0f}' for p in res['all_peak_rss'])})"
+           if len(res.get("all_peak_rss", [])) > 1 else ""),
         f"  RSS after the load                  {res['final_rss'] / MiB:8.1f} MiB",
+        f"  Arrow pool ({res['arrow_pool']}) bytes in use   {res['arrow_allocated'] / MiB:8.1f} MiB",
         "  store breakdown:",
     ]
     for name, b in res["breakdown"].items():
@@ -356,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             res = dict(min(runs, key=lambda r: r["load_s"]))
             res["all_load_s"] = [r["load_s"] for r in runs]
             res["peak_rss"] = max(r["peak_rss"] for r in runs)
+            res["all_peak_rss"] = [r["peak_rss"] for r in runs]
             assert read["rows"] == res["edges"], "the load lost or added edges"
             print("\n".join(report(fmt, path, read, res)))
             sys.stdout.flush()
