@@ -21,6 +21,7 @@ module-level so it pickles for the Ray actors unchanged.
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import networkx as nx
 import numba
@@ -37,14 +38,13 @@ def push_degrees(indptr, nbrs, best):
         degree = indptr[u + 1] - indptr[u]
         for j in range(indptr[u], indptr[u + 1]):
             v = nbrs[j]
-            if degree > best[v]:
-                best[v] = degree
+            best[v] = max(best[v], degree)
 
 
 class MaxNeighborDegree(App):
     """The largest degree among each vertex's neighbors (0 for isolated vertices)."""
 
-    sync = {"best": "max"}
+    sync: ClassVar[dict[str, str]] = {"best": "max"}
 
     def init(self, frag) -> State:
         return State(best=np.zeros(frag.vnum, dtype=np.int64))

@@ -8,14 +8,15 @@ are functions taking a graph and ``executor="local"|"ray"``.
 from types import ModuleType
 
 from . import algorithms
-from .algorithms import *  # noqa: F401,F403
+from .algorithms import *
 from .app import App, State
 from .context import Context
 from .executor import run_app
 from .messages import Messages
 from .view import FragmentView
 
+__all__ = ["App", "Context", "FragmentView", "Messages", "State", "run_app"]
 # every app function that algorithms/__init__.py imports is exported (graphengine.<app>)
-__all__ = ["App", "Context", "FragmentView", "Messages", "State", "run_app"] + sorted(
-    name for name, value in vars(algorithms).items()
-    if callable(value) and not name.startswith("_") and not isinstance(value, ModuleType))
+__all__ += sorted(name for name, value in vars(algorithms).items()  # noqa: PLE0605
+                  if callable(value) and not name.startswith("_")
+                  and not isinstance(value, ModuleType))

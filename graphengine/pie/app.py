@@ -89,8 +89,9 @@ See ``examples/custom_pie_app.py`` and ``graphengine/pie/algorithms/`` for compl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, ClassVar, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -140,18 +141,18 @@ class App:
         """
         return {}
 
-    def init(self, frag: "FragmentView") -> State:
+    def init(self, frag: FragmentView) -> State:
         """Allocate the state of one fragment (arrays of ``frag.vnum`` for synced values)."""
         return State()
 
-    def peval(self, frag: "FragmentView", state: State, messages: "Messages") -> None:
+    def peval(self, frag: FragmentView, state: State, messages: Messages) -> None:
         """Partial evaluation: the sequential algorithm over this fragment, round 0."""
         raise NotImplementedError
 
-    def inceval(self, frag: "FragmentView", state: State, messages: "Messages") -> None:
+    def inceval(self, frag: FragmentView, state: State, messages: Messages) -> None:
         """Incremental evaluation: fold in what the last round delivered, rounds 1, 2, ..."""
         raise NotImplementedError
 
-    def output(self, frag: "FragmentView", state: State) -> dict[str, np.ndarray]:
+    def output(self, frag: FragmentView, state: State) -> dict[str, np.ndarray]:
         """Result columns over the inner vertices (length ``frag.ivnum`` each)."""
         raise NotImplementedError

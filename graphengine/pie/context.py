@@ -13,8 +13,8 @@ Values are over all vertices in ascending global id order (``ctx.gids``, which i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

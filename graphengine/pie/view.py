@@ -34,7 +34,7 @@ class FragmentPlan:
     inputs: dict[str, np.ndarray]
 
 
-_outer_cache: "weakref.WeakKeyDictionary[Fragment, np.ndarray]" = weakref.WeakKeyDictionary()
+_outer_cache: weakref.WeakKeyDictionary[Fragment, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 def outer_gids(frag: Fragment) -> np.ndarray:

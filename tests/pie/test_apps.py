@@ -13,11 +13,10 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from pie_graphs import build, random_edges
 
 import graphengine
 from graphengine.pie.algorithms.bfs import UNREACHABLE
-
-from pie_graphs import build, random_edges
 
 CASES = [(directed, fnum) for directed in (True, False) for fnum in (1, 3)]
 
@@ -98,8 +97,8 @@ def ref_lcc(ids, src, dst, directed):
             out[a].add(b)
             inn[b].add(a)
     res = {}
-    for v in out:
-        hood = out[v] | inn[v]
+    for v, outs in out.items():
+        hood = outs | inn[v]
         k = len(hood)
         res[v] = 0.0 if k < 2 else sum(len(hood & out[u]) for u in hood) / (k * (k - 1))
     return res
@@ -127,7 +126,7 @@ def test_sssp(case):
 
 
 def test_sssp_unit_weights(case):
-    g, ids, src, dst, weight, directed = case
+    g, _, src, _, _, _ = case
     root = int(src[0])
     hops = graphengine.bfs(g, root).to_numpy("r")
     dist = graphengine.sssp(g, root, weight=None).to_numpy("r")
@@ -135,7 +134,7 @@ def test_sssp_unit_weights(case):
 
 
 def test_pagerank(case):
-    g, ids, src, dst, weight, directed = case
+    g, ids, src, dst, _weight, directed = case
     ctx = graphengine.pagerank(g, delta=0.85, max_round=10)
     expect = ref_pagerank(ids, src, dst, directed, 0.85, 10)
     r = ctx.to_numpy("r")
@@ -170,7 +169,7 @@ def test_wcc(case):
 
 
 def test_cdlp(case):
-    g, ids, src, dst, weight, directed = case
+    g, ids, src, dst, _weight, directed = case
     ctx = graphengine.cdlp(g, max_round=10)
     expect = ref_cdlp(ids, src, dst, directed, 10)
     assert dict(zip(user_ids(ctx).tolist(), ctx.to_numpy("r").tolist())) == expect

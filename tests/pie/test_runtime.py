@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import ClassVar
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from pie_graphs import build, random_edges
 
 import graphengine
 from graphengine.errors import AnalyticsError
 from graphengine.pie import App, State, run_app
-
-from pie_graphs import build, random_edges
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def by_id(ctx, sel: str = "r") -> dict:
 class InDegreeBySum(App):
     """Every out-edge adds 1 to its head through a "sum" synced array."""
 
-    sync = {"count": "sum"}
+    sync: ClassVar[dict[str, str]] = {"count": "sum"}
 
     def init(self, frag):
         return State(count=np.zeros(frag.vnum, dtype=np.int64))
@@ -66,7 +66,7 @@ class InDegreeByMessages(App):
 class NeighborIdSum(App):
     """Sum of the out-neighbors' (gid + 1), with neighbor values pulled through "copy"."""
 
-    sync = {"value": "copy"}
+    sync: ClassVar[dict[str, str]] = {"value": "copy"}
 
     def init(self, frag):
         return State(value=np.zeros(frag.vnum, dtype=np.int64))
@@ -113,7 +113,7 @@ class MirrorEcho(App):
 @pytest.mark.parametrize("fnum", [1, 3])
 @pytest.mark.parametrize("app", [InDegreeBySum, InDegreeByMessages])
 def test_sum_sync_and_explicit_messages(fnum, app):
-    g, ids, src, dst = edges_graph(fnum)
+    g, ids, _src, dst = edges_graph(fnum)
     expect = {v: 0 for v in ids.tolist()}
     for d in dst.tolist():
         expect[d] += 1

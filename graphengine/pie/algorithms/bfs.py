@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from ...store import Graph
@@ -18,7 +20,7 @@ UNREACHABLE = np.iinfo(np.int64).max
 class BFS(App):
     """Hop count from one source along out-edges."""
 
-    sync = {"depth": "min"}
+    sync: ClassVar[dict[str, str]] = {"depth": "min"}
 
     def __init__(self, source: int):
         self.source = source

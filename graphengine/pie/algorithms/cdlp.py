@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba
 import numpy as np
 
@@ -47,7 +49,7 @@ def most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label
 class CDLP(App):
     """Synchronous label propagation for a fixed number of iterations."""
 
-    sync = {"label": "copy"}
+    sync: ClassVar[dict[str, str]] = {"label": "copy"}
 
     def __init__(self, max_round: int = 10, use_user_ids: bool = True):
         if max_round < 0:

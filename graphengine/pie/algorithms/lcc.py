@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from ...store import Graph
-from ..app import App, State
+from ..app import App
 from ..context import Context
 from ..executor import run_app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba
 import numpy as np
 
@@ -25,7 +27,7 @@ def pull_ranks(in_indptr, in_nbrs, contrib, rank, base):
 class PageRank(App):
     """Fixed-iteration PageRank, pulling ``delta * rank / out_degree`` over in-edges."""
 
-    sync = {"contrib": "copy"}
+    sync: ClassVar[dict[str, str]] = {"contrib": "copy"}
 
     def __init__(self, delta: float = 0.85, max_round: int = 10):
         if not 0.0 <= delta <= 1.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from typing import ClassVar
 
 import numba
 import numpy as np
@@ -43,7 +44,7 @@ def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
 class SSSP(App):
     """Shortest path lengths from one source along out-edges with non-negative weights."""
 
-    sync = {"dist": "min"}
+    sync: ClassVar[dict[str, str]] = {"dist": "min"}
 
     def __init__(self, source: int, weight: str | None = "weight"):
         self.source = source

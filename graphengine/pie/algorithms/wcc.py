@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba
 import numpy as np
 
@@ -38,7 +40,7 @@ def spread_min(out_indptr, out_nbrs, in_indptr, in_nbrs, label, seeds, ivnum):
 class WCC(App):
     """Minimum-label propagation over edges in both directions."""
 
-    sync = {"label": "min"}
+    sync: ClassVar[dict[str, str]] = {"label": "min"}
 
     def init(self, frag) -> State:
         return State(label=frag.gids.copy())
