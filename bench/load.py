@@ -330,10 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="loads per format, each in a fresh subprocess; the best time and"
                              " the highest peak RSS are reported (1)")
+    parser.add_argument("--arrow-pool", choices=["default", "system", "mimalloc", "jemalloc"],
+                        default="default",
+                        help="Arrow memory pool of the measuring subprocesses (sets"
+                             " ARROW_DEFAULT_MEMORY_POOL); 'system' returns freed memory at once")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the load and print the top functions (slows it down)")
     args = parser.parse_args(argv)
 
+    if args.arrow_pool != "default":
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = args.arrow_pool
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
     own_dir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="graphengine-load-")) if own_dir else args.workdir
