@@ -6,3 +6,7 @@ from .lcc import lcc  # noqa: F401
 from .pagerank import pagerank  # noqa: F401
 from .sssp import sssp  # noqa: F401
 from .wcc import wcc  # noqa: F401
+from .degree_centrality import degree_centrality  # noqa: F401
+from .core_number import core_number  # noqa: F401
+from .k_core import k_core  # noqa: F401
+from .k_shell import k_shell  # noqa: F401
