@@ -10,3 +10,7 @@ from .degree_centrality import degree_centrality  # noqa: F401
 from .core_number import core_number  # noqa: F401
 from .k_core import k_core  # noqa: F401
 from .k_shell import k_shell  # noqa: F401
+from .eigenvector_centrality import eigenvector_centrality  # noqa: F401
+from .katz_centrality import katz_centrality  # noqa: F401
+from .hits import hits  # noqa: F401
+from .personalized_pagerank import personalized_pagerank  # noqa: F401

@@ -74,3 +74,14 @@ def row_sums(indptr, values):
         for j in range(indptr[v], indptr[v + 1]):
             out[v] += values[j]
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def weighted_pull(indptr, nbrs, weights, values, out):
+    """``out[v] = sum(weights[j] * values[nbrs[j]])`` over row ``v``, for every row (a sparse
+    matrix-vector product with the fragment's CSR)."""
+    for v in numba.prange(out.shape[0]):
+        s = 0.0
+        for j in range(indptr[v], indptr[v + 1]):
+            s += weights[j] * values[nbrs[j]]
+        out[v] = s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba
 import numpy as np
 
@@ -90,7 +92,7 @@ class CoreNumber(App):
     neighbors of the outer vertices whose estimate dropped.
     """
 
-    sync = {"core": "copy"}
+    sync: ClassVar[dict[str, str]] = {"core": "copy"}
 
     def init(self, frag) -> State:
         indptr, nbrs, mult = simple_neighbors(frag.out_indptr, frag.out_nbrs, frag.in_indptr,
