@@ -14,3 +14,4 @@ from .eigenvector_centrality import eigenvector_centrality  # noqa: F401
 from .katz_centrality import katz_centrality  # noqa: F401
 from .hits import hits  # noqa: F401
 from .personalized_pagerank import personalized_pagerank  # noqa: F401
+from .scc import scc, strongly_connected_components  # noqa: F401
