@@ -15,3 +15,6 @@ from .katz_centrality import katz_centrality  # noqa: F401
 from .hits import hits  # noqa: F401
 from .personalized_pagerank import personalized_pagerank  # noqa: F401
 from .scc import scc, strongly_connected_components  # noqa: F401
+from .triangles import triangles  # noqa: F401
+from .clustering import clustering  # noqa: F401
+from .avg_clustering import avg_clustering  # noqa: F401
