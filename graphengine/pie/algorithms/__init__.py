@@ -18,3 +18,4 @@ from .scc import scc, strongly_connected_components  # noqa: F401
 from .triangles import triangles  # noqa: F401
 from .clustering import clustering  # noqa: F401
 from .avg_clustering import avg_clustering  # noqa: F401
+from .closeness_centrality import closeness_centrality  # noqa: F401
