@@ -19,3 +19,4 @@ from .triangles import triangles  # noqa: F401
 from .clustering import clustering  # noqa: F401
 from .avg_clustering import avg_clustering  # noqa: F401
 from .closeness_centrality import closeness_centrality  # noqa: F401
+from .sssp_path import sssp_average_length, sssp_has_path, sssp_path  # noqa: F401

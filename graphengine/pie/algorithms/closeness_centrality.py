@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba
 import numpy as np
 
@@ -82,6 +84,8 @@ class DistanceSums(App):
     ends when a round (a global sum aggregate) found no vertex to advance.
     """
 
+    result: ClassVar[str] = "total"
+
     def fragment_inputs(self, graph, fragment) -> dict[str, np.ndarray]:
         return {"rank": np.searchsorted(graph.all_gids(), fragment.inner_gids).astype(np.int64)}
 
@@ -138,7 +142,7 @@ class DistanceSums(App):
 class ClosenessCentrality(DistanceSums):
     """Closeness from the incoming distance sums (networkx semantics)."""
 
-    result = "closeness"
+    result: ClassVar[str] = "closeness"
 
     def __init__(self, wf_improved: bool = True):
         self.wf_improved = bool(wf_improved)
