@@ -84,6 +84,21 @@ def inner_neighbors_of_outer(indptr, nbrs, ivnum, ovnum):
     return rev_ptr, rev
 
 
+@numba.njit(cache=True)
+def rows_of(indptr, values, rows):
+    """The entries of the given CSR rows, concatenated."""
+    size = 0
+    for r in rows:
+        size += indptr[r + 1] - indptr[r]
+    out = np.empty(size, dtype=values.dtype)
+    k = 0
+    for r in rows:
+        for j in range(indptr[r], indptr[r + 1]):
+            out[k] = values[j]
+            k += 1
+    return out
+
+
 class CoreNumber(App):
     """Distributed h-index iteration: estimates start at the degree and only go down.
 
@@ -107,10 +122,8 @@ class CoreNumber(App):
 
     def inceval(self, frag, state, messages) -> None:
         outer = messages.changed("core") - frag.ivnum
-        if not len(outer):
-            return
-        seeds = np.concatenate([state.rev[state.rev_ptr[o]:state.rev_ptr[o + 1]] for o in outer])
-        self._settle(frag, state, seeds)
+        if len(outer):
+            self._settle(frag, state, rows_of(state.rev_ptr, state.rev, outer))
 
     @staticmethod
     def _settle(frag, state, seeds) -> None:
