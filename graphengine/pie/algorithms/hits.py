@@ -97,8 +97,8 @@ def hits(graph: Graph, tolerance: float = 0.01, max_round: int = 100, normalized
 
     Kleinberg's definition (*Authoritative sources in a hyperlinked environment*, JACM 46(5),
     1999): authorities ``a = A^T h``, hubs ``h = A a``. Computed by the power iteration of
-    networkx's pure-Python HITS (``networkx.algorithms.link_analysis.hits_alg._hits_python``,
-    which GraphScope's app also follows): ``h_0 = 1/n``; each iteration computes
+    networkx's pure-Python HITS (``networkx.algorithms.link_analysis.hits_alg._hits_python``;
+    the default ``tolerance`` is GraphScope's): ``h_0 = 1/n``; each iteration computes
     ``a = A^T h``, ``h = A a`` and scales each to maximum 1, stopping when
     ``||h_{i+1} - h_i||_1 < tolerance`` (not scaled by ``n``) or after ``max_round``
     iterations (then the last iterate is returned with a logged warning); ``normalized``
