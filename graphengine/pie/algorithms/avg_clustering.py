@@ -35,10 +35,9 @@ class ScalarContext:
         return np.array([self.value])
 
     def to_dataframe(self, selector: dict[str, str] | None = None) -> pd.DataFrame:
-        """A one-row DataFrame: ``{"result": [value]}`` (or the names of ``selector`` -> 'r')."""
-        names = list(selector or {"result": "r"})
-        return pd.DataFrame({name: self.to_numpy((selector or {"result": "r"})[name])
-                             for name in names})
+        """A one-row DataFrame, one column per ``{column name: "r"}`` (default ``"result"``)."""
+        selector = selector or {"result": "r"}
+        return pd.DataFrame({name: self.to_numpy(sel) for name, sel in selector.items()})
 
 
 def avg_clustering(graph: Graph, executor: str = "local") -> ScalarContext:
