@@ -21,3 +21,4 @@ from .avg_clustering import avg_clustering  # noqa: F401
 from .closeness_centrality import closeness_centrality  # noqa: F401
 from .sssp_path import sssp_average_length, sssp_has_path, sssp_path  # noqa: F401
 from .betweenness_centrality import betweenness_centrality  # noqa: F401
+from .louvain import louvain  # noqa: F401
