@@ -122,7 +122,9 @@ def ensure_ray():
 
 def _actors(ray, n: int) -> list:
     """``n`` fragment actors, reused across runs within one Ray session."""
-    key = ray.get_runtime_context().get_job_id()
+    # job ids restart at 01000000 in every new Ray cluster: key by the cluster's node too
+    ctx = ray.get_runtime_context()
+    key = f"{ctx.gcs_address}/{ctx.get_node_id()}/{ctx.get_job_id()}"
     pool = _actor_pool.setdefault(key, [])
     for stale in [k for k in _actor_pool if k != key]:
         del _actor_pool[stale]

@@ -37,7 +37,9 @@ def _changed_mask(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     diff = new != old
     if new.dtype.kind in "fc":
         diff &= ~(np.isnan(new) & np.isnan(old))
-    return diff if diff.ndim == 1 else diff.reshape(len(diff), -1).any(axis=1)
+    if diff.ndim == 1:
+        return diff
+    return diff.reshape(len(diff), -1).any(axis=1) if diff.size else np.zeros(len(diff), bool)
 
 
 def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

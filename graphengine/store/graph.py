@@ -706,8 +706,10 @@ class Graph:
             for n in schema.edge_label_names:
                 if n in frag.topology:
                     topo[n] = _restrict_rows(frag.topology[n], rows_keep)
+            space = int(vb.start[-1] + vb.count[-1]) if len(vb.start) else 0
             frags.append(replace(frag, inner_ranges=ranges, vertex_tables=vt, edge_tables=et,
-                                 topology=topo, _cache={}))
+                                 topology=topo, vertex_count=space, _cache={},
+                                 outer_gids=compute_outer(topo, ranges, space)))
         vb = IdBlocks(vb.start, vb.count, vb.fid,
                       np.array([label_map[x] for x in vb.label], dtype=np.int64), vb.row, new_local)
         eb = IdBlocks(eb.start, eb.count, eb.fid,

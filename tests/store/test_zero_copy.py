@@ -126,3 +126,17 @@ def test_ray_object_store_round_trip_is_zero_copy(g, ray_runtime):
     same, writeable, total = ray.get(holder.check.remote(ref))
     assert same and not writeable
     assert total == int(frag.out_nbrs.sum())
+
+
+def test_project_recomputes_outer_vertices():
+    from graphengine.datasets import load_modern_graph
+
+    with graphengine.session(num_fragments=2) as sess:
+        g = load_modern_graph(sess)
+    p = g.project(vertices={"person": []}, edges={"knows": []})
+    persons = set(p.all_gids().tolist())
+    for frag in p.fragments:
+        outer = np.asarray(frag.outer_gids)
+        assert set(outer.tolist()) <= persons
+        nbrs = np.concatenate([frag.out_nbrs, frag.in_nbrs])
+        np.testing.assert_array_equal(outer, np.unique(nbrs[~frag.is_inner(nbrs)]))
