@@ -31,7 +31,9 @@ import graphengine
 from graphengine.pie import App, State, run_app
 
 
-@numba.njit(cache=True)
+# no cache=True: a script's functions reach Ray workers by value (module '<dynamic>'), and
+# a disk cache entry written there cannot be loaded back under the script's real module name
+@numba.njit
 def push_degrees(indptr, nbrs, best):
     """``best[v] = max(best[v], degree(u))`` for every edge ``u - v`` with ``u`` inner."""
     for u in range(indptr.shape[0] - 1):

@@ -13,7 +13,6 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -381,6 +380,7 @@ class Graph:
                 if lab not in g.vertex_labels:
                     arrays = [a for a, l2 in ((src, src_label), (dst, dst_label)) if l2 == lab]
                     g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}))
+                    del arrays
         del src, dst
         for name, lab in (("src", src_label), ("dst", dst_label)):
             ids = ends[name]
@@ -410,6 +410,8 @@ class Graph:
         else:
             el = EdgeLabel(label, props.schema, ((src_label, dst_label),))
         schema = g.schema.with_edge_label(el)
+        # the id columns are gone: hand their memory back before the CSR buffers are made
+        pa.default_memory_pool().release_unused()
         graph = g._insert_edges(schema, label, ends.pop("src"), ends.pop("dst"), props, progress)
         progress.close()
         log.info("added %d edges with label %r", count, label)
@@ -491,32 +493,32 @@ class Graph:
         frag_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         rows = int(frag_base[-1])
         row_of = kernels.row_lookup(vb.total, vb.start, vb.count, frag_base[vb.fid] + vb.local)
-        threads = numba.get_num_threads()
         first = self.edge_blocks.total
         if self.directed:
             indptr, nbrs, order = kernels.csr_from_pairs(rows, row_of, src, dst,
                                                          np.arange(len(src), dtype=np.int64),
-                                                         False, threads)
+                                                         False)
             del src, dst
             counts = np.diff(indptr[frag_base])
-            eids = np.arange(first, first + len(nbrs), dtype=np.int64)
+            tables = _split_rows(props, order, counts)
+            # the input order is no longer needed: its buffer becomes the edge ids
+            eids = order
+            del order
+            kernels.fill_range(eids, first)
             row_gid = np.concatenate([f.inner_gids for f in self.fragments]) if rows else \
                 np.zeros(0, dtype=np.int64)
             out = (indptr, nbrs, eids)
-            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, eids, threads)
+            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, eids)
         else:
             eids, counts = kernels.assign_edge_ids(src, vb.start, vb.fid, self.fnum, first)
             order = None
             if props.num_columns:
                 order = kernels.group_by_owner(vb.locate(src)[0], self.fnum)
-            out = kernels.csr_from_pairs(rows, row_of, src, dst, eids, True, threads)
+            out = kernels.csr_from_pairs(rows, row_of, src, dst, eids, True)
             del src, dst, eids
             inn = None
-        tables = [props.schema.empty_table()] * self.fnum
-        cut = np.concatenate([[0], np.cumsum(counts)])
-        if props.num_columns:
-            tables = [props.take(pa.array(order[cut[f]:cut[f + 1]])) for f in range(self.fnum)]
-        del order
+            tables = _split_rows(props, order, counts)
+            del order
         eblocks = self.edge_blocks
         for f in range(self.fnum):
             if counts[f]:
@@ -793,7 +795,7 @@ def _column(table: pa.Table, field: Field, what: str, arg: str) -> pa.Array:
     elif field not in table.schema.names:
         raise LoadError(f"{what}: {arg}={field!r} is not a column; columns are {table.schema.names}")
     col = table.column(field)
-    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col.chunk(0) if col.num_chunks == 1 else col
 
 
 def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[str],
@@ -818,22 +820,32 @@ def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[
     return pa.Table.from_arrays(cols, names=names) if cols else table.select([])
 
 
-def _unique_ids(arrays: list[pa.Array]) -> pa.Array:
-    """Sorted distinct ids of one or two arrays (a bitmap for dense integer ids)."""
-    if pa.types.is_integer(arrays[0].type):
-        values = [np.ascontiguousarray(a.to_numpy(zero_copy_only=False), dtype=np.int64)
-                  for a in arrays]
-        nonempty = [v for v in values if len(v)]
-        if not nonempty:
-            return pa.array(np.zeros(0, dtype=np.int64))
-        lo = min(int(v.min()) for v in nonempty)
-        hi = max(int(v.max()) for v in nonempty)
-        if hi - lo < 4 * sum(len(v) for v in values) + 1024:
-            a, b = (values * 2)[:2]
-            return pa.array(kernels.dense_unique(lo, hi - lo + 1, a, b))
-        return pa.array(np.unique(np.concatenate(values)))
-    unique = pa.chunked_array(arrays).unique()
+def _unique_ids(arrays: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
+    """Sorted distinct ids of several arrays (a bitmap when integer ids are dense)."""
+    chunks = [c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    chunks = [c for c in chunks if len(c)]
+    if not chunks:
+        return pa.array([], type=arrays[0].type)
+    if pa.types.is_integer(chunks[0].type):
+        bounds = [pc.min_max(c).as_py() for c in chunks]
+        lo = min(b["min"] for b in bounds)
+        hi = max(b["max"] for b in bounds)
+        if hi - lo < 4 * sum(len(c) for c in chunks) + 1024:
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            for c in chunks:
+                kernels.mark_seen(seen, c.to_numpy(zero_copy_only=False), lo)
+            return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)
+        return pa.array(np.unique(np.concatenate([c.to_numpy(zero_copy_only=False) for c in chunks])))
+    unique = pa.chunked_array(chunks).unique()
     return unique.take(pc.sort_indices(unique))
+
+
+def _split_rows(props: pa.Table, order: np.ndarray | None, counts: np.ndarray) -> list[pa.Table]:
+    """Per fragment, the property rows ``order[cut[f]:cut[f+1]]`` (``counts`` rows each)."""
+    if not props.num_columns:
+        return [props.schema.empty_table()] * len(counts)
+    cut = np.concatenate([[0], np.cumsum(counts)])
+    return [props.take(pa.array(order[cut[f]:cut[f + 1]])) for f in range(len(counts))]
 
 
 def _rows(csr: tuple[np.ndarray, np.ndarray, np.ndarray], r0: int, r1: int) -> tuple[pa.Array, ...]:

@@ -85,10 +85,9 @@ def ids_in_ranges(ranges: np.ndarray) -> np.ndarray:
     return np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in ranges])
 
 
-def normalize_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array:
-    """User ids as one int64 or string Arrow array; other types are a :class:`SchemaError`."""
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
+def normalize_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array | pa.ChunkedArray:
+    """User ids as int64 or string Arrow values (chunks kept, not concatenated); other types
+    are a :class:`SchemaError`."""
     t = ids.type
     if pa.types.is_integer(t):
         return ids.cast(pa.int64())
@@ -128,11 +127,19 @@ class LabelIndex:
     def _str_index(self) -> pd.Index:
         return pd.Index(self.oids.to_numpy(zero_copy_only=False))
 
-    def lookup(self, query: pa.Array) -> np.ndarray:
+    def lookup(self, query: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Global ids of ``query`` user ids, -1 for ids the label does not have."""
         if self.is_int != pa.types.is_integer(query.type):
             kind = "int64" if self.is_int else "string"
             raise SchemaError(f"vertex ids of this label are {kind}, got {query.type}")
+        if isinstance(query, pa.ChunkedArray):
+            # chunk by chunk into one array: the ids are never concatenated (a file's worth)
+            out = np.empty(len(query), dtype=np.int64)
+            pos = 0
+            for chunk in query.chunks:
+                out[pos:pos + len(chunk)] = self.lookup(chunk)
+                pos += len(chunk)
+            return out
         if not self.is_int:
             pos = self._str_index.get_indexer(query.to_numpy(zero_copy_only=False))
             return np.where(pos >= 0, self.values[pos], -1)

@@ -154,14 +154,10 @@ def lookup_dense(query: np.ndarray, lo: int, table: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def dense_unique(lo: int, span: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of ``a`` and ``b``, all in ``[lo, lo + span)``."""
-    seen = np.zeros(span, dtype=np.bool_)
-    for x in a:
+def mark_seen(seen: np.ndarray, values: np.ndarray, lo: int) -> None:
+    """``seen[v - lo] = True`` for every value (a bitmap of dense integer ids)."""
+    for x in values:
         seen[x - lo] = True
-    for x in b:
-        seen[x - lo] = True
-    return np.flatnonzero(seen).astype(np.int64) + lo
 
 
 @numba.njit(cache=True, nogil=True)
@@ -198,84 +194,125 @@ def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: 
     return row_of
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def csr_from_pairs(rows: int, row_of: np.ndarray, keys: np.ndarray, nbrs: np.ndarray,
-                   payload: np.ndarray, both: bool, threads: int):
-    """CSR over ``rows`` rows: entry ``i`` goes to row ``row_of[keys[i]]`` as
-    ``(nbrs[i], payload[i])``; with ``both`` also to ``row_of[nbrs[i]]`` as
-    ``(keys[i], payload[i])`` (undirected graphs).
+# Rows are grouped in buckets of 2**BUCKET_SHIFT consecutive rows. A CSR build first scatters
+# each entry to its bucket (a few hundred sequential write streams), with the row's offset in
+# the bucket packed into the low bits of the neighbor id, then sorts every bucket inside its own
+# small window (in cache, buckets in parallel). Two cache-friendly passes beat one random
+# scatter over the whole array by about 2x here.
+BUCKET_SHIFT = 12
+_LOW = (1 << BUCKET_SHIFT) - 1
 
-    A stable counting sort. Each thread owns a range of rows and scans the whole input: the
-    scatter is bound by random writes, and owning rows keeps threads off each other's cache
-    lines (splitting the input instead was slower here).
-    """
-    n = keys.shape[0]
-    per = (rows + threads - 1) // threads
-    indptr = np.zeros(rows + 1, dtype=np.int64)
-    for t in numba.prange(threads):
-        lo, hi = t * per, min(rows, (t + 1) * per)
-        for i in range(n):
-            r = row_of[keys[i]]
-            if lo <= r < hi:
-                indptr[r + 1] += 1
-            if both:
-                r = row_of[nbrs[i]]
-                if lo <= r < hi:
-                    indptr[r + 1] += 1
-    for r in range(rows):
+
+@numba.njit(cache=True, nogil=True)
+def _prefix_sum(indptr: np.ndarray) -> None:
+    for r in range(indptr.shape[0] - 1):
         indptr[r + 1] += indptr[r]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_cursors(indptr: np.ndarray) -> np.ndarray:
+    rows = indptr.shape[0] - 1
+    nb = (rows + _LOW) >> BUCKET_SHIFT
+    cursor = np.empty(nb, dtype=np.int64)
+    for b in range(nb):
+        cursor[b] = indptr[b << BUCKET_SHIFT]
+    return cursor
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray) -> None:
+    """Second pass: order each bucket's entries by row, unpacking the neighbor ids."""
+    rows = indptr.shape[0] - 1
+    nb = (rows + _LOW) >> BUCKET_SHIFT
+    for b in numba.prange(nb):
+        first = b << BUCKET_SHIFT
+        end = min(rows, first + (1 << BUCKET_SHIFT))
+        lo, hi = indptr[first], indptr[end]
+        packed = nbrs[lo:hi].copy()
+        pay = payload[lo:hi].copy()
+        cursor = indptr[first:end].copy()
+        for j in range(hi - lo):
+            r = packed[j] & _LOW
+            pos = cursor[r]
+            nbrs[pos] = packed[j] >> BUCKET_SHIFT
+            payload[pos] = pay[j]
+            cursor[r] = pos + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs_to_buckets(rows: int, row_of: np.ndarray, keys: np.ndarray, nbrs: np.ndarray,
+                      payload: np.ndarray, both: bool):
+    n = keys.shape[0]
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    for i in range(n):
+        indptr[row_of[keys[i]] + 1] += 1
+        if both:
+            indptr[row_of[nbrs[i]] + 1] += 1
+    _prefix_sum(indptr)
+    cursor = _bucket_cursors(indptr)
     total = indptr[rows]
-    cursor = indptr[:-1].copy()
     out_nbrs = np.empty(total, dtype=np.int64)
     out_payload = np.empty(total, dtype=np.int64)
-    for t in numba.prange(threads):
-        lo, hi = t * per, min(rows, (t + 1) * per)
-        for i in range(n):
-            r = row_of[keys[i]]
-            if lo <= r < hi:
-                pos = cursor[r]
-                out_nbrs[pos] = nbrs[i]
-                out_payload[pos] = payload[i]
-                cursor[r] = pos + 1
-            if both:
-                r = row_of[nbrs[i]]
-                if lo <= r < hi:
-                    pos = cursor[r]
-                    out_nbrs[pos] = keys[i]
-                    out_payload[pos] = payload[i]
-                    cursor[r] = pos + 1
+    for i in range(n):
+        r = row_of[keys[i]]
+        pos = cursor[r >> BUCKET_SHIFT]
+        out_nbrs[pos] = (nbrs[i] << BUCKET_SHIFT) | (r & _LOW)
+        out_payload[pos] = payload[i]
+        cursor[r >> BUCKET_SHIFT] = pos + 1
+        if both:
+            r = row_of[nbrs[i]]
+            pos = cursor[r >> BUCKET_SHIFT]
+            out_nbrs[pos] = (keys[i] << BUCKET_SHIFT) | (r & _LOW)
+            out_payload[pos] = payload[i]
+            cursor[r >> BUCKET_SHIFT] = pos + 1
     return indptr, out_nbrs, out_payload
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
-                  eids: np.ndarray, threads: int):
-    """The in-edge CSC of a CSR over global vertex rows: entry (row r -> nbr, eid) becomes
-    (row ``row_of[nbr]`` <- ``row_gid[r]``, eid). Threads own row ranges as in
-    :func:`csr_from_pairs`."""
+def csr_from_pairs(rows: int, row_of: np.ndarray, keys: np.ndarray, nbrs: np.ndarray,
+                   payload: np.ndarray, both: bool):
+    """CSR over ``rows`` rows: entry ``i`` goes to row ``row_of[keys[i]]`` as
+    ``(nbrs[i], payload[i])``; with ``both`` also to ``row_of[nbrs[i]]`` as
+    ``(keys[i], payload[i])`` (undirected graphs). Stable: a row keeps input order.
+    Global ids must be below 2**51 (the low bits carry the row during the sort)."""
+    indptr, out_nbrs, out_payload = _pairs_to_buckets(rows, row_of, keys, nbrs, payload, both)
+    _sort_buckets(indptr, out_nbrs, out_payload)
+    return indptr, out_nbrs, out_payload
+
+
+@numba.njit(cache=True, nogil=True)
+def _transpose_to_buckets(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
+                          nbrs: np.ndarray, eids: np.ndarray):
     rows = indptr.shape[0] - 1
     total = nbrs.shape[0]
-    per = (rows + threads - 1) // threads
     out_indptr = np.zeros(rows + 1, dtype=np.int64)
-    for t in numba.prange(threads):
-        lo, hi = t * per, min(rows, (t + 1) * per)
-        for j in range(total):
-            r = row_of[nbrs[j]]
-            if lo <= r < hi:
-                out_indptr[r + 1] += 1
-    for r in range(rows):
-        out_indptr[r + 1] += out_indptr[r]
-    cursor = out_indptr[:-1].copy()
+    for j in range(total):
+        out_indptr[row_of[nbrs[j]] + 1] += 1
+    _prefix_sum(out_indptr)
+    cursor = _bucket_cursors(out_indptr)
     out_nbrs = np.empty(total, dtype=np.int64)
     out_eids = np.empty(total, dtype=np.int64)
-    for t in numba.prange(threads):
-        lo, hi = t * per, min(rows, (t + 1) * per)
-        for src_row in range(rows):
-            for j in range(indptr[src_row], indptr[src_row + 1]):
-                r = row_of[nbrs[j]]
-                if lo <= r < hi:
-                    pos = cursor[r]
-                    out_nbrs[pos] = row_gid[src_row]
-                    out_eids[pos] = eids[j]
-                    cursor[r] = pos + 1
+    for src_row in range(rows):
+        src = row_gid[src_row] << BUCKET_SHIFT
+        for j in range(indptr[src_row], indptr[src_row + 1]):
+            r = row_of[nbrs[j]]
+            pos = cursor[r >> BUCKET_SHIFT]
+            out_nbrs[pos] = src | (r & _LOW)
+            out_eids[pos] = eids[j]
+            cursor[r >> BUCKET_SHIFT] = pos + 1
     return out_indptr, out_nbrs, out_eids
+
+
+def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
+                  eids: np.ndarray):
+    """The in-edge CSC of a CSR over global vertex rows: entry (row r -> nbr, eid) becomes
+    (row ``row_of[nbr]`` <- ``row_gid[r]``, eid); rows list sources in CSR order."""
+    out_indptr, out_nbrs, out_eids = _transpose_to_buckets(row_of, row_gid, indptr, nbrs, eids)
+    _sort_buckets(out_indptr, out_nbrs, out_eids)
+    return out_indptr, out_nbrs, out_eids
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_range(out: np.ndarray, first: int) -> None:
+    """``out[i] = first + i`` in place."""
+    for i in range(out.shape[0]):
+        out[i] = first + i
