@@ -10,9 +10,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[engines,test]"
 	touch $@
 
-.PHONY: demo test
+.PHONY: demo test bench
 demo: $(VENV)/.installed
 	$(PY) examples/demo.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# benchmarks need the peers (igraph, networkit); see BENCHMARKS.md for the commands
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) bench/load.py
+	$(PY) bench/analytics.py
