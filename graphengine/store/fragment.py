@@ -10,8 +10,8 @@ that another fragment owns. Every array is an Arrow buffer; the numpy accessors 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -46,7 +46,7 @@ class Topology:
         p = "out_" if direction == "out" else "in_"
         return tuple(as_numpy(getattr(self, p + n)) for n in ("indptr", "nbrs", "eids"))
 
-    def padded(self, n: int) -> "Topology":
+    def padded(self, n: int) -> Topology:
         """The same adjacency over ``n >= rows`` inner vertices (new rows have no edges)."""
         def pad(indptr: pa.Array) -> pa.Array:
             a = as_numpy(indptr)

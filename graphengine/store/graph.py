@@ -9,9 +9,10 @@ whole arrays (numpy and Numba counting sorts), never a Python loop per vertex or
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,15 +22,22 @@ import pyarrow.compute as pc
 from ..errors import DuplicateVertexError, LoadError, SchemaError, UnknownVertexError
 from . import kernels
 from .fragment import Fragment, Topology, as_arrow, as_numpy, compute_outer
-from .ids import IdBlocks, LabelIndex, Partitioner, check_unique, ids_in_ranges, normalize_ids
+from .ids import (
+    IdBlocks,
+    LabelIndex,
+    Partitioner,
+    check_unique,
+    ids_in_ranges,
+    normalize_ids,
+)
 from .progress import Progress
 from .schema import EdgeLabel, GraphSchema, VertexLabel, conform
 from .sources import Source, read_source
 
 log = logging.getLogger(__name__)
 
-Field = Union[int, str]
-PropertySpec = Union[None, Sequence[Union[str, tuple[str, Any]]]]
+Field = int | str
+PropertySpec = Sequence[str | tuple[str, Any]] | None
 
 
 class Graph:
@@ -49,7 +57,7 @@ class Graph:
 
     @classmethod
     def empty(cls, directed: bool = True, num_fragments: int = 1,
-              partitioner: str = "hash") -> "Graph":
+              partitioner: str = "hash") -> Graph:
         """A graph with no labels, split into ``num_fragments`` fragments."""
         part = Partitioner(num_fragments, partitioner)
         empty = pa.array(np.zeros(0, dtype=np.int64))
@@ -120,7 +128,7 @@ class Graph:
             self._indexes[label] = LabelIndex(ids, self.vertex_gids(label))
         return self._indexes[label]
 
-    def gids(self, label: str, ids: Union[Sequence, np.ndarray, pa.Array]) -> np.ndarray:
+    def gids(self, label: str, ids: Sequence | np.ndarray | pa.Array) -> np.ndarray:
         """Global ids of the vertices of ``label`` with user ids ``ids`` (-1 where unknown)."""
         ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
         return self._index(label).lookup(normalize_ids(ids, f"vertex label {label!r}"))
@@ -261,7 +269,7 @@ class Graph:
 
     # ------------------------------------------------------------------ building
     def add_vertices(self, source: Source, label: str = "_", properties: PropertySpec = None,
-                     vid_field: Field = 0) -> "Graph":
+                     vid_field: Field = 0) -> Graph:
         """A new graph with the vertices of ``source`` added under ``label``.
 
         Args:
@@ -280,7 +288,7 @@ class Graph:
         props = _select_properties(table, properties, exclude=[_name(table, vid_field)], what=what)
         return self._add_vertex_table(label, normalize_ids(ids, what), props)
 
-    def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table) -> "Graph":
+    def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table) -> Graph:
         what = f"vertices {label!r}"
         if ids.null_count:
             raise SchemaError(f"{what}: the id column has {ids.null_count} null values")
@@ -330,7 +338,7 @@ class Graph:
     def add_edges(self, source: Source, label: str = "_e", properties: PropertySpec = None,
                   src_label: str | None = None, dst_label: str | None = None,
                   src_field: Field = 0, dst_field: Field = 1,
-                  create_missing_vertices: bool = False) -> "Graph":
+                  create_missing_vertices: bool = False) -> Graph:
         """A new graph with the edges of ``source`` added under ``label``.
 
         Endpoints are user ids of ``src_label`` / ``dst_label`` vertices (default: the only
@@ -363,7 +371,7 @@ class Graph:
 
     def _add_edge_table(self, label: str, ends: dict[str, pa.Array], props: pa.Table,
                         src_label: str | None, dst_label: str | None,
-                        create_missing: bool) -> "Graph":
+                        create_missing: bool) -> Graph:
         """Add edges given by user ids ``ends["src"]``, ``ends["dst"]``; ``ends`` is consumed."""
         what = f"edges {label!r}"
         src, dst = ends["src"], ends["dst"]
@@ -418,7 +426,7 @@ class Graph:
         return graph
 
     def _insert_edges(self, schema: GraphSchema, label: str, src: np.ndarray, dst: np.ndarray,
-                      props: pa.Table, progress: "Progress") -> "Graph":
+                      props: pa.Table, progress: Progress) -> Graph:
         if not any(label in f.topology for f in self.fragments):
             return self._insert_new_label(schema, label, src, dst, props)
         li = schema.edge_label_index(label)
@@ -479,7 +487,7 @@ class Graph:
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
     def _insert_new_label(self, schema: GraphSchema, label: str, src: np.ndarray,
-                          dst: np.ndarray, props: pa.Table) -> "Graph":
+                          dst: np.ndarray, props: pa.Table) -> Graph:
         """Edges of a label no fragment has yet, built for all fragments at once.
 
         The rows of one CSR are the inner vertices of fragment 0, then fragment 1, ...; each
@@ -536,7 +544,7 @@ class Graph:
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
     def add_column(self, values: Any, columns: Mapping[str, str] | None = None,
-                   label: str | None = None) -> "Graph":
+                   label: str | None = None) -> Graph:
         """A new graph with vertex property columns added; every other buffer is shared.
 
         ``values`` is either an analytics context, with ``columns`` mapping each new property
@@ -591,7 +599,7 @@ class Graph:
             frags.append(replace(frag, vertex_tables=vt, _cache={}))
         return Graph(schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
 
-    def remove_edges(self, eids: Iterable[int]) -> "Graph":
+    def remove_edges(self, eids: Iterable[int]) -> Graph:
         """A new graph without the edges ``eids``; fragments they do not touch are shared.
 
         Edge ids of the other edges do not change (removed ids are not reused).
@@ -621,7 +629,7 @@ class Graph:
             frags.append(frag)
         return Graph(self.schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
 
-    def remove_vertices(self, label: str, ids: Sequence) -> "Graph":
+    def remove_vertices(self, label: str, ids: Sequence) -> Graph:
         """A new graph without the given vertices of ``label`` and their edges.
 
         Unlike the other updates this rebuilds the graph (internal ids are renumbered so they
@@ -641,7 +649,7 @@ class Graph:
                 t = t.filter(pa.array(~drop[self.vertex_gids(label)]))
             g = g._add_vertex_table(vl.name, t.column("id").combine_chunks(), t.drop(["id"]))
         for el in self.schema.edge_labels:
-            src, dst, eid = self._edge_list(el.name)
+            src, dst, _ = self._edge_list(el.name)
             keep = ~(drop[src] | drop[dst])
             full = self.edge_table(el.name).filter(pa.array(keep))
             for rel in el.relations:
@@ -655,7 +663,7 @@ class Graph:
         return g
 
     def project(self, vertices: Mapping[str, Sequence[str] | None] | None = None,
-                edges: Mapping[str, Sequence[str] | None] | None = None) -> "Graph":
+                edges: Mapping[str, Sequence[str] | None] | None = None) -> Graph:
         """A view with only some labels and properties (GraphScope's ``project``).
 
         ``vertices`` / ``edges`` map label -> property names to keep (``None``: all). Buffers are

@@ -38,7 +38,7 @@ class IdBlocks:
     local: np.ndarray
 
     @classmethod
-    def empty(cls) -> "IdBlocks":
+    def empty(cls) -> IdBlocks:
         return cls(*(np.zeros(0, dtype=np.int64) for _ in cls._fields))
 
     @property
@@ -46,7 +46,7 @@ class IdBlocks:
         """Number of ids handed out so far (the next id to give)."""
         return int(self.start[-1] + self.count[-1]) if len(self.start) else 0
 
-    def append(self, fid: int, label: int, row: int, local: int, count: int) -> "IdBlocks":
+    def append(self, fid: int, label: int, row: int, local: int, count: int) -> IdBlocks:
         """A new IdBlocks with one more block of ``count`` ids at the end of the id space."""
         add = [self.total, count, fid, label, row, local]
         cols = [np.append(getattr(self, f), v).astype(np.int64) for f, v in zip(self._fields, add)]
@@ -54,7 +54,7 @@ class IdBlocks:
 
     _fields = ("start", "count", "fid", "label", "row", "local")
 
-    def select(self, mask: np.ndarray) -> "IdBlocks":
+    def select(self, mask: np.ndarray) -> IdBlocks:
         """The blocks where ``mask`` holds (ids keep their values)."""
         return IdBlocks(*(getattr(self, f)[mask] for f in self._fields))
 
@@ -74,7 +74,7 @@ class IdBlocks:
         return {f: getattr(self, f).tolist() for f in self._fields}
 
     @classmethod
-    def from_json(cls, data: dict) -> "IdBlocks":
+    def from_json(cls, data: dict) -> IdBlocks:
         return cls(*(np.asarray(data[f], dtype=np.int64) for f in cls._fields))
 
 
@@ -197,7 +197,7 @@ class Partitioner:
         if self.fnum < 1:
             raise SchemaError(f"number of fragments must be >= 1, got {self.fnum}")
 
-    def assign(self, label: str, ids: pa.Array) -> tuple[np.ndarray, "Partitioner"]:
+    def assign(self, label: str, ids: pa.Array) -> tuple[np.ndarray, Partitioner]:
         """Fragment of each id, and the partitioner to keep (range boundaries may be new)."""
         if self.kind == "hash":
             return (hash_ids(ids) % np.uint64(self.fnum)).astype(np.int64), self

@@ -74,7 +74,7 @@ class GraphSchema:
         self.edge_label(name)
         return self.edge_label_names.index(name)
 
-    def with_vertex_label(self, label: VertexLabel) -> "GraphSchema":
+    def with_vertex_label(self, label: VertexLabel) -> GraphSchema:
         names = self.vertex_label_names
         labels = list(self.vertex_labels)
         if label.name in names:
@@ -83,7 +83,7 @@ class GraphSchema:
             labels.append(label)
         return replace(self, vertex_labels=tuple(labels))
 
-    def with_edge_label(self, label: EdgeLabel) -> "GraphSchema":
+    def with_edge_label(self, label: EdgeLabel) -> GraphSchema:
         names = self.edge_label_names
         labels = list(self.edge_labels)
         if label.name in names:
@@ -102,7 +102,7 @@ class GraphSchema:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "GraphSchema":
+    def from_json(cls, data: dict) -> GraphSchema:
         return cls(
             directed=data["directed"],
             vertex_labels=tuple(VertexLabel(v["name"], _schema_from_json(v["schema"]))

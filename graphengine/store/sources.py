@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,14 +33,14 @@ class Loader:
         column_names: names to use when the file has no header.
     """
 
-    path: Union[str, os.PathLike]
+    path: str | os.PathLike
     header_row: bool = True
     delimiter: str = ","
     column_names: tuple[str, ...] | None = None
     column_types: dict[str, Any] = field(default_factory=dict)
 
 
-Source = Union[pd.DataFrame, pa.Table, pa.RecordBatch, np.ndarray, dict, str, os.PathLike, Loader]
+Source = pd.DataFrame | pa.Table | pa.RecordBatch | np.ndarray | dict | str | os.PathLike | Loader
 
 
 def read_source(source: Source, what: str) -> pa.Table:
@@ -84,7 +84,7 @@ def read_file(loader: Loader) -> pa.Table:
     if not path.exists():
         raise LoadError(f"{path}: no such file")
     name = path.name.lower()
-    if name.endswith(".parquet") or name.endswith(".pq"):
+    if name.endswith((".parquet", ".pq")):
         try:
             return pq.read_table(path)
         except (pa.ArrowException, OSError) as e:

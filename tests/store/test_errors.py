@@ -6,8 +6,14 @@ import pytest
 
 import graphengine
 from graphengine import Loader
-from graphengine.errors import (DuplicateVertexError, GraphEngineError, LoadError,
-                                PersistenceError, SchemaError, UnknownVertexError)
+from graphengine.errors import (
+    DuplicateVertexError,
+    GraphEngineError,
+    LoadError,
+    PersistenceError,
+    SchemaError,
+    UnknownVertexError,
+)
 
 
 @pytest.fixture

@@ -87,4 +87,4 @@ def test_string_ids_and_range_partition_keep_id_order():
         g = sess.g().add_vertices({"id": names})
     per_frag = [sorted(g.vertex_ids(f.inner_gids)) for f in g.fragments]
     assert [len(p) for p in per_frag] == [10, 10, 10, 10]
-    assert sum(per_frag, []) == names
+    assert [v for part in per_frag for v in part] == names

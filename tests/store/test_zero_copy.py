@@ -1,7 +1,6 @@
 """Arrays are views of Arrow buffers: numpy and torch views, across versions, through Ray."""
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 import graphengine
