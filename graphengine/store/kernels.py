@@ -142,12 +142,13 @@ def _block_of(g, starts):
     return lo
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def lookup_dense(query: np.ndarray, lo: int, table: np.ndarray) -> np.ndarray:
-    """``table[q - lo]`` for each query id (-1 outside the table): the dense vertex map."""
+    """``table[q - lo]`` for each query id (-1 outside the table): the dense vertex map.
+    Sequential: it is called per input chunk, where thread start-up would dominate."""
     out = np.empty(query.shape[0], dtype=np.int64)
     span = table.shape[0]
-    for i in numba.prange(query.shape[0]):
+    for i in range(query.shape[0]):
         k = query[i] - lo
         out[i] = table[k] if 0 <= k < span else -1
     return out
