@@ -74,11 +74,11 @@ class Session:
         """
         g = self.g(directed=directed, num_fragments=num_fragments)
         for label, spec in (vertices or {}).items():
-            source, kwargs = _vertex_spec(spec)
+            source, kwargs = _spec(spec, edge=False)
             g = g.add_vertices(source, label=label, **kwargs)
         for label, specs in edges.items():
             for spec in specs if isinstance(specs, list) else [specs]:
-                source, kwargs = _edge_spec(spec)
+                source, kwargs = _spec(spec, edge=True)
                 g = g.add_edges(source, label=label, **kwargs)
         return g
 
@@ -88,35 +88,24 @@ def session(num_fragments: int = 1, partitioner: str = "hash", executor: str = "
     return Session(num_fragments=num_fragments, partitioner=partitioner, executor=executor)
 
 
-def _vertex_spec(spec: Any) -> tuple[Any, dict]:
+def _spec(spec: Any, edge: bool) -> tuple[Any, dict]:
+    """``(source, keyword arguments)`` of one ``load_from`` entry (see :meth:`Session.load_from`)."""
     if isinstance(spec, dict):
         spec = dict(spec)
         return spec.pop("source"), spec
-    if isinstance(spec, tuple):
-        kwargs: dict[str, Any] = {}
-        if len(spec) > 1:
-            kwargs["properties"] = spec[1]
-        if len(spec) > 2:
-            kwargs["vid_field"] = spec[2]
-        return spec[0], kwargs
-    return spec, {}
-
-
-def _edge_spec(spec: Any) -> tuple[Any, dict]:
-    if isinstance(spec, dict):
-        spec = dict(spec)
-        return spec.pop("source"), spec
-    if isinstance(spec, tuple):
-        kwargs: dict[str, Any] = {}
-        if len(spec) > 1:
-            kwargs["properties"] = spec[1]
-        for end, item in zip(("src", "dst"), spec[2:4]):
-            if isinstance(item, tuple):
-                kwargs[f"{end}_field"], kwargs[f"{end}_label"] = item
-            else:
-                kwargs[f"{end}_field"] = item
-        return spec[0], kwargs
-    return spec, {}
+    if not isinstance(spec, tuple):
+        return spec, {}
+    kwargs: dict[str, Any] = {}
+    if len(spec) > 1:
+        kwargs["properties"] = spec[1]
+    if not edge and len(spec) > 2:
+        kwargs["vid_field"] = spec[2]
+    for end, item in zip(("src", "dst"), spec[2:4] if edge else ()):
+        if isinstance(item, tuple):
+            kwargs[f"{end}_field"], kwargs[f"{end}_label"] = item
+        else:
+            kwargs[f"{end}_field"] = item
+    return spec[0], kwargs
 
 
 def from_networkx(G, num_fragments: int = 1, partitioner: str = "hash") -> Graph:

@@ -879,15 +879,11 @@ def _split_by_owner(owner: np.ndarray, lid: np.ndarray, nbrs: np.ndarray, eids: 
 
 
 def _csr_with(n: int, old: Topology | None, direction: str, entries) -> tuple[pa.Array, ...]:
-    if entries is None:
-        if old is not None:
-            p = "out_" if direction == "out" else "in_"
-            return tuple(getattr(old, p + k) for k in ("indptr", "nbrs", "eids"))
-        return tuple(as_arrow(a) for a in kernels.build_csr(n, np.zeros(0, np.int64),
-                                                             np.zeros(0, np.int64), np.zeros(0, np.int64)))
-    keys, nbrs, eids = entries
-    if old is None:
-        arrays = kernels.build_csr(n, keys, nbrs, eids)
-    else:
-        arrays = kernels.merge_csr(n, *old.arrays(direction), keys, nbrs, eids)
-    return tuple(as_arrow(a) for a in arrays)
+    """One direction of a label's adjacency in a fragment after adding ``entries``."""
+    p = "out_" if direction == "out" else "in_"
+    if entries is None and old is not None:
+        return tuple(getattr(old, p + k) for k in ("indptr", "nbrs", "eids"))
+    empty = np.zeros(0, dtype=np.int64)
+    base = old.arrays(direction) if old is not None else (np.zeros(1, np.int64), empty, empty)
+    keys, nbrs, eids = entries if entries is not None else (empty, empty, empty)
+    return tuple(as_arrow(a) for a in kernels.merge_csr(n, *base, keys, nbrs, eids))

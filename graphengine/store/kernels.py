@@ -10,31 +10,10 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def build_csr(n: int, keys: np.ndarray, nbrs: np.ndarray, eids: np.ndarray):
-    """Group ``(keys[i], nbrs[i], eids[i])`` by key into CSR arrays over ``n`` rows.
-
-    The sort is stable: within a row, entries keep their input order.
-    """
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for k in keys:
-        indptr[k + 1] += 1
-    for i in range(n):
-        indptr[i + 1] += indptr[i]
-    cursor = indptr[:-1].copy()
-    out_nbrs = np.empty(keys.shape[0], dtype=np.int64)
-    out_eids = np.empty(keys.shape[0], dtype=np.int64)
-    for i in range(keys.shape[0]):
-        pos = cursor[keys[i]]
-        out_nbrs[pos] = nbrs[i]
-        out_eids[pos] = eids[i]
-        cursor[keys[i]] = pos + 1
-    return indptr, out_nbrs, out_eids
-
-
-@numba.njit(cache=True, nogil=True)
 def merge_csr(n: int, indptr: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,
               keys: np.ndarray, new_nbrs: np.ndarray, new_eids: np.ndarray):
-    """Append entries to an existing CSR (over ``len(indptr) - 1 <= n`` rows): old entries first."""
+    """Append entries to an existing CSR (over ``len(indptr) - 1 <= n`` rows): old entries
+    first, then the new ones in input order (a stable counting sort)."""
     old_n = indptr.shape[0] - 1
     counts = np.zeros(n + 1, dtype=np.int64)
     for v in range(old_n):
