@@ -73,22 +73,28 @@ def outer_vertices(nbrs: np.ndarray, inner_ranges: np.ndarray, vertex_count: int
     return np.flatnonzero(seen).astype(np.int64)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _block_of(g, starts):
+    """Index of the last block whose start is <= g (binary search over a tiny array)."""
+    lo, hi = 0, starts.shape[0]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if starts[mid] <= g:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 @numba.njit(cache=True, nogil=True)
 def locate(ids: np.ndarray, starts: np.ndarray, owner: np.ndarray, base: np.ndarray):
     """Map ids to ``(owner, base + offset)`` through sorted block ``starts`` (a tiny array)."""
     n = ids.shape[0]
     out_owner = np.empty(n, dtype=np.int64)
     out_offset = np.empty(n, dtype=np.int64)
-    nb = starts.shape[0]
     for i in range(n):
         g = ids[i]
-        lo, hi = 0, nb
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if starts[mid] <= g:
-                lo = mid
-            else:
-                hi = mid
+        lo = _block_of(g, starts)
         out_owner[i] = owner[lo]
         out_offset[i] = base[lo] + g - starts[lo]
     return out_owner, out_offset
@@ -107,18 +113,6 @@ def group_by_owner(owner: np.ndarray, fnum: int) -> np.ndarray:
         perm[counts[owner[i]]] = i
         counts[owner[i]] += 1
     return perm
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _block_of(g, starts):
-    lo, hi = 0, starts.shape[0]
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if starts[mid] <= g:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 @numba.njit(cache=True, nogil=True)
