@@ -309,6 +309,7 @@ class Graph:
         blocks = self.vertex_blocks
         new_tables: dict[int, pa.Table] = {}
         pos = 0
+        progress = Progress(table.num_rows, f"vertices {label}")
         for f in range(self.fnum):
             c = int(counts[f])
             frag = self.fragments[f]
@@ -319,6 +320,8 @@ class Graph:
                 part = table.take(pa.array(perm[pos:pos + c]))
                 new_tables[f] = part if old is None else pa.concat_tables([old, part])
                 pos += c
+                progress.update(c)
+        progress.close()
         total = blocks.total
         frags = []
         for f, frag in enumerate(self.fragments):

@@ -123,3 +123,13 @@ def test_load_graph_errors(tmp_path):
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
     with pytest.raises(PersistenceError, match="unreadable manifest"):
         graphengine.load_graph(tmp_path / "broken")
+
+
+def test_large_loads_show_progress(capsys, monkeypatch):
+    from graphengine.store import progress
+
+    monkeypatch.setattr(progress, "THRESHOLD", 10)
+    with graphengine.session(num_fragments=2) as sess:
+        sess.g().add_vertices({"id": np.arange(50)}).add_edges({"s": np.arange(49), "d": np.arange(1, 50)})
+    err = capsys.readouterr().err
+    assert "vertices _" in err and "edges _e" in err and "rows" in err
