@@ -57,13 +57,19 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
     runner = _run_local if executor == "local" else _run_ray
     outputs, rounds = runner(plans, app)
     gids = np.concatenate([f.inner_gids for f in graph.fragments]).astype(np.int64)
-    order = np.argsort(gids, kind="stable")
     columns = {}
-    for name in outputs[0]:
-        columns[name] = np.concatenate([np.asarray(o[name]) for o in outputs])[order]
+    if len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):  # one fragment, or range-partitioned
+        for name in outputs[0]:
+            parts = [np.asarray(o[name]) for o in outputs]
+            columns[name] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    else:
+        order = np.argsort(gids, kind="stable")
+        gids = gids[order]
+        for name in outputs[0]:
+            columns[name] = np.concatenate([np.asarray(o[name]) for o in outputs])[order]
     log.info("%s: %d rounds on %d fragments (%s) in %.3fs", app.name, rounds, graph.fnum,
              executor, time.perf_counter() - t0)
-    return Context(graph, gids[order], columns, app.result)
+    return Context(graph, gids, columns, app.result)
 
 
 def _rounds(fnum: int, app: App, step: Callable[[list, dict], list[StepResult]],

@@ -35,6 +35,8 @@ class FragmentPlan:
 
 
 _outer_cache: weakref.WeakKeyDictionary[Fragment, np.ndarray] = weakref.WeakKeyDictionary()
+# (direction -> (indptr, neighbor lids, eids)) of a fragment: the same for every app run on it
+_local_csr_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
 
 
 def outer_gids(frag: Fragment) -> np.ndarray:
@@ -80,13 +82,13 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
             for f, frag in enumerate(graph.fragments)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _to_lids(gids, range_starts, range_counts, range_base, outer, ivnum):
     """Local id of each global id: inner ranges first, then the sorted outer ids; -1 if neither."""
     out = np.empty(gids.shape[0], dtype=np.int64)
     nr = range_starts.shape[0]
     no = outer.shape[0]
-    for i in range(gids.shape[0]):
+    for i in numba.prange(gids.shape[0]):
         g = gids[i]
         lid = -1
         for r in range(nr):
@@ -139,10 +141,16 @@ class FragmentView:
             self.in_indptr, self.in_nbrs, self.in_eids = self.out_indptr, self.out_nbrs, self.out_eids
 
     def _local_csr(self, frag: Fragment, direction: str):
-        indptr, nbrs, eids = frag.csr(direction)
-        lids = self.lids(nbrs)
-        lids.flags.writeable = False
-        return np.ascontiguousarray(indptr, dtype=np.int64), lids, eids
+        # the local CSR depends on the fragment alone (outer ids are a function of it): build it
+        # once per fragment object, not once per app run
+        cached = _local_csr_cache.setdefault(frag, {})
+        if direction not in cached:
+            indptr, nbrs, eids = frag.csr(direction)
+            lids = self.lids(nbrs)
+            lids.flags.writeable = False
+            indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+            cached[direction] = (indptr, lids, eids)
+        return cached[direction]
 
     def lids(self, gids: np.ndarray) -> np.ndarray:
         """Local ids of global ids (-1 for vertices neither inner nor outer here)."""

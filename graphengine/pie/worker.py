@@ -65,14 +65,16 @@ class FragmentWorker:
                 raise AnalyticsError(f"{app.name}: synced state {name!r} must be a numpy array of"
                                      f" length frag.vnum={self.view.vnum}")
         self._mirror_masks: dict[int, np.ndarray] = {}
+        # inner lids some other fragment mirrors: the only inner slots a "copy" sync can ship
+        ml = [m for m in self.view.mirror_lids if len(m)]
+        self._mirrored = np.unique(np.concatenate(ml)) if ml else np.zeros(0, np.int64)
 
     # ------------------------------------------------------------------ one step
     def step(self, inbox: list[Bundle], reduced: dict[str, Any]) -> StepResult:
         """PEval on the first call, IncEval on the next ones."""
         t0 = time.perf_counter()
         messages = self._deliver(inbox, reduced)
-        snapshot = {name: getattr(self.state, name).copy()
-                    for name, agg in self.app.sync.items() if agg != "sum"}
+        snapshot = self._snapshot()
         if self.round == 0:
             self.app.peval(self.view, self.state, messages)
         else:
@@ -91,6 +93,19 @@ class FragmentWorker:
                 raise AnalyticsError(f"{self.app.name}: output {name!r} has {len(arr)} values for"
                                      f" {self.view.ivnum} inner vertices")
         return out
+
+    def _snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of the synced slots a step may change and the runtime must ship afterwards:
+        the mirrored inner slots of a "copy" array, the outer slots of a "min" / "max" one."""
+        iv = self.view.ivnum
+        snapshot = {}
+        for name, agg in self.app.sync.items():
+            arr = getattr(self.state, name)
+            if agg == "copy":
+                snapshot[name] = arr[self._mirrored]
+            elif agg != "sum":
+                snapshot[name] = arr[iv:].copy()
+        return snapshot
 
     # ------------------------------------------------------------------ incoming
     def _deliver(self, inbox: list[Bundle], reduced: dict[str, Any]) -> Messages:
@@ -161,9 +176,14 @@ class FragmentWorker:
                 bundle.setdefault("sync", {})[name] = part
 
             if agg == "copy":
-                changed = _changed_mask(arr[:iv], snapshot[name][:iv])
-                if not changed.any():
+                mirrored = self._mirrored
+                if not len(mirrored):
                     continue
+                moved = _changed_mask(arr[mirrored], snapshot[name])
+                if not moved.any():
+                    continue
+                changed = np.zeros(iv, dtype=bool)
+                changed[mirrored[moved]] = True
                 for d in range(view.fnum):
                     ml = view.mirror_lids[d]
                     sel = ml[changed[ml]] if len(ml) else ml
@@ -176,7 +196,7 @@ class FragmentWorker:
                 values = arr[idx].copy()
                 arr[idx] = 0
             else:
-                idx = np.flatnonzero(_changed_mask(arr[iv:], snapshot[name][iv:])) + iv
+                idx = np.flatnonzero(_changed_mask(arr[iv:], snapshot[name])) + iv
                 values = arr[idx].copy()
             if len(idx):
                 sent += self._route_to_owners(view.gids[idx], values, outbox, put_sync)

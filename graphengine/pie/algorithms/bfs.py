@@ -11,7 +11,7 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ..inputs import source_gid
-from .sssp import relax_from
+from ._frontier import bfs_levels, outer_edges
 
 #: Depth of a vertex the source does not reach (Graphalytics: the largest int64).
 UNREACHABLE = np.iinfo(np.int64).max
@@ -26,19 +26,25 @@ class BFS(App):
         self.source = source
 
     def init(self, frag) -> State:
+        if frag.ovnum:
+            outer_indptr, outer_nbrs = outer_edges(frag.out_indptr, frag.out_nbrs, frag.ivnum)
+        else:
+            outer_indptr, outer_nbrs = frag.out_indptr, np.zeros(0, dtype=np.int64)
         return State(depth=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
-                     hops=np.ones(len(frag.out_nbrs), dtype=np.int64))
+                     outer_indptr=outer_indptr, outer_nbrs=outer_nbrs)
+
+    def _sweep(self, frag, state, seeds) -> None:
+        bfs_levels(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs,
+                   state.outer_indptr, state.outer_nbrs, state.depth, seeds, frag.ivnum)
 
     def peval(self, frag, state, messages) -> None:
         lid = frag.lids(np.array([self.source]))[0]
         if 0 <= lid < frag.ivnum:
             state.depth[lid] = 0
-            relax_from(frag.out_indptr, frag.out_nbrs, state.hops, state.depth,
-                       np.array([lid], dtype=np.int64), frag.ivnum)
+            self._sweep(frag, state, np.array([lid], dtype=np.int64))
 
     def inceval(self, frag, state, messages) -> None:
-        relax_from(frag.out_indptr, frag.out_nbrs, state.hops, state.depth,
-                   messages.changed("depth"), frag.ivnum)
+        self._sweep(frag, state, messages.changed("depth"))
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
         return {"r": state.depth[:frag.ivnum].copy()}
@@ -51,8 +57,10 @@ def bfs(graph: Graph, src, executor: str = "local") -> Context:
     PVLDB 9(13), 2016): the depth of ``v`` is the length of the shortest path from ``src`` to
     ``v`` following edge directions; ``src`` has depth 0 and unreachable vertices
     ``9223372036854775807`` (the largest int64). PEval explores the source's fragment; IncEval
-    continues from vertices whose depth a mirror lowered ("min" sync). Work ``O(V + E)`` per
-    fragment and round (a priority queue orders vertices reached with different depths).
+    continues from vertices whose depth a mirror lowered ("min" sync). Each fragment sweeps level
+    by level, top-down or bottom-up (direction-optimizing, parallel ``prange`` levels); seeds
+    reached with different depths join when the sweep reaches their depth. Work ``O(V + E)``
+    per fragment and round.
 
     Parameters
     ----------

@@ -24,6 +24,21 @@ def pull_ranks(in_indptr, in_nbrs, contrib, rank, base):
         rank[v] = base + s
 
 
+@numba.njit(cache=True, parallel=True)
+def publish_contributions(rank, scale, contrib):
+    """``contrib[v] = rank[v] * scale[v]`` for inner vertices; returns the rank mass of the
+    dangling ones (``scale[v] == 0``: no out-edge)."""
+    dangling = 0.0
+    for v in numba.prange(rank.shape[0]):
+        s = scale[v]
+        if s == 0.0:
+            dangling += rank[v]
+            contrib[v] = 0.0
+        else:
+            contrib[v] = rank[v] * s
+    return dangling
+
+
 class PageRank(App):
     """Fixed-iteration PageRank, pulling ``delta * rank / out_degree`` over in-edges."""
 
@@ -38,15 +53,24 @@ class PageRank(App):
         self.max_round = int(max_round)
 
     def init(self, frag) -> State:
-        return State(rank=np.zeros(frag.ivnum), contrib=np.zeros(frag.vnum),
-                     out_degree=frag.out_degree.astype(np.float64))
+        deg = frag.out_degree.astype(np.float64)
+        # delta / out-degree, 0 for a dangling vertex (a vertex with out-edges never gets 0:
+        # delta = 0 makes every contribution 0 anyway)
+        scale = np.zeros(frag.ivnum)
+        np.divide(self.delta, deg, out=scale, where=deg > 0)
+        if self.delta == 0.0:
+            scale[:] = 0.0
+        return State(rank=np.zeros(frag.ivnum), contrib=np.zeros(frag.vnum), scale=scale,
+                     dangling_mask=deg == 0)
 
     def _publish(self, frag, state, messages) -> None:
         """Contributions of this fragment's ranks for the next iteration."""
-        deg = state.out_degree
-        has_out = deg > 0
-        state.contrib[:frag.ivnum][has_out] = self.delta * state.rank[has_out] / deg[has_out]
-        messages.reduce("dangling", float(state.rank[~has_out].sum()), "sum")
+        if self.delta == 0.0:
+            dangling = float(state.rank[state.dangling_mask].sum())
+            state.contrib[:frag.ivnum] = 0.0
+        else:
+            dangling = publish_contributions(state.rank, state.scale, state.contrib)
+        messages.reduce("dangling", float(dangling), "sum")
         messages.force_continue()
 
     def peval(self, frag, state, messages) -> None:

@@ -13,32 +13,74 @@ from ..context import Context
 from ..executor import run_app
 
 
-@numba.njit(cache=True)
-def spread_min(out_indptr, out_nbrs, in_indptr, in_nbrs, label, seeds, ivnum):
-    """Push the smaller label along out- and in-edges from ``seeds`` until nothing changes.
+@numba.njit(cache=True, inline="always")
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
 
-    Outer vertices take the label but are not expanded (their owner does).
+
+@numba.njit(cache=True)
+def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum):
+    """Connected components of the fragment's local graph (inner and outer vertices, every
+    edge an inner vertex lists, directions ignored), by union-find.
+
+    Returns the component root (its smallest lid) of every lid. Out-lists hold every edge
+    that leaves an inner vertex; of the in-lists only edges from outer vertices add anything.
     """
-    stack = list(seeds)
-    while len(stack):
-        u = stack.pop()
-        lu = label[u]
+    parent = np.arange(vnum, dtype=np.int64)
+    for u in range(ivnum):
         for j in range(out_indptr[u], out_indptr[u + 1]):
-            v = out_nbrs[j]
-            if lu < label[v]:
-                label[v] = lu
-                if v < ivnum:
-                    stack.append(v)
-        for j in range(in_indptr[u], in_indptr[u + 1]):
-            v = in_nbrs[j]
-            if lu < label[v]:
-                label[v] = lu
-                if v < ivnum:
-                    stack.append(v)
+            a = _find(parent, u)
+            b = _find(parent, out_nbrs[j])
+            if a < b:
+                parent[b] = a
+            elif b < a:
+                parent[a] = b
+    if directed:
+        for u in range(ivnum):
+            for j in range(in_indptr[u], in_indptr[u + 1]):
+                v = in_nbrs[j]
+                if v >= ivnum:
+                    a = _find(parent, u)
+                    b = _find(parent, v)
+                    if a < b:
+                        parent[b] = a
+                    elif b < a:
+                        parent[a] = b
+    for x in range(vnum):  # roots are smaller than their members: one pass flattens
+        parent[x] = parent[parent[x]]
+    return parent
+
+
+@numba.njit(cache=True)
+def component_minima(comp, label, comp_min):
+    """``comp_min[r] = min(label[v] for v in component r)``."""
+    for v in range(comp.shape[0]):
+        if label[v] < comp_min[comp[v]]:
+            comp_min[comp[v]] = label[v]
+
+
+@numba.njit(cache=True)
+def lower_components(comp, label, seeds, comp_min):
+    """Fold the lowered labels of ``seeds`` into their components and relabel every member
+    of the components that got a smaller minimum."""
+    lowered = False
+    for s in seeds:
+        r = comp[s]
+        if label[s] < comp_min[r]:
+            comp_min[r] = label[s]
+            lowered = True
+    if lowered:
+        for v in range(comp.shape[0]):
+            m = comp_min[comp[v]]
+            if m < label[v]:
+                label[v] = m
 
 
 class WCC(App):
-    """Minimum-label propagation over edges in both directions."""
+    """Union-find inside each fragment, minimum labels across fragments."""
 
     sync: ClassVar[dict[str, str]] = {"label": "min"}
 
@@ -46,15 +88,14 @@ class WCC(App):
         return State(label=frag.gids.copy())
 
     def peval(self, frag, state, messages) -> None:
-        self._spread(frag, state, np.arange(frag.ivnum, dtype=np.int64))
+        state.comp = local_components(frag.out_indptr, frag.out_nbrs, frag.in_indptr,
+                                      frag.in_nbrs, frag.directed, frag.ivnum, frag.vnum)
+        state.comp_min = np.full(frag.vnum, np.iinfo(np.int64).max, dtype=np.int64)
+        component_minima(state.comp, state.label, state.comp_min)
+        np.take(state.comp_min, state.comp, out=state.label)
 
     def inceval(self, frag, state, messages) -> None:
-        self._spread(frag, state, messages.changed("label"))
-
-    @staticmethod
-    def _spread(frag, state, seeds) -> None:
-        spread_min(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs, state.label,
-                   seeds, frag.ivnum)
+        lower_components(state.comp, state.label, messages.changed("label"), state.comp_min)
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
         return {"r": state.label[:frag.ivnum].copy()}
@@ -68,9 +109,10 @@ def wcc(graph: Graph, executor: str = "local") -> Context:
     edge directions. The component id is the **smallest internal global id** in the component
     (``ctx.gids`` holds the global ids; ``graph.vertex_ids`` maps one to its user id), so ids
     are comparable across runs on the same graph whatever the executor or fragment count.
-    PEval propagates minimum labels inside each fragment; IncEval continues from vertices a
-    mirror lowered ("min" sync). Work ``O(E)`` per round, rounds bounded by the number of
-    fragment hops along a component's diameter.
+    PEval finds the components of each fragment's local graph by union-find and gives each
+    the smallest id it holds; IncEval folds in the labels mirrors lowered ("min" sync) and
+    relabels the components that got smaller. Work ``O(E alpha(V))`` in PEval and ``O(V)``
+    per later round, rounds bounded by the number of fragment hops along a component.
 
     Parameters
     ----------

@@ -1,0 +1,123 @@
+"""Level-synchronous, direction-optimizing BFS over one fragment (shared by the BFS app).
+
+Each level expands the vertices whose depth equals the level, either **top-down** (every
+frontier vertex pushes ``level + 1`` to its out-neighbors) or **bottom-up** (every inner vertex
+not yet at ``level + 1`` looks for an in-neighbor at ``level``), after Beamer, Asanović and
+Patterson, *Direction-Optimizing Breadth-First Search*, SC 2012. Both are ``prange`` loops; their
+only shared writes store the same value (``level + 1``), so the result does not depend on the
+thread schedule. Outer vertices take a depth but are never expanded (their owner does that).
+
+Seeds may start at different depths (IncEval: what the mirrors lowered); a seed joins the
+frontier when the sweep reaches its depth.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Bottom-up once the frontier's out-edges exceed this fraction of the fragment's edges.
+BOTTOM_UP_EDGE_SHARE = 1.0 / 20.0
+#: Back to top-down once the frontier is smaller than this fraction of the inner vertices.
+TOP_DOWN_VERTEX_SHARE = 1.0 / 24.0
+
+
+@numba.njit(cache=True, parallel=True)
+def _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum):
+    nd = level + 1
+    for i in numba.prange(frontier.shape[0]):
+        u = frontier[i]
+        for j in range(indptr[u], indptr[u + 1]):
+            v = nbrs[j]
+            if depth[v] > nd:
+                depth[v] = nd
+                if v < ivnum:
+                    nxt[v] = True
+
+
+@numba.njit(cache=True, parallel=True)
+def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
+    nd = level + 1
+    for v in numba.prange(ivnum):
+        if depth[v] > nd:
+            for j in range(in_indptr[v], in_indptr[v + 1]):
+                u = in_nbrs[j]
+                if u < ivnum and depth[u] == level:
+                    depth[v] = nd
+                    nxt[v] = True
+                    break
+
+
+@numba.njit(cache=True, parallel=True)
+def _frontier_edges(indptr, frontier):
+    total = 0
+    for i in numba.prange(frontier.shape[0]):
+        total += indptr[frontier[i] + 1] - indptr[frontier[i]]
+    return total
+
+
+@numba.njit(cache=True)
+def outer_edges(indptr, nbrs, ivnum):
+    """The sub-CSR of the edges that end at an outer vertex (lid >= ``ivnum``)."""
+    n = indptr.shape[0] - 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for u in range(n):
+        c = 0
+        for j in range(indptr[u], indptr[u + 1]):
+            if nbrs[j] >= ivnum:
+                c += 1
+        ptr[u + 1] = ptr[u] + c
+    out = np.empty(ptr[n], dtype=np.int64)
+    k = 0
+    for u in range(n):
+        for j in range(indptr[u], indptr[u + 1]):
+            if nbrs[j] >= ivnum:
+                out[k] = nbrs[j]
+                k += 1
+    return ptr, out
+
+
+def bfs_levels(out_indptr, out_nbrs, in_indptr, in_nbrs, outer_indptr, outer_nbrs,
+               depth, seeds, ivnum) -> None:
+    """Lower ``depth`` (int64, ``vnum`` slots) by a BFS from ``seeds`` (inner lids).
+
+    ``outer_indptr`` / ``outer_nbrs`` are :func:`outer_edges` of the out-CSR: bottom-up levels
+    use them to give outer vertices their depth. Unreached vertices keep their value.
+    """
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if not len(seeds):
+        return
+    seed_depth = depth[seeds]
+    order = np.argsort(seed_depth, kind="stable")
+    seeds, seed_depth = seeds[order], seed_depth[order]
+    n_edges = max(int(out_indptr[ivnum]), 1)
+    nxt = np.zeros(ivnum, dtype=np.bool_)
+    frontier = np.zeros(0, dtype=np.int64)
+    level = int(seed_depth[0])
+    k = 0
+    bottom_up = False
+    while True:
+        if k < len(seeds) and seed_depth[k] == level:
+            hi = int(np.searchsorted(seed_depth, level, side="right"))
+            joining = seeds[k:hi]
+            joining = joining[depth[joining] == level]  # not lowered meanwhile
+            frontier = np.union1d(frontier, joining) if len(frontier) else joining
+            k = hi
+        if not len(frontier):
+            if k >= len(seeds):
+                return
+            level = int(seed_depth[k])
+            continue
+        if bottom_up:
+            bottom_up = len(frontier) >= ivnum * TOP_DOWN_VERTEX_SHARE
+        else:
+            bottom_up = _frontier_edges(out_indptr, frontier) > n_edges * BOTTOM_UP_EDGE_SHARE
+        if bottom_up:
+            _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum)
+            if len(outer_nbrs):
+                _top_down(outer_indptr, outer_nbrs, frontier, depth, level, nxt, ivnum)
+        else:
+            _top_down(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
+        frontier = np.flatnonzero(nxt)
+        nxt[frontier] = False
+        level += 1
