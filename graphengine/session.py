@@ -25,18 +25,18 @@ log = logging.getLogger(__name__)
 
 
 class Session:
-    """Holds the defaults of the graphs it builds (number of fragments, partitioner, executor).
+    """Holds the defaults of the graphs it builds (number of fragments, partitioner).
+
+    Analytics choose where they run per call (``executor="local"`` or ``"ray"``).
 
     Args:
         num_fragments: fragments per graph (edge-cut partitions).
         partitioner: ``"hash"`` of the user id (default) or ``"range"`` of sorted ids.
-        executor: where analytics run by default: ``"local"`` or ``"ray"``.
     """
 
-    def __init__(self, num_fragments: int = 1, partitioner: str = "hash", executor: str = "local"):
+    def __init__(self, num_fragments: int = 1, partitioner: str = "hash"):
         self.num_fragments = num_fragments
         self.partitioner = partitioner
-        self.executor = executor
         self.closed = False
 
     def __enter__(self) -> Session:  # noqa: PYI034 (typing.Self needs Python 3.11)
@@ -46,12 +46,11 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """End the session (shuts down a Ray runtime the session started)."""
+        """End the session."""
         self.closed = True
 
     def __repr__(self) -> str:
-        return (f"Session(num_fragments={self.num_fragments}, partitioner={self.partitioner!r},"
-                f" executor={self.executor!r})")
+        return f"Session(num_fragments={self.num_fragments}, partitioner={self.partitioner!r})"
 
     def g(self, incoming_data: Any = None, directed: bool = True,
           num_fragments: int | None = None) -> Graph:
@@ -83,9 +82,9 @@ class Session:
         return g
 
 
-def session(num_fragments: int = 1, partitioner: str = "hash", executor: str = "local") -> Session:
+def session(num_fragments: int = 1, partitioner: str = "hash") -> Session:
     """Start a session (a context manager): ``with graphengine.session() as sess: ...``."""
-    return Session(num_fragments=num_fragments, partitioner=partitioner, executor=executor)
+    return Session(num_fragments=num_fragments, partitioner=partitioner)
 
 
 def _spec(spec: Any, edge: bool) -> tuple[Any, dict]:
