@@ -75,11 +75,33 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
         except SchemaError as e:
             raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
         for f, frag in enumerate(graph.fragments):
-            out = values[frag.csr("out")[2]]
-            edge_values[f][name] = (out, values[frag.csr("in")[2]] if graph.directed else out)
+            edge_values[f][name] = _aligned_values(frag, name, values, graph.directed)
     return [FragmentPlan(frag, starts, fids, graph.vertex_count, graph.id_space, outers[f],
                          mirrors[f], edge_values[f], app.fragment_inputs(graph, frag))
             for f, frag in enumerate(graph.fragments)]
+
+
+# fragment -> {property name: (values, (out-aligned, in-aligned))}; the entry keeps ``values``
+# alive, so a later array at the same address with the same shape is the same property
+_edge_values_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
+
+
+def _aligned_values(frag: Fragment, name: str, values: np.ndarray, directed: bool):
+    """Edge property ``values`` (indexed by edge id) aligned with the fragment's out- and
+    in-lists, gathered once per fragment and property array."""
+    cached = _edge_values_cache.setdefault(frag, {}).get(name)
+    if cached is not None:
+        old, aligned = cached
+        if (old.__array_interface__["data"][0] == values.__array_interface__["data"][0]
+                and old.shape == values.shape and old.dtype == values.dtype
+                and old.strides == values.strides):
+            return aligned
+    out = values[frag.csr("out")[2]]
+    aligned = (out, values[frag.csr("in")[2]] if directed else out)
+    for a in aligned:
+        a.flags.writeable = False
+    _edge_values_cache[frag][name] = (values, aligned)
+    return aligned
 
 
 @numba.njit(cache=True, parallel=True)

@@ -60,8 +60,9 @@ class SSSP(App):
             raise AnalyticsError(f"sssp: edge property {self.weight!r} not found: {e}") from e
         if w.dtype.kind not in "iuf":
             raise AnalyticsError(f"sssp: edge property {self.weight!r} is not numeric ({w.dtype})")
-        live = np.concatenate([f.csr("out")[2] for f in graph.fragments])
-        wl = w[live]
+        n_live = sum(len(f.csr("out")[2]) for f in graph.fragments)
+        # every row is a live edge (nothing removed): check the column as it is
+        wl = w if n_live == len(w) else w[np.concatenate([f.csr("out")[2] for f in graph.fragments])]
         if np.isnan(wl).any() if wl.dtype.kind == "f" else False:
             raise AnalyticsError(f"sssp: edge property {self.weight!r} has missing values")
         if (wl < 0).any():
