@@ -50,6 +50,21 @@ def distinct_out_sets(out_indptr, out_nbrs, ivnum, outer_src, outer_dst, vnum):
 
 @numba.njit(cache=True)
 def _count_common(a, b):
+    """Size of the intersection of two sorted arrays of distinct values: a merge, or binary
+    searches of the shorter one's values when the other is much longer (a hub's list), so a
+    pair costs ``O(min * log max)`` rather than ``O(min + max)``."""
+    if a.shape[0] > b.shape[0]:
+        a, b = b, a
+    if a.shape[0] * 16 < b.shape[0]:
+        c = 0
+        lo = 0
+        for x in a:
+            lo = lo + np.searchsorted(b[lo:], x)
+            if lo == b.shape[0]:
+                break
+            if b[lo] == x:
+                c += 1
+        return c
     i = j = c = 0
     while i < a.shape[0] and j < b.shape[0]:
         if a[i] < b[j]:
