@@ -70,37 +70,52 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
             mirrors[f][d] = graph.fragments[f].inner_lids(outer[owner == f])
     edge_values: list[dict] = [{} for _ in range(fnum)]
     for name in edge_properties:
-        try:
-            values = graph.edge_property(name)
-        except SchemaError as e:
-            raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
+        signature, keep = _property_signature(graph, name)
         for f, frag in enumerate(graph.fragments):
-            edge_values[f][name] = _aligned_values(frag, name, values, graph.directed)
+            edge_values[f][name] = _aligned_values(graph, frag, name, signature, keep)
     return [FragmentPlan(frag, starts, fids, graph.vertex_count, graph.id_space, outers[f],
                          mirrors[f], edge_values[f], app.fragment_inputs(graph, frag))
             for f, frag in enumerate(graph.fragments)]
 
 
-# fragment -> {property name: (values, (out-aligned, in-aligned))}; the entry keeps ``values``
-# alive, so a later array at the same address with the same shape is the same property
+# fragment -> {property name: (signature, keep-alive, (out-aligned, in-aligned))}
 _edge_values_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
 
 
-def _aligned_values(frag: Fragment, name: str, values: np.ndarray, directed: bool):
-    """Edge property ``values`` (indexed by edge id) aligned with the fragment's out- and
-    in-lists, gathered once per fragment and property array."""
+def _property_signature(graph: Graph, name: str) -> tuple[tuple, list]:
+    """What an edge property's values depend on: the edge-id blocks and the buffers of the
+    property's columns in every fragment (``Graph.edge_property`` copies them into a new
+    array on every call, so the array itself cannot be the key). The columns are returned to
+    be kept alive with the cache entry, so their buffer addresses cannot be reused meanwhile."""
+    eb = graph.edge_blocks
+    sig: list = [tuple(np.asarray(a).tobytes() for a in (eb.start, eb.fid, eb.row, eb.count))]
+    keep = []
+    for frag in graph.fragments:
+        for label, table in frag.edge_tables.items():
+            if name in table.column_names:
+                col = table.column(name)
+                keep.append(col)
+                sig.append((label, str(col.type), tuple(
+                    (b.address, b.size) for chunk in col.chunks for b in chunk.buffers()
+                    if b is not None)))
+    return tuple(sig), keep
+
+
+def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, keep: list):
+    """Edge property ``name`` aligned with the fragment's out- and in-lists, gathered once per
+    fragment and property columns."""
     cached = _edge_values_cache.setdefault(frag, {}).get(name)
-    if cached is not None:
-        old, aligned = cached
-        if (old.__array_interface__["data"][0] == values.__array_interface__["data"][0]
-                and old.shape == values.shape and old.dtype == values.dtype
-                and old.strides == values.strides):
-            return aligned
+    if cached is not None and cached[0] == signature:
+        return cached[2]
+    try:
+        values = graph.edge_property(name)
+    except SchemaError as e:
+        raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
     out = values[frag.csr("out")[2]]
-    aligned = (out, values[frag.csr("in")[2]] if directed else out)
+    aligned = (out, values[frag.csr("in")[2]] if graph.directed else out)
     for a in aligned:
         a.flags.writeable = False
-    _edge_values_cache[frag][name] = (values, aligned)
+    _edge_values_cache[frag][name] = (signature, keep, aligned)
     return aligned
 
 

@@ -21,7 +21,8 @@ def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
     """Dijkstra from the ``seeds`` (inner lids with their current ``dist``) over the fragment.
 
     Outer vertices get their tentative distance but are not expanded: their owner does that
-    once the runtime folded the value in. Works for integer and float distances.
+    once the runtime folded the value in; nor are vertices without out-edges (nothing to
+    relax), so neither enters the heap. Works for integer and float distances.
     """
     if seeds.shape[0] == 0:
         return
@@ -38,7 +39,8 @@ def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
             nd = d + weights[j]
             if nd < dist[v]:
                 dist[v] = nd
-                heapq.heappush(heap, (nd, v))
+                if v < ivnum and indptr[v + 1] > indptr[v]:
+                    heapq.heappush(heap, (nd, v))
 
 
 class SSSP(App):

@@ -1,0 +1,80 @@
+"""The frontier BFS (top-down and bottom-up levels) and the union-find WCC on R-MAT graphs
+against scipy, on 1 and 3 fragments, directed and undirected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+
+import graphengine
+from graphengine import datasets
+from graphengine.pie.algorithms import _frontier
+from graphengine.pie.algorithms.bfs import UNREACHABLE
+
+SCALE = 11
+
+
+@pytest.fixture(scope="module", params=[(True, 1), (True, 3), (False, 1), (False, 3)],
+                ids=lambda p: f"{'dir' if p[0] else 'undir'}-{p[1]}f")
+def rmat(request):
+    directed, fnum = request.param
+    n = 1 << SCALE
+    src, dst = datasets.rmat_edges(SCALE, 8, seed=3)
+    g = graphengine.session(num_fragments=fnum).g(directed=directed)
+    g = g.add_vertices(pa.table({"id": np.arange(n, dtype=np.int64)}), label="_")
+    g = g.add_edges(pa.table({"src": src, "dst": dst}), label="_e")
+    adj = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    return g, adj, int(src[0]), directed
+
+
+def by_id(ctx, n):
+    out = np.empty(n, dtype=ctx.to_numpy("r").dtype)
+    out[np.asarray(ctx.to_numpy("v.id"))] = ctx.to_numpy("r")
+    return out
+
+
+@pytest.mark.parametrize("mode", ["auto", "top-down", "bottom-up"])
+def test_bfs_levels_match_scipy(rmat, mode, monkeypatch):
+    g, adj, root, directed = rmat
+    if mode == "top-down":
+        monkeypatch.setattr(_frontier, "BOTTOM_UP_EDGE_SHARE", np.inf)
+    elif mode == "bottom-up":
+        monkeypatch.setattr(_frontier, "BOTTOM_UP_EDGE_SHARE", 0.0)
+        monkeypatch.setattr(_frontier, "TOP_DOWN_VERTEX_SHARE", 0.0)
+    got = by_id(graphengine.bfs(g, root), adj.shape[0])
+    ref = csgraph.shortest_path(adj, directed=directed, unweighted=True, indices=root)
+    reached = np.isfinite(ref)
+    assert np.array_equal(got != UNREACHABLE, reached)
+    assert np.array_equal(got[reached], ref[reached].astype(np.int64))
+
+
+def test_bfs_levels_seeds_at_several_depths():
+    # path 0 -> 1 -> 2 -> 3 -> 4 and 5 -> 3; seeds 0 (depth 0) and 5 (depth 1)
+    indptr = np.array([0, 1, 2, 3, 4, 4, 5], dtype=np.int64)
+    nbrs = np.array([1, 2, 3, 4, 3], dtype=np.int64)
+    in_indptr = np.array([0, 0, 1, 2, 4, 5, 5], dtype=np.int64)
+    in_nbrs = np.array([0, 1, 2, 5, 3], dtype=np.int64)
+    depth = np.full(6, UNREACHABLE, dtype=np.int64)
+    depth[0], depth[5] = 0, 1
+    _frontier.bfs_levels(indptr, nbrs, in_indptr, in_nbrs, indptr, np.zeros(0, np.int64),
+                         depth, np.array([5, 0]), 6)
+    assert depth.tolist() == [0, 1, 2, 2, 3, 1]
+
+
+def test_wcc_partition_matches_scipy(rmat):
+    g, adj, _, _ = rmat
+    got = by_id(graphengine.wcc(g), adj.shape[0])
+    _, ref = csgraph.connected_components(adj, directed=True, connection="weak")
+    # same partition: the pairs (label, reference label) are a bijection
+    pairs = np.unique(np.stack([got, ref]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+    # and each component carries the smallest global id in it
+    gids = graphengine.wcc(g).gids
+    labels = graphengine.wcc(g).to_numpy("r")
+    smallest = {}
+    for gid, lab in zip(gids.tolist(), labels.tolist()):
+        smallest[lab] = min(smallest.get(lab, gid), gid)
+    assert all(k == v for k, v in smallest.items())
