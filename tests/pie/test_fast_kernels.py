@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
+from scipy.sparse import csgraph
 
 import graphengine
 from graphengine import datasets

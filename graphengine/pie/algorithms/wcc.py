@@ -58,8 +58,7 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
 def component_minima(comp, label, comp_min):
     """``comp_min[r] = min(label[v] for v in component r)``."""
     for v in range(comp.shape[0]):
-        if label[v] < comp_min[comp[v]]:
-            comp_min[comp[v]] = label[v]
+        comp_min[comp[v]] = min(comp_min[comp[v]], label[v])
 
 
 @numba.njit(cache=True)
@@ -75,8 +74,7 @@ def lower_components(comp, label, seeds, comp_min):
     if lowered:
         for v in range(comp.shape[0]):
             m = comp_min[comp[v]]
-            if m < label[v]:
-                label[v] = m
+            label[v] = min(label[v], m)
 
 
 class WCC(App):
