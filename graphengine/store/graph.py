@@ -118,7 +118,8 @@ class Graph:
         return self.vertex_blocks.select(self.vertex_blocks.label == self.schema.vertex_label_index(label))
 
     @cached_property
-    def _indexes(self) -> dict[str, LabelIndex]:
+    def _indexes(self) -> dict:
+        """Derived data of this version (vertex map per label, gathered edge properties)."""
         return {}
 
     def _index(self, label: str) -> LabelIndex:
@@ -178,7 +179,18 @@ class Graph:
         return self.edge_blocks.select(self.edge_blocks.label == self.schema.edge_label_index(label))
 
     def edge_property(self, name: str, label: str | None = None) -> np.ndarray:
-        """An edge property as an array indexed by edge id (NaN / 0 for edges without it)."""
+        """An edge property as an array indexed by edge id (NaN / 0 for edges without it).
+
+        Gathered once per graph version and label selection; the array is read-only.
+        """
+        key = ("edge_property", name, label)
+        if key not in self._indexes:
+            values = self._gather_edge_property(name, label)
+            values.flags.writeable = False
+            self._indexes[key] = values
+        return self._indexes[key]
+
+    def _gather_edge_property(self, name: str, label: str | None) -> np.ndarray:
         labels = [label] if label else [e.name for e in self.schema.edge_labels
                                          if name in e.schema.names]
         if not labels:
