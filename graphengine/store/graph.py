@@ -118,16 +118,16 @@ class Graph:
         return self.vertex_blocks.select(self.vertex_blocks.label == self.schema.vertex_label_index(label))
 
     @cached_property
-    def _indexes(self) -> dict:
+    def _derived(self) -> dict:
         """Derived data of this version (vertex map per label, gathered edge properties)."""
         return {}
 
     def _index(self, label: str) -> LabelIndex:
-        if label not in self._indexes:
+        if label not in self._derived:
             ids = self.vertex_table(label).column("id")
             ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
-            self._indexes[label] = LabelIndex(ids, self.vertex_gids(label))
-        return self._indexes[label]
+            self._derived[label] = LabelIndex(ids, self.vertex_gids(label))
+        return self._derived[label]
 
     def gids(self, label: str, ids: Sequence | np.ndarray | pa.Array) -> np.ndarray:
         """Global ids of the vertices of ``label`` with user ids ``ids`` (-1 where unknown)."""
@@ -184,11 +184,11 @@ class Graph:
         Gathered once per graph version and label selection; the array is read-only.
         """
         key = ("edge_property", name, label)
-        if key not in self._indexes:
+        if key not in self._derived:
             values = self._gather_edge_property(name, label)
             values.flags.writeable = False
-            self._indexes[key] = values
-        return self._indexes[key]
+            self._derived[key] = values
+        return self._derived[key]
 
     def _gather_edge_property(self, name: str, label: str | None) -> np.ndarray:
         labels = [label] if label else [e.name for e in self.schema.edge_labels

@@ -61,17 +61,6 @@ def case(request):
     return Case(directed, fnum, seed=3 if directed else 4)
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray = pytest.importorskip("ray")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
-
-
 # ---------------------------------------------------------------------------- paths
 def test_sssp_path_is_a_shortest_path_tree(case):
     src = int(case.src[0])
