@@ -91,6 +91,21 @@ def load_arrays(workdir: Path):
 SLOW_CALL_S = 20.0
 
 
+def time_peer(engine: str, calls: dict, args, res: dict) -> dict:
+    """Time each app of a peer engine; keep array results (to compare), scalars in ``res``."""
+    arrays = {}
+    for app in args.apps:
+        first, best, out = timed(calls[app], args.repeat)
+        res["times"][app] = {"first": first, "best": best}
+        if isinstance(out, np.ndarray):
+            arrays[app] = out
+        else:
+            res["times"][app]["value"] = int(out)
+        print(f"  {engine} {app}: first {first:.3f}s best {best:.3f}s", file=sys.stderr,
+              flush=True)
+    return arrays
+
+
 def timed(fn, repeat: int) -> tuple[float, float, object]:
     """(first call seconds, best of ``repeat`` later calls, last result); a first call slower
     than :data:`SLOW_CALL_S` is not repeated and counts as the best."""
@@ -287,16 +302,7 @@ def worker_networkit(workdir: Path, args) -> dict:
         return np.asarray(a.scores())
 
     calls = {"pagerank": pagerank, "bfs": bfs, "wcc": wcc, "sssp": sssp, "cdlp": cdlp, "lcc": lcc}
-    arrays = {}
-    for app in args.apps:
-        first, best, out = timed(calls[app], args.repeat)
-        res["times"][app] = {"first": first, "best": best}
-        if isinstance(out, np.ndarray):
-            arrays[app] = out
-        else:
-            res["times"][app]["value"] = int(out)
-        print(f"  networkit {app}: first {first:.3f}s best {best:.3f}s", file=sys.stderr,
-              flush=True)
+    arrays = time_peer("networkit", calls, args, res)
     if "pagerank" in res["times"]:
         res["pagerank_iterations"] = PR_ROUNDS
     np.savez(workdir / "networkit.npz", **arrays)
@@ -334,16 +340,7 @@ def worker_igraph(workdir: Path, args) -> dict:
         "cdlp": lambda: len(g.community_label_propagation()),
         "lcc": lambda: np.asarray(gu.transitivity_local_undirected(mode="zero")),
     }
-    arrays = {}
-    for app in args.apps:
-        first, best, out = timed(calls[app], args.repeat)
-        res["times"][app] = {"first": first, "best": best}
-        if isinstance(out, np.ndarray):
-            arrays[app] = out
-        else:
-            res["times"][app]["value"] = int(out)
-        print(f"  igraph {app}: first {first:.3f}s best {best:.3f}s", file=sys.stderr,
-              flush=True)
+    arrays = time_peer("igraph", calls, args, res)
     np.savez(workdir / "igraph.npz", **arrays)
     return res
 
