@@ -215,7 +215,6 @@ class Graph:
         """
         el = self.schema.edge_label(label)
         src, dst, eid = self._edge_list(label)
-        blocks = self._edge_rows(label)
         fid, row = self.edge_blocks.locate(eid, base="row")
         props = []
         for f in range(self.fnum):
@@ -223,13 +222,14 @@ class Graph:
             if mask.any() and el.schema.names:
                 props.append((np.flatnonzero(mask), self.fragments[f].edge_tables[label]
                               .take(pa.array(row[mask]))))
-        del blocks
         columns: dict[str, Any] = {"src": self._ids_of(src), "dst": self._ids_of(dst)}
+        # rows were gathered per fragment: put them back in edge-id order
+        order = pa.array(np.argsort(np.concatenate([p[0] for p in props]), kind="stable")) \
+            if props else None
         for name in el.schema.names:
             if props:
-                order = np.argsort(np.concatenate([p[0] for p in props]), kind="stable")
                 col = pa.concat_arrays([p[1].column(name).combine_chunks() for p in props])
-                columns[name] = col.take(pa.array(order))
+                columns[name] = col.take(order)
             else:
                 columns[name] = pa.array([], type=el.schema.field(name).type)
         return pa.table(columns)
