@@ -45,10 +45,8 @@ def outer_gids(frag: Fragment) -> np.ndarray:
         parts = [frag.csr("out")[1]]
         if frag.directed:
             parts.append(frag.csr("in")[1])
-        nbrs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        _outer_cache[frag] = store_kernels.outer_vertices(
-            np.ascontiguousarray(nbrs, dtype=np.int64),
-            np.ascontiguousarray(frag.inner_ranges, dtype=np.int64), frag.vertex_count)
+        _outer_cache[frag] = store_kernels.outer_vertices(parts, frag.inner_ranges,
+                                                          frag.vertex_count)
     return _outer_cache[frag]
 
 

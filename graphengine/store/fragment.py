@@ -182,5 +182,4 @@ def compute_outer(topology: Mapping[str, Topology], inner_ranges: np.ndarray,
         parts.append(as_numpy(t.out_nbrs))
         if t.in_nbrs is not t.out_nbrs:
             parts.append(as_numpy(t.in_nbrs))
-    nbrs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return as_arrow(kernels.outer_vertices(nbrs, np.ascontiguousarray(inner_ranges), vertex_count))
+    return as_arrow(kernels.outer_vertices(parts, inner_ranges, vertex_count))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -405,6 +405,26 @@ class Graph:
                     g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}))
                     del arrays
         del src, dst
+        if label in g.edge_labels:
+            el = g.schema.edge_label(label)
+            props = conform(props, el.schema, what)
+            rel = (src_label, dst_label)
+            el = el if rel in el.relations else replace(el, relations=el.relations + (rel,))
+        else:
+            el = EdgeLabel(label, props.schema, ((src_label, dst_label),))
+        if not any(label in f.topology for f in g.fragments):
+            # a new label is built straight from the user ids when both labels map them
+            # through a dense table; None when an endpoint is not a vertex (resolved below)
+            by_table = g._dense_ends(ends, src_label, dst_label)
+            if by_table is not None:
+                graph = g._insert_new_label(g.schema.with_edge_label(el), label, *by_table, props)
+                if graph is not None:
+                    progress.close()
+                    log.info("added %d edges with label %r", count, label)
+                    return graph
+                for name, e in zip(("src", "dst"), by_table):
+                    ends[name] = pa.chunked_array(e.keys.arrays, type=pa.int64())
+                del by_table
         for name, lab in (("src", src_label), ("dst", dst_label)):
             ids = ends[name]
             gid = g.gids(lab, ids)
@@ -425,13 +445,6 @@ class Graph:
             ends[name] = gid
             del ids
         progress.update(count // 4)
-        if label in g.edge_labels:
-            el = g.schema.edge_label(label)
-            props = conform(props, el.schema, what)
-            rel = (src_label, dst_label)
-            el = el if rel in el.relations else replace(el, relations=el.relations + (rel,))
-        else:
-            el = EdgeLabel(label, props.schema, ((src_label, dst_label),))
         schema = g.schema.with_edge_label(el)
         # the id columns are gone: hand their memory back before the CSR buffers are made
         pa.default_memory_pool().release_unused()
@@ -440,10 +453,27 @@ class Graph:
         log.info("added %d edges with label %r", count, label)
         return graph
 
+    def _dense_ends(self, ends: dict[str, pa.Array], src_label: str,
+                    dst_label: str) -> tuple[_Ends, _Ends] | None:
+        """The user ids, taken out of ``ends``, as chunks with their labels' dense id tables
+        (None, and ``ends`` left as it was, unless both labels have integer ids in a dense
+        range)."""
+        tables = []
+        for name, lab in (("src", src_label), ("dst", dst_label)):
+            dense = self._index(lab).dense_table()
+            if dense is None or not pa.types.is_integer(ends[name].type):
+                return None
+            tables.append(dense)
+        # record batches cut both columns at the same rows (zero-copy slices)
+        batches = pa.table({"src": ends.pop("src"), "dst": ends.pop("dst")}).to_batches()
+        return tuple(_Ends(kernels.Chunks([b.column(k).to_numpy() for b in batches]), lo, table)
+                     for k, (lo, table) in enumerate(tables))
+
     def _insert_edges(self, schema: GraphSchema, label: str, src: np.ndarray, dst: np.ndarray,
                       props: pa.Table, progress: Progress) -> Graph:
         if not any(label in f.topology for f in self.fragments):
-            return self._insert_new_label(schema, label, src, dst, props)
+            return self._insert_new_label(schema, label, _Ends(kernels.Chunks([src])),
+                                          _Ends(kernels.Chunks([dst])), props)
         li = schema.edge_label_index(label)
         src_owner, src_lid = self.vertex_blocks.locate(src)
         perm = kernels.group_by_owner(src_owner, self.fnum)
@@ -501,9 +531,10 @@ class Graph:
             progress.update((len(src) * 3 // 4) // self.fnum)
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
-    def _insert_new_label(self, schema: GraphSchema, label: str, src: np.ndarray,
-                          dst: np.ndarray, props: pa.Table) -> Graph:
-        """Edges of a label no fragment has yet, built for all fragments at once.
+    def _insert_new_label(self, schema: GraphSchema, label: str, src: _Ends, dst: _Ends,
+                          props: pa.Table) -> Graph | None:
+        """Edges of a label no fragment has yet, built for all fragments at once (None when an
+        endpoint is not a vertex; nothing is built then).
 
         The rows of one CSR are the inner vertices of fragment 0, then fragment 1, ...; each
         fragment takes its rows as views. Directed: one counting sort gives the out-CSR, whose
@@ -516,30 +547,48 @@ class Graph:
         frag_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         rows = int(frag_base[-1])
         row_of = kernels.row_lookup(vb.total, vb.start, vb.count, frag_base[vb.fid] + vb.local)
+        # rows are global ids when the vertex blocks lie in fragment order (one label)
+        if rows == vb.total and np.array_equal(row_of, np.arange(rows)):
+            row_of = None
+        # int32 tables where ids fit: half the cache footprint of the random lookups
+        dtype = np.int32 if vb.total < 2**31 else np.int64
+        s_lo, s_row, s_gid = src.tables(row_of, dtype)
+        d_lo, d_row, d_gid = dst.tables(row_of, dtype)
         first = self.edge_blocks.total
         if self.directed:
-            indptr, nbrs, order = kernels.csr_from_pairs(rows, row_of, src, dst,
-                                                         np.arange(len(src), dtype=np.int64),
-                                                         False)
-            del src, dst
+            csr = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
+                                         d_row, d_gid, None, props.num_columns > 0, False)
+            if csr is None:
+                return None
+            _release(src, dst)
+            indptr, nbrs, order = csr
+            del csr
             counts = np.diff(indptr[frag_base])
             tables = _split_rows(props, order, counts)
             # the input order is no longer needed: its buffer becomes the edge ids
-            eids = order
+            eids = order if len(order) else np.empty(len(nbrs), dtype=np.int64)
             del order
             kernels.fill_range(eids, first)
-            row_gid = np.concatenate([f.inner_gids for f in self.fragments]) if rows else \
-                np.zeros(0, dtype=np.int64)
+            if row_of is None:
+                row_of = row_gid = _EMPTY
+            else:
+                row_of = row_of.astype(dtype)
+                row_gid = np.concatenate([_EMPTY] + [f.inner_gids for f in self.fragments])
             out = (indptr, nbrs, eids)
-            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, eids)
+            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, first)
         else:
-            eids, counts = kernels.assign_edge_ids(src, vb.start, vb.fid, self.fnum, first)
-            order = None
-            if props.num_columns:
-                order = kernels.group_by_owner(vb.locate(src)[0], self.fnum)
-            out = kernels.csr_from_pairs(rows, row_of, src, dst, eids, True)
-            del src, dst, eids
+            eids, counts = kernels.assign_edge_ids(src.keys, s_lo, s_row, frag_base, first)
+            out = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
+                                         d_row, d_gid, eids, False, True)
+            if out is None:
+                return None
+            _release(src, dst)
             inn = None
+            order = None
+            if props.num_columns:  # input rows grouped by source fragment: the ids' inverse
+                order = np.empty(len(eids), dtype=np.int64)
+                order[eids - first] = np.arange(len(eids), dtype=np.int64)
+            del eids
             tables = _split_rows(props, order, counts)
             del order
         eblocks = self.edge_blocks
@@ -787,6 +836,40 @@ class Graph:
         save_graph(self, path)
 
 
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class _Ends:
+    """One side of new edges for a CSR build: int64 keys in chunks (cut at the same rows as the
+    other side's) and the table from ``key - lo`` to global id; an empty table means the keys
+    are global ids already."""
+
+    keys: kernels.Chunks | None
+    lo: int = 0
+    gid: np.ndarray = field(default_factory=lambda: _EMPTY)
+
+    def tables(self, row_of: np.ndarray | None, dtype) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(lo, key -> CSR row, key -> global id)`` given ``row_of`` (global id -> row;
+        None when rows are global ids)."""
+        if not len(self.gid):
+            return 0, _EMPTY if row_of is None else row_of.astype(dtype), _EMPTY
+        gid = self.gid.astype(dtype)
+        if row_of is None:
+            return self.lo, gid, gid
+        rows = row_of.astype(dtype)[np.maximum(self.gid, 0)]
+        rows[self.gid < 0] = -1
+        return self.lo, rows, gid
+
+
+def _release(*ends: _Ends) -> None:
+    """Drop the keys (a file's id columns, say) once the CSR is built and hand their memory
+    back to the system before the next big buffers are made."""
+    for e in ends:
+        e.keys = None
+    pa.default_memory_pool().release_unused()
+
+
 def _restrict_rows(t: Topology, keep: np.ndarray) -> Topology:
     """The topology over the inner vertices where ``keep`` holds (they have all the edges)."""
     if keep.all():
@@ -850,15 +933,12 @@ def _unique_ids(arrays: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
     if not chunks:
         return pa.array([], type=arrays[0].type)
     if pa.types.is_integer(chunks[0].type):
-        bounds = [pc.min_max(c).as_py() for c in chunks]
-        lo = min(b["min"] for b in bounds)
-        hi = max(b["max"] for b in bounds)
+        values = [c.to_numpy(zero_copy_only=False) for c in chunks]
+        lo, hi = kernels.bounds(values)
         if hi - lo < 4 * sum(len(c) for c in chunks) + 1024:
-            seen = np.zeros(hi - lo + 1, dtype=bool)
-            for c in chunks:
-                kernels.mark_seen(seen, c.to_numpy(zero_copy_only=False), lo)
+            seen = kernels.mark_seen(values, lo, hi - lo + 1)
             return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)
-        return pa.array(np.unique(np.concatenate([c.to_numpy(zero_copy_only=False) for c in chunks])))
+        return pa.array(np.unique(np.concatenate(values)))
     unique = pa.chunked_array(chunks).unique()
     return unique.take(pc.sort_indices(unique))
 

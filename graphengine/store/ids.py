@@ -123,6 +123,14 @@ class LabelIndex:
         order = np.argsort(keys, kind="stable")
         return ("sorted", keys[order], self.values[order])
 
+    def dense_table(self) -> tuple[int, np.ndarray] | None:
+        """``(lo, table)`` with ``table[id - lo]`` the global id (-1 where absent) when the
+        label's ids are integers filling a dense range; None otherwise."""
+        if not self.is_int:
+            return None
+        kind, lo, table = self._int_index
+        return (lo, table) if kind == "dense" else None
+
     @cached_property
     def _str_index(self) -> pd.Index:
         return pd.Index(self.oids.to_numpy(zero_copy_only=False))

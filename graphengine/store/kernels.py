@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 
 @numba.njit(cache=True, nogil=True)
@@ -59,18 +61,6 @@ def filter_csr(indptr: np.ndarray, nbrs: np.ndarray, eids: np.ndarray, keep: np.
             out_eids[pos] = eids[j]
             pos += 1
     return out_indptr, out_nbrs, out_eids
-
-
-@numba.njit(cache=True, nogil=True)
-def outer_vertices(nbrs: np.ndarray, inner_ranges: np.ndarray, vertex_count: int) -> np.ndarray:
-    """Sorted global ids in ``nbrs`` that fall outside the fragment's inner id ranges."""
-    seen = np.zeros(vertex_count, dtype=np.bool_)
-    for g in nbrs:
-        seen[g] = True
-    for r in range(inner_ranges.shape[0]):
-        start = inner_ranges[r, 0]
-        seen[start:start + inner_ranges[r, 1]] = False
-    return np.flatnonzero(seen).astype(np.int64)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -128,37 +118,6 @@ def lookup_dense(query: np.ndarray, lo: int, table: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def mark_seen(seen: np.ndarray, values: np.ndarray, lo: int) -> None:
-    """``seen[v - lo] = True`` for every value (a bitmap of dense integer ids)."""
-    for x in values:
-        seen[x - lo] = True
-
-
-@numba.njit(cache=True, nogil=True)
-def assign_edge_ids(src: np.ndarray, starts: np.ndarray, owner: np.ndarray, fnum: int,
-                    first_eid: int):
-    """Edge ids for new edges: grouped by the fragment owning the source, input order inside.
-
-    Returns the ids and the number of edges per fragment; fragment f's ids start after
-    those of fragments < f.
-    """
-    counts = np.zeros(fnum, dtype=np.int64)
-    for i in range(src.shape[0]):
-        counts[owner[_block_of(src[i], starts)]] += 1
-    nxt = np.empty(fnum, dtype=np.int64)
-    acc = first_eid
-    for f in range(fnum):
-        nxt[f] = acc
-        acc += counts[f]
-    eids = np.empty(src.shape[0], dtype=np.int64)
-    for i in range(src.shape[0]):
-        f = owner[_block_of(src[i], starts)]
-        eids[i] = nxt[f]
-        nxt[f] += 1
-    return eids, counts
-
-
-@numba.njit(cache=True, nogil=True)
 def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: np.ndarray):
     """``row_of[gid]``: the CSR row of every global id (-1 for ids no fragment has)."""
     row_of = np.full(id_space, -1, dtype=np.int64)
@@ -168,14 +127,124 @@ def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: 
     return row_of
 
 
-# Rows are grouped in buckets of 2**BUCKET_SHIFT consecutive rows. A CSR build first scatters
-# each entry to its bucket (a few hundred sequential write streams), with the row's offset in
-# the bucket packed into the low bits of the neighbor id, then sorts every bucket inside its own
-# small window (in cache, buckets in parallel). Two cache-friendly passes beat one random
-# scatter over the whole array by about 2x here. Each thread scatters a contiguous chunk of the
-# input to its own slots of every bucket (per-thread row counts give the offsets).
+# --- int64 arrays in chunks -------------------------------------------------------------------
+# A loaded column arrives as many chunks (one per Parquet row group or CSV block). Kernels read
+# them in place through their addresses, so no column is ever concatenated (a copy of the file).
+
+
+class Chunks:
+    """Int64 arrays that kernels read as one sequence: their addresses and the running
+    ``starts`` (``starts[c]`` is the position of chunk ``c``'s first value). Holds the arrays,
+    so their memory lives as long as this object."""
+
+    def __init__(self, arrays: list[np.ndarray]):
+        self.arrays = [np.ascontiguousarray(a, dtype=np.int64) for a in arrays]
+        self.ptrs = np.array([a.ctypes.data for a in self.arrays], dtype=np.int64)
+        self.starts = np.zeros(len(self.arrays) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in self.arrays], out=self.starts[1:])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+
+@intrinsic
+def _pointer(typingctx, address):
+    """An int64 address as a pointer to int64 values (for ``numba.carray``)."""
+    sig = types.CPointer(types.int64)(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.int64)))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _chunk(ptrs, starts, c):
+    return numba.carray(_pointer(ptrs[c]), (starts[c + 1] - starts[c],))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _first_chunk(starts, i):
+    """The chunk holding position ``i``."""
+    return np.searchsorted(starts, i, side="right") - 1
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _mark(ptrs: np.ndarray, starts: np.ndarray, lo: int, span: int, threads: int) -> np.ndarray:
+    n = starts[-1]
+    seen = np.zeros((threads, span), dtype=np.bool_)  # one bitmap per thread: no shared lines
+    for t in numba.prange(threads):
+        mine = seen[t]
+        i, end = n * t // threads, n * (t + 1) // threads
+        c = _first_chunk(starts, i)
+        while i < end:
+            a = _chunk(ptrs, starts, c)
+            stop = min(end, starts[c + 1])
+            for k in range(i - starts[c], stop - starts[c]):
+                mine[a[k] - lo] = True
+            i = stop
+            c += 1
+    out = seen[0].copy()
+    for t in range(1, threads):
+        out |= seen[t]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _bounds(ptrs: np.ndarray, starts: np.ndarray, threads: int):
+    n = starts[-1]
+    lo = np.full(threads, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(threads, np.iinfo(np.int64).min, dtype=np.int64)
+    for t in numba.prange(threads):
+        i, end = n * t // threads, n * (t + 1) // threads
+        c = _first_chunk(starts, i)
+        a_lo, a_hi = lo[t], hi[t]
+        while i < end:
+            a = _chunk(ptrs, starts, c)
+            stop = min(end, starts[c + 1])
+            for k in range(i - starts[c], stop - starts[c]):
+                a_lo = min(a_lo, a[k])
+                a_hi = max(a_hi, a[k])
+            i = stop
+            c += 1
+        lo[t], hi[t] = a_lo, a_hi
+    return lo.min(), hi.max()
+
+
+def bounds(values: list[np.ndarray]) -> tuple[int, int]:
+    """The smallest and largest value in the arrays (at least one value in all)."""
+    chunks = Chunks(values)
+    lo, hi = _bounds(chunks.ptrs, chunks.starts, numba.get_num_threads())
+    return int(lo), int(hi)
+
+
+def mark_seen(values: list[np.ndarray], lo: int, span: int) -> np.ndarray:
+    """A bitmap of ``span`` entries with ``seen[v - lo]`` set for every value (all values must
+    be in ``[lo, lo + span)``)."""
+    chunks = Chunks(values)
+    return _mark(chunks.ptrs, chunks.starts, lo, span, numba.get_num_threads())
+
+
+def outer_vertices(nbrs: list[np.ndarray], inner_ranges: np.ndarray, vertex_count: int) -> np.ndarray:
+    """Sorted global ids in the ``nbrs`` arrays that fall outside the inner id ranges."""
+    seen = mark_seen(nbrs, 0, vertex_count)
+    for start, count in np.asarray(inner_ranges).reshape(-1, 2):
+        seen[start:start + count] = False
+    return np.flatnonzero(seen).astype(np.int64)
+
+
+# --- CSR builds ---------------------------------------------------------------------------------
+# Rows are grouped in buckets of 2**BUCKET_SHIFT consecutive rows. A CSR build first counts the
+# entries of every row, then scatters each entry to its bucket (a few hundred sequential write
+# streams) with the row's offset in the bucket packed into the low bits of the neighbor id, then
+# sorts every bucket inside its own small window (in cache, buckets in parallel). Two
+# cache-friendly passes beat one random scatter over the whole array by about 2x here. Each
+# thread takes a contiguous share of the input and writes to its own slots of every bucket
+# (per-thread row counts give the offsets), so the sort is stable. Counts are int32: one call
+# places fewer than 2**31 entries.
 BUCKET_SHIFT = 12
 _LOW = (1 << BUCKET_SHIFT) - 1
+MAX_ENTRIES = (1 << 31) - 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -207,9 +276,11 @@ def _offsets(hist: np.ndarray):
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray) -> None:
-    """Second pass: order each bucket's entries by row, unpacking the neighbor ids."""
+    """Second pass: order each bucket's entries by row, unpacking the neighbor ids (and moving
+    ``payload`` along unless it is empty)."""
     rows = indptr.shape[0] - 1
     nb = (rows + _LOW) >> BUCKET_SHIFT
+    carry = payload.shape[0] > 0
     for b in numba.prange(nb):
         first = b << BUCKET_SHIFT
         end = min(rows, first + (1 << BUCKET_SHIFT))
@@ -221,95 +292,227 @@ def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray) -> 
             r = packed[j] & _LOW
             pos = cursor[r]
             nbrs[pos] = packed[j] >> BUCKET_SHIFT
-            payload[pos] = pay[j]
+            if carry:
+                payload[pos] = pay[j]
             cursor[r] = pos + 1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _via(table, key, lo):
+    """``table[key - lo]``, ``key - lo`` itself for an empty table, -1 outside the table."""
+    k = key - lo
+    if table.shape[0] == 0:
+        return k
+    if k < 0 or k >= table.shape[0]:
+        return -1
+    return np.int64(table[k])
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _pairs_to_buckets(rows: int, row_of: np.ndarray, keys: np.ndarray, nbrs: np.ndarray,
-                      payload: np.ndarray, both: bool, threads: int):
-    n = keys.shape[0]
-    chunk = (n + threads - 1) // threads
-    hist = np.zeros((threads, rows), dtype=np.int64)
+def _count_rows(rows, starts, src_ptrs, dst_ptrs, src_lo, src_row, dst_lo, dst_row, dst_gid,
+                both, threads):
+    """Pass 1: per thread, entries per row; and how many rows the tables do not know."""
+    n = starts[-1]
+    hist = np.zeros((threads, rows), dtype=np.int32)
+    unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
-        for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            hist[t, row_of[keys[i]]] += 1
-            if both:
-                hist[t, row_of[nbrs[i]]] += 1
-    indptr, cursor = _offsets(hist)
-    total = indptr[rows]
-    out_nbrs = np.empty(total, dtype=np.int64)
-    out_payload = np.empty(total, dtype=np.int64)
+        h = hist[t]
+        i, end = n * t // threads, n * (t + 1) // threads
+        c = _first_chunk(starts, i)
+        while i < end:
+            s = _chunk(src_ptrs, starts, c)
+            d = _chunk(dst_ptrs, starts, c)
+            stop = min(end, starts[c + 1])
+            for k in range(i - starts[c], stop - starts[c]):
+                r = _via(src_row, s[k], src_lo)
+                if both:
+                    r2 = _via(dst_row, d[k], dst_lo)
+                    if r < 0 or r2 < 0:
+                        unknown[t] += 1
+                    else:
+                        h[r] += 1
+                        h[r2] += 1
+                elif r < 0:
+                    unknown[t] += 1
+                else:
+                    h[r] += 1
+            i = stop
+            c += 1
+    return hist, unknown.sum()
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, src_ptrs, dst_ptrs, src_lo, src_row,
+                      src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode, both, threads):
+    """Pass 2: every entry to its bucket, packed as ``nbr << BUCKET_SHIFT | row & LOW``; the
+    payload is nothing (``pay_mode`` 0), the input position (1) or ``payload[position]`` (2).
+    Also counts the neighbors the tables do not know (pass 1 checked the rows)."""
+    n = starts[-1]
+    unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
         cur = cursor[t]
-        for i in range(t * chunk, min(n, (t + 1) * chunk)):
-            r = row_of[keys[i]]
-            pos = cur[r >> BUCKET_SHIFT]
-            out_nbrs[pos] = (nbrs[i] << BUCKET_SHIFT) | (r & _LOW)
-            out_payload[pos] = payload[i]
-            cur[r >> BUCKET_SHIFT] = pos + 1
-            if both:
-                r = row_of[nbrs[i]]
-                pos = cur[r >> BUCKET_SHIFT]
-                out_nbrs[pos] = (keys[i] << BUCKET_SHIFT) | (r & _LOW)
-                out_payload[pos] = payload[i]
-                cur[r >> BUCKET_SHIFT] = pos + 1
-    return indptr, out_nbrs, out_payload
+        i, end = n * t // threads, n * (t + 1) // threads
+        c = _first_chunk(starts, i)
+        while i < end:
+            s = _chunk(src_ptrs, starts, c)
+            d = _chunk(dst_ptrs, starts, c)
+            stop = min(end, starts[c + 1])
+            for k in range(i - starts[c], stop - starts[c]):
+                pay = 0
+                if pay_mode == 1:
+                    pay = starts[c] + k
+                elif pay_mode == 2:
+                    pay = payload[starts[c] + k]
+                r = _via(src_row, s[k], src_lo)
+                g = _via(dst_gid, d[k], dst_lo)
+                if g < 0:
+                    unknown[t] += 1
+                b = r >> BUCKET_SHIFT
+                pos = cur[b]
+                out_nbrs[pos] = (g << BUCKET_SHIFT) | (r & _LOW)
+                if pay_mode:
+                    out_payload[pos] = pay
+                cur[b] = pos + 1
+                if both:
+                    r = _via(dst_row, d[k], dst_lo)
+                    b = r >> BUCKET_SHIFT
+                    pos = cur[b]
+                    out_nbrs[pos] = (_via(src_gid, s[k], src_lo) << BUCKET_SHIFT) | (r & _LOW)
+                    if pay_mode:
+                        out_payload[pos] = pay
+                    cur[b] = pos + 1
+            i = stop
+            c += 1
+    return unknown.sum()
 
 
-def csr_from_pairs(rows: int, row_of: np.ndarray, keys: np.ndarray, nbrs: np.ndarray,
-                   payload: np.ndarray, both: bool):
-    """CSR over ``rows`` rows: entry ``i`` goes to row ``row_of[keys[i]]`` as
-    ``(nbrs[i], payload[i])``; with ``both`` also to ``row_of[nbrs[i]]`` as
-    ``(keys[i], payload[i])`` (undirected graphs). Stable: a row keeps input order.
-    Global ids must be below 2**51 (the low bits carry the row during the sort)."""
-    indptr, out_nbrs, out_payload = _pairs_to_buckets(rows, row_of, keys, nbrs, payload, both,
-                                                      numba.get_num_threads())
-    _sort_buckets(indptr, out_nbrs, out_payload)
-    return indptr, out_nbrs, out_payload
+def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np.ndarray,
+                   src_gid: np.ndarray, dst_lo: int, dst_row: np.ndarray, dst_gid: np.ndarray,
+                   payload: np.ndarray | None, positions: bool, both: bool):
+    """CSR over ``rows`` rows from edges given as key pairs ``(src[i], dst[i])``.
+
+    A key ``k`` of a side is mapped through that side's tables: row ``row[k - lo]`` and
+    neighbor id ``gid[k - lo]`` (``k - lo`` itself for an empty table; -1 marks an unknown
+    key). Edge ``i`` goes to row ``src_row(src[i])`` as neighbor ``dst_gid(dst[i])``; with
+    ``both`` also to ``dst_row(dst[i])`` as ``src_gid(src[i])`` (undirected graphs). Each entry
+    carries ``payload[i]``, or ``i`` with ``positions``, or nothing. Stable: a row keeps input
+    order. Neighbor ids must be below 2**51 (the low bits carry the row during the sort).
+
+    Returns ``(indptr, nbrs, payload)``, or None when some key is unknown.
+    """
+    threads = numba.get_num_threads()
+    if len(src) * (2 if both else 1) > MAX_ENTRIES:
+        raise ValueError(f"{len(src)} edges in one CSR build: at most {MAX_ENTRIES} entries")
+    hist, unknown = _count_rows(rows, src.starts, src.ptrs, dst.ptrs, src_lo, src_row, dst_lo,
+                                dst_row, dst_gid, both, threads)
+    if unknown:
+        return None
+    indptr, cursor = _offsets(hist)
+    del hist
+    pay_mode = 2 if payload is not None else (1 if positions else 0)
+    payload = payload if payload is not None else np.zeros(0, dtype=np.int64)
+    # big outputs come from numpy: its allocations may get huge pages, Numba's do not
+    nbrs = np.empty(indptr[-1], dtype=np.int64)
+    out_payload = np.empty(indptr[-1] if pay_mode else 0, dtype=np.int64)
+    unknown = _pairs_to_buckets(nbrs, out_payload, cursor, src.starts, src.ptrs, dst.ptrs, src_lo,
+                                src_row, src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode,
+                                both, threads)
+    if unknown:
+        return None
+    _sort_buckets(indptr, nbrs, out_payload)
+    return indptr, nbrs, out_payload
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _transpose_to_buckets(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
-                          nbrs: np.ndarray, eids: np.ndarray, threads: int):
+@numba.njit(cache=True, nogil=True)
+def _transpose_split(indptr: np.ndarray, threads: int) -> np.ndarray:
+    """Thread t takes the source rows ``split[t]:split[t+1]``, about equal shares of entries."""
     rows = indptr.shape[0] - 1
-    total = nbrs.shape[0]
-    # thread t takes the source rows whose entries start in its share of the entries
+    total = indptr[rows]
     split = np.searchsorted(indptr, np.arange(threads + 1) * ((total + threads - 1) // threads))
     split[0] = 0
     split[threads] = rows
-    hist = np.zeros((threads, rows), dtype=np.int64)
+    return split
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _transpose_counts(row_of: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
+                      split: np.ndarray) -> np.ndarray:
+    threads = split.shape[0] - 1
+    hist = np.zeros((threads, indptr.shape[0] - 1), dtype=np.int32)
     for t in numba.prange(threads):
+        h = hist[t]
         for j in range(indptr[split[t]], indptr[split[t + 1]]):
-            hist[t, row_of[nbrs[j]]] += 1
-    out_indptr, cursor = _offsets(hist)
-    out_nbrs = np.empty(total, dtype=np.int64)
-    out_eids = np.empty(total, dtype=np.int64)
-    for t in numba.prange(threads):
+            h[_via(row_of, nbrs[j], 0)] += 1
+    return hist
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, nbrs, split,
+                          first_eid) -> None:
+    for t in numba.prange(split.shape[0] - 1):
         cur = cursor[t]
         for src_row in range(split[t], split[t + 1]):
-            src = row_gid[src_row] << BUCKET_SHIFT
+            src = _via(row_gid, src_row, 0) << BUCKET_SHIFT
             for j in range(indptr[src_row], indptr[src_row + 1]):
-                r = row_of[nbrs[j]]
+                r = _via(row_of, nbrs[j], 0)
                 pos = cur[r >> BUCKET_SHIFT]
                 out_nbrs[pos] = src | (r & _LOW)
-                out_eids[pos] = eids[j]
+                out_eids[pos] = first_eid + j
                 cur[r >> BUCKET_SHIFT] = pos + 1
-    return out_indptr, out_nbrs, out_eids
 
 
-def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
-                  eids: np.ndarray):
-    """The in-edge CSC of a CSR over global vertex rows: entry (row r -> nbr, eid) becomes
-    (row ``row_of[nbr]`` <- ``row_gid[r]``, eid); rows list sources in CSR order."""
-    out_indptr, out_nbrs, out_eids = _transpose_to_buckets(row_of, row_gid, indptr, nbrs, eids,
-                                                           numba.get_num_threads())
+def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
+                  nbrs: np.ndarray, first_eid: int):
+    """The in-edge CSC of a CSR over global vertex rows whose edge ids are ``first_eid`` plus
+    the entry's position: entry (row r -> nbr) becomes (row ``row_of[nbr]`` <- ``row_gid[r]``,
+    eid); rows list sources in CSR order. Empty ``row_of`` / ``row_gid`` mean rows are
+    global ids."""
+    if len(nbrs) > MAX_ENTRIES:
+        raise ValueError(f"{len(nbrs)} entries in one CSR transpose: at most {MAX_ENTRIES}")
+    split = _transpose_split(indptr, numba.get_num_threads())
+    out_indptr, cursor = _offsets(_transpose_counts(row_of, indptr, nbrs, split))
+    out_nbrs = np.empty(len(nbrs), dtype=np.int64)
+    out_eids = np.empty(len(nbrs), dtype=np.int64)
+    _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, nbrs, split,
+                          first_eid)
     _sort_buckets(out_indptr, out_nbrs, out_eids)
     return out_indptr, out_nbrs, out_eids
 
 
 @numba.njit(cache=True, nogil=True)
+def _assign_edge_ids(starts, src_ptrs, src_lo, src_row, frag_base, first_eid):
+    n = starts[-1]
+    fnum = frag_base.shape[0] - 1
+    frag = np.empty(n, dtype=np.int64)
+    counts = np.zeros(fnum, dtype=np.int64)
+    for c in range(starts.shape[0] - 1):
+        s = _chunk(src_ptrs, starts, c)
+        for k in range(s.shape[0]):
+            f = _block_of(_via(src_row, s[k], src_lo), frag_base)
+            frag[starts[c] + k] = f
+            counts[f] += 1
+    nxt = np.empty(fnum, dtype=np.int64)
+    acc = first_eid
+    for f in range(fnum):
+        nxt[f] = acc
+        acc += counts[f]
+    for i in range(n):  # the fragment array becomes the edge ids
+        f = frag[i]
+        frag[i] = nxt[f]
+        nxt[f] += 1
+    return frag, counts
+
+
+def assign_edge_ids(src: Chunks, src_lo: int, src_row: np.ndarray, frag_base: np.ndarray,
+                    first_eid: int):
+    """Edge ids for new edges: grouped by the fragment owning the source row (fragment ``f``
+    has rows ``frag_base[f]:frag_base[f+1]``), input order inside. Returns the ids and the
+    number of edges per fragment; fragment f's ids start after those of fragments < f."""
+    return _assign_edge_ids(src.starts, src.ptrs, src_lo, src_row, frag_base, first_eid)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
 def fill_range(out: np.ndarray, first: int) -> None:
     """``out[i] = first + i`` in place."""
-    for i in range(out.shape[0]):
+    for i in numba.prange(out.shape[0]):
         out[i] = first + i
