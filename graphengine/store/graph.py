@@ -566,7 +566,7 @@ class Graph:
             counts = np.diff(indptr[frag_base])
             tables = _split_rows(props, order, counts)
             # the input order is no longer needed: its buffer becomes the edge ids
-            eids = order if len(order) else np.empty(len(nbrs), dtype=np.int64)
+            eids = order if len(order) else kernels.empty(len(nbrs))
             del order
             kernels.fill_range(eids, first)
             if row_of is None:
@@ -863,11 +863,10 @@ class _Ends:
 
 
 def _release(*ends: _Ends) -> None:
-    """Drop the keys (a file's id columns, say) once the CSR is built and hand their memory
-    back to the system before the next big buffers are made."""
+    """Drop the keys (a file's id columns, say) once the CSR is built: the next big buffers
+    reuse their memory in Arrow's pool."""
     for e in ends:
         e.keys = None
-    pa.default_memory_pool().release_unused()
 
 
 def _restrict_rows(t: Topology, keep: np.ndarray) -> Topology:
@@ -933,8 +932,9 @@ def _unique_ids(arrays: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
     if not chunks:
         return pa.array([], type=arrays[0].type)
     if pa.types.is_integer(chunks[0].type):
+        bounds = pc.min_max(pa.chunked_array(chunks)).as_py()
+        lo, hi = bounds["min"], bounds["max"]
         values = [c.to_numpy(zero_copy_only=False) for c in chunks]
-        lo, hi = kernels.bounds(values)
         if hi - lo < 4 * sum(len(c) for c in chunks) + 1024:
             seen = kernels.mark_seen(values, lo, hi - lo + 1)
             return pa.array(np.flatnonzero(seen).astype(np.int64) + lo)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import pyarrow as pa
 from numba import types
 from numba.extending import intrinsic
 
@@ -127,6 +128,16 @@ def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: 
     return row_of
 
 
+def empty(n: int) -> np.ndarray:
+    """An uninitialized int64 array of ``n`` values in Arrow's memory pool.
+
+    The big arrays of a build come from the pool rather than from numpy: the pool hands back
+    the memory a loaded file's columns just freed (no page faults), and numpy's huge-page
+    allocations can stall in the kernel's memory compaction (0.1-0.3 s per array seen here).
+    """
+    return np.frombuffer(pa.allocate_buffer(n * 8), dtype=np.int64)
+
+
 # --- int64 arrays in chunks -------------------------------------------------------------------
 # A loaded column arrives as many chunks (one per Parquet row group or CSV block). Kernels read
 # them in place through their addresses, so no column is ever concatenated (a copy of the file).
@@ -188,34 +199,6 @@ def _mark(ptrs: np.ndarray, starts: np.ndarray, lo: int, span: int, threads: int
     for t in range(1, threads):
         out |= seen[t]
     return out
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _bounds(ptrs: np.ndarray, starts: np.ndarray, threads: int):
-    n = starts[-1]
-    lo = np.full(threads, np.iinfo(np.int64).max, dtype=np.int64)
-    hi = np.full(threads, np.iinfo(np.int64).min, dtype=np.int64)
-    for t in numba.prange(threads):
-        i, end = n * t // threads, n * (t + 1) // threads
-        c = _first_chunk(starts, i)
-        a_lo, a_hi = lo[t], hi[t]
-        while i < end:
-            a = _chunk(ptrs, starts, c)
-            stop = min(end, starts[c + 1])
-            for k in range(i - starts[c], stop - starts[c]):
-                a_lo = min(a_lo, a[k])
-                a_hi = max(a_hi, a[k])
-            i = stop
-            c += 1
-        lo[t], hi[t] = a_lo, a_hi
-    return lo.min(), hi.max()
-
-
-def bounds(values: list[np.ndarray]) -> tuple[int, int]:
-    """The smallest and largest value in the arrays (at least one value in all)."""
-    chunks = Chunks(values)
-    lo, hi = _bounds(chunks.ptrs, chunks.starts, numba.get_num_threads())
-    return int(lo), int(hi)
 
 
 def mark_seen(values: list[np.ndarray], lo: int, span: int) -> np.ndarray:
@@ -309,14 +292,15 @@ def _via(table, key, lo):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _count_rows(rows, starts, src_ptrs, dst_ptrs, src_lo, src_row, dst_lo, dst_row, dst_gid,
-                both, threads):
-    """Pass 1: per thread, entries per row; and how many rows the tables do not know."""
+def _count_keys(starts, src_ptrs, dst_ptrs, src_lo, src_span, dst_lo, dst_span, both, threads):
+    """Pass 1: per thread, how often every key ``k - lo`` occurs on each side (keys, not rows:
+    no table lookup here); and how many keys fall outside the tables."""
     n = starts[-1]
-    hist = np.zeros((threads, rows), dtype=np.int32)
+    src_hist = np.zeros((threads, src_span), dtype=np.int32)
+    dst_hist = np.zeros((threads, dst_span if both else 0), dtype=np.int32)
     unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
-        h = hist[t]
+        hs, hd = src_hist[t], dst_hist[t]
         i, end = n * t // threads, n * (t + 1) // threads
         c = _first_chunk(starts, i)
         while i < end:
@@ -324,20 +308,39 @@ def _count_rows(rows, starts, src_ptrs, dst_ptrs, src_lo, src_row, dst_lo, dst_r
             d = _chunk(dst_ptrs, starts, c)
             stop = min(end, starts[c + 1])
             for k in range(i - starts[c], stop - starts[c]):
-                r = _via(src_row, s[k], src_lo)
-                if both:
-                    r2 = _via(dst_row, d[k], dst_lo)
-                    if r < 0 or r2 < 0:
-                        unknown[t] += 1
-                    else:
-                        h[r] += 1
-                        h[r2] += 1
-                elif r < 0:
-                    unknown[t] += 1
+                key = s[k] - src_lo
+                if 0 <= key < src_span:
+                    hs[key] += 1
                 else:
-                    h[r] += 1
+                    unknown[t] += 1
+                if both:
+                    key = d[k] - dst_lo
+                    if 0 <= key < dst_span:
+                        hd[key] += 1
+                    else:
+                        unknown[t] += 1
             i = stop
             c += 1
+    return src_hist, dst_hist, unknown.sum()
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row):
+    """Per-thread key counts to per-thread row counts (``row[key]``; the key itself for an
+    empty table); and how many entries have a key that is not a vertex."""
+    threads = src_hist.shape[0]
+    hist = np.zeros((threads, rows), dtype=np.int32)
+    unknown = np.zeros(threads, dtype=np.int64)
+    for t in numba.prange(threads):
+        for side in range(2):
+            keys, table = (src_hist[t], src_row) if side == 0 else (dst_hist[t], dst_row)
+            for k in range(keys.shape[0]):
+                if keys[k]:
+                    r = _via(table, k, 0)
+                    if r < 0:
+                        unknown[t] += keys[k]
+                    else:
+                        hist[t, r] += keys[k]
     return hist, unknown.sum()
 
 
@@ -403,17 +406,21 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     threads = numba.get_num_threads()
     if len(src) * (2 if both else 1) > MAX_ENTRIES:
         raise ValueError(f"{len(src)} edges in one CSR build: at most {MAX_ENTRIES} entries")
-    hist, unknown = _count_rows(rows, src.starts, src.ptrs, dst.ptrs, src_lo, src_row, dst_lo,
-                                dst_row, dst_gid, both, threads)
+    src_span = len(src_row) if len(src_row) else rows
+    dst_span = len(dst_row) if len(dst_row) else rows
+    src_hist, dst_hist, unknown = _count_keys(src.starts, src.ptrs, dst.ptrs, src_lo, src_span,
+                                              dst_lo, dst_span, both, threads)
+    if unknown:
+        return None
+    hist, unknown = _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row)
     if unknown:
         return None
     indptr, cursor = _offsets(hist)
-    del hist
+    del src_hist, dst_hist, hist
     pay_mode = 2 if payload is not None else (1 if positions else 0)
     payload = payload if payload is not None else np.zeros(0, dtype=np.int64)
-    # big outputs come from numpy: its allocations may get huge pages, Numba's do not
-    nbrs = np.empty(indptr[-1], dtype=np.int64)
-    out_payload = np.empty(indptr[-1] if pay_mode else 0, dtype=np.int64)
+    nbrs = empty(indptr[-1])
+    out_payload = empty(indptr[-1] if pay_mode else 0)
     unknown = _pairs_to_buckets(nbrs, out_payload, cursor, src.starts, src.ptrs, dst.ptrs, src_lo,
                                 src_row, src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode,
                                 both, threads)
@@ -471,8 +478,8 @@ def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
         raise ValueError(f"{len(nbrs)} entries in one CSR transpose: at most {MAX_ENTRIES}")
     split = _transpose_split(indptr, numba.get_num_threads())
     out_indptr, cursor = _offsets(_transpose_counts(row_of, indptr, nbrs, split))
-    out_nbrs = np.empty(len(nbrs), dtype=np.int64)
-    out_eids = np.empty(len(nbrs), dtype=np.int64)
+    out_nbrs = empty(len(nbrs))
+    out_eids = empty(len(nbrs))
     _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, nbrs, split,
                           first_eid)
     _sort_buckets(out_indptr, out_nbrs, out_eids)
