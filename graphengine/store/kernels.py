@@ -128,14 +128,24 @@ def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: 
     return row_of
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _touch_pages(a: np.ndarray) -> None:
+    for p in numba.prange((a.shape[0] + 511) // 512):
+        a[p * 512] = 0
+
+
 def empty(n: int) -> np.ndarray:
-    """An uninitialized int64 array of ``n`` values in Arrow's memory pool.
+    """An int64 array of ``n`` unspecified values in Arrow's memory pool, its pages mapped.
 
     The big arrays of a build come from the pool rather than from numpy: the pool hands back
-    the memory a loaded file's columns just freed (no page faults), and numpy's huge-page
-    allocations can stall in the kernel's memory compaction (0.1-0.3 s per array seen here).
+    the memory a loaded file's columns just freed, and numpy's huge-page allocations can stall
+    in the kernel's memory compaction (0.1-0.3 s per array seen here). Every page is touched
+    once, in order and in parallel: pages first touched inside a random scatter cost about
+    2.5x more (0.63 s against 0.26 s for 128 MiB on this VM).
     """
-    return np.frombuffer(pa.allocate_buffer(n * 8), dtype=np.int64)
+    out = np.frombuffer(pa.allocate_buffer(n * 8), dtype=np.int64)
+    _touch_pages(out)
+    return out
 
 
 # --- int64 arrays in chunks -------------------------------------------------------------------
@@ -324,6 +334,20 @@ def _count_keys(starts, src_ptrs, dst_ptrs, src_lo, src_span, dst_lo, dst_span, 
     return src_hist, dst_hist, unknown.sum()
 
 
+@numba.njit(cache=True, nogil=True)
+def _add_key_counts(hist, keys, table) -> int:
+    """``hist[row[k]] += keys[k]``; returns the count of keys without a row."""
+    unknown = 0
+    for k in range(keys.shape[0]):
+        if keys[k]:
+            r = _via(table, k, 0)
+            if r < 0:
+                unknown += keys[k]
+            else:
+                hist[r] += keys[k]
+    return unknown
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row):
     """Per-thread key counts to per-thread row counts (``row[key]``; the key itself for an
@@ -332,15 +356,8 @@ def _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row):
     hist = np.zeros((threads, rows), dtype=np.int32)
     unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
-        for side in range(2):
-            keys, table = (src_hist[t], src_row) if side == 0 else (dst_hist[t], dst_row)
-            for k in range(keys.shape[0]):
-                if keys[k]:
-                    r = _via(table, k, 0)
-                    if r < 0:
-                        unknown[t] += keys[k]
-                    else:
-                        hist[t, r] += keys[k]
+        unknown[t] = (_add_key_counts(hist[t], src_hist[t], src_row)
+                      + _add_key_counts(hist[t], dst_hist[t], dst_row))
     return hist, unknown.sum()
 
 
