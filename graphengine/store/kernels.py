@@ -167,6 +167,21 @@ class Chunks:
     def __len__(self) -> int:
         return int(self.starts[-1])
 
+    def shares(self, threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """Thread ``t`` takes positions ``n*t//threads .. n*(t+1)//threads`` (in order, so
+        sorts stay stable): the rows ``segs[first[t]:first[t+1]]`` of ``(chunk, k0, k1)``,
+        values ``k0:k1`` of a chunk."""
+        n, segs, first = len(self), [], [0]
+        for t in range(threads):
+            i, end = n * t // threads, n * (t + 1) // threads
+            c = int(np.searchsorted(self.starts, i, side="right")) - 1
+            while i < end:
+                stop = min(end, int(self.starts[c + 1]))
+                segs.append((c, i - self.starts[c], stop - self.starts[c]))
+                i, c = stop, c + 1
+            first.append(len(segs))
+        return np.array(first, dtype=np.int64), np.array(segs, dtype=np.int64).reshape(-1, 3)
+
 
 @intrinsic
 def _pointer(typingctx, address):
@@ -184,27 +199,17 @@ def _chunk(ptrs, starts, c):
     return numba.carray(_pointer(ptrs[c]), (starts[c + 1] - starts[c],))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _first_chunk(starts, i):
-    """The chunk holding position ``i``."""
-    return np.searchsorted(starts, i, side="right") - 1
-
-
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _mark(ptrs: np.ndarray, starts: np.ndarray, lo: int, span: int, threads: int) -> np.ndarray:
-    n = starts[-1]
+def _mark(ptrs: np.ndarray, starts: np.ndarray, first: np.ndarray, segs: np.ndarray, lo: int,
+          span: int) -> np.ndarray:
+    threads = first.shape[0] - 1
     seen = np.zeros((threads, span), dtype=np.bool_)  # one bitmap per thread: no shared lines
     for t in numba.prange(threads):
         mine = seen[t]
-        i, end = n * t // threads, n * (t + 1) // threads
-        c = _first_chunk(starts, i)
-        while i < end:
+        for c, k0, k1 in segs[first[t]:first[t + 1]]:
             a = _chunk(ptrs, starts, c)
-            stop = min(end, starts[c + 1])
-            for k in range(i - starts[c], stop - starts[c]):
+            for k in range(k0, k1):
                 mine[a[k] - lo] = True
-            i = stop
-            c += 1
     out = seen[0].copy()
     for t in range(1, threads):
         out |= seen[t]
@@ -215,7 +220,7 @@ def mark_seen(values: list[np.ndarray], lo: int, span: int) -> np.ndarray:
     """A bitmap of ``span`` entries with ``seen[v - lo]`` set for every value (all values must
     be in ``[lo, lo + span)``)."""
     chunks = Chunks(values)
-    return _mark(chunks.ptrs, chunks.starts, lo, span, numba.get_num_threads())
+    return _mark(chunks.ptrs, chunks.starts, *chunks.shares(numba.get_num_threads()), lo, span)
 
 
 def outer_vertices(nbrs: list[np.ndarray], inner_ranges: np.ndarray, vertex_count: int) -> np.ndarray:
@@ -302,22 +307,20 @@ def _via(table, key, lo):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _count_keys(starts, src_ptrs, dst_ptrs, src_lo, src_span, dst_lo, dst_span, both, threads):
+def _count_keys(starts, first, segs, src_ptrs, dst_ptrs, src_lo, src_span, dst_lo, dst_span,
+                both):
     """Pass 1: per thread, how often every key ``k - lo`` occurs on each side (keys, not rows:
     no table lookup here); and how many keys fall outside the tables."""
-    n = starts[-1]
+    threads = first.shape[0] - 1
     src_hist = np.zeros((threads, src_span), dtype=np.int32)
     dst_hist = np.zeros((threads, dst_span if both else 0), dtype=np.int32)
     unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
         hs, hd = src_hist[t], dst_hist[t]
-        i, end = n * t // threads, n * (t + 1) // threads
-        c = _first_chunk(starts, i)
-        while i < end:
+        for c, k0, k1 in segs[first[t]:first[t + 1]]:
             s = _chunk(src_ptrs, starts, c)
             d = _chunk(dst_ptrs, starts, c)
-            stop = min(end, starts[c + 1])
-            for k in range(i - starts[c], stop - starts[c]):
+            for k in range(k0, k1):
                 key = s[k] - src_lo
                 if 0 <= key < src_span:
                     hs[key] += 1
@@ -329,8 +332,6 @@ def _count_keys(starts, src_ptrs, dst_ptrs, src_lo, src_span, dst_lo, dst_span, 
                         hd[key] += 1
                     else:
                         unknown[t] += 1
-            i = stop
-            c += 1
     return src_hist, dst_hist, unknown.sum()
 
 
@@ -362,22 +363,20 @@ def _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, src_ptrs, dst_ptrs, src_lo, src_row,
-                      src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode, both, threads):
+def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, first, segs, src_ptrs, dst_ptrs,
+                      src_lo, src_row, src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode,
+                      both):
     """Pass 2: every entry to its bucket, packed as ``nbr << BUCKET_SHIFT | row & LOW``; the
     payload is nothing (``pay_mode`` 0), the input position (1) or ``payload[position]`` (2).
     Also counts the neighbors the tables do not know (pass 1 checked the rows)."""
-    n = starts[-1]
+    threads = first.shape[0] - 1
     unknown = np.zeros(threads, dtype=np.int64)
     for t in numba.prange(threads):
         cur = cursor[t]
-        i, end = n * t // threads, n * (t + 1) // threads
-        c = _first_chunk(starts, i)
-        while i < end:
+        for c, k0, k1 in segs[first[t]:first[t + 1]]:
             s = _chunk(src_ptrs, starts, c)
             d = _chunk(dst_ptrs, starts, c)
-            stop = min(end, starts[c + 1])
-            for k in range(i - starts[c], stop - starts[c]):
+            for k in range(k0, k1):
                 pay = 0
                 if pay_mode == 1:
                     pay = starts[c] + k
@@ -401,8 +400,6 @@ def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, src_ptrs, dst_ptrs,
                     if pay_mode:
                         out_payload[pos] = pay
                     cur[b] = pos + 1
-            i = stop
-            c += 1
     return unknown.sum()
 
 
@@ -420,13 +417,13 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
 
     Returns ``(indptr, nbrs, payload)``, or None when some key is unknown.
     """
-    threads = numba.get_num_threads()
     if len(src) * (2 if both else 1) > MAX_ENTRIES:
         raise ValueError(f"{len(src)} edges in one CSR build: at most {MAX_ENTRIES} entries")
+    first, segs = src.shares(numba.get_num_threads())
     src_span = len(src_row) if len(src_row) else rows
     dst_span = len(dst_row) if len(dst_row) else rows
-    src_hist, dst_hist, unknown = _count_keys(src.starts, src.ptrs, dst.ptrs, src_lo, src_span,
-                                              dst_lo, dst_span, both, threads)
+    src_hist, dst_hist, unknown = _count_keys(src.starts, first, segs, src.ptrs, dst.ptrs, src_lo,
+                                              src_span, dst_lo, dst_span, both)
     if unknown:
         return None
     hist, unknown = _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row)
@@ -438,9 +435,9 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     payload = payload if payload is not None else np.zeros(0, dtype=np.int64)
     nbrs = empty(indptr[-1])
     out_payload = empty(indptr[-1] if pay_mode else 0)
-    unknown = _pairs_to_buckets(nbrs, out_payload, cursor, src.starts, src.ptrs, dst.ptrs, src_lo,
-                                src_row, src_gid, dst_lo, dst_row, dst_gid, payload, pay_mode,
-                                both, threads)
+    unknown = _pairs_to_buckets(nbrs, out_payload, cursor, src.starts, first, segs, src.ptrs,
+                                dst.ptrs, src_lo, src_row, src_gid, dst_lo, dst_row, dst_gid,
+                                payload, pay_mode, both)
     if unknown:
         return None
     _sort_buckets(indptr, nbrs, out_payload)
