@@ -8,7 +8,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pyarrow as pa
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 
@@ -194,6 +196,47 @@ def _pointer(typingctx, address):
     return sig, codegen
 
 
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to start loading ``array[index]`` (LLVM's prefetch; never faults).
+
+    The CSR scatter looks up two ~4 MiB tables per edge at random, out of L2: prefetching the
+    entries ``PREFETCH`` edges ahead hides most of that latency (0.086-0.101 s -> 0.070 s on a
+    quiet VM, 0.30-0.44 s -> 0.09-0.11 s while the host's shared L3 is busy). Where the
+    random access is an increment of a thread's own counts (bitmaps, CSC counts) it did not
+    help or hurt, so only the scatter and the key counts use it."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False, boundscheck=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # for reading (a write hint would bounce tables both threads read), keep in all
+        # cache levels, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+PREFETCH = 16
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prefetch_via(table, key, lo):
+    """Prefetch ``table[key - lo]`` when it is a real entry."""
+    k = key - lo
+    if 0 <= k < table.shape[0]:
+        _prefetch(table, k)
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _chunk(ptrs, starts, c):
     return numba.carray(_pointer(ptrs[c]), (starts[c + 1] - starts[c],))
@@ -321,6 +364,10 @@ def _count_keys(starts, first, segs, src_ptrs, dst_ptrs, src_lo, src_span, dst_l
             s = _chunk(src_ptrs, starts, c)
             d = _chunk(dst_ptrs, starts, c)
             for k in range(k0, k1):
+                if k + PREFETCH < k1:
+                    _prefetch_via(hs, s[k + PREFETCH], src_lo)
+                    if both:
+                        _prefetch_via(hd, d[k + PREFETCH], dst_lo)
                 key = s[k] - src_lo
                 if 0 <= key < src_span:
                     hs[key] += 1
@@ -377,6 +424,12 @@ def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, first, segs, src_pt
             s = _chunk(src_ptrs, starts, c)
             d = _chunk(dst_ptrs, starts, c)
             for k in range(k0, k1):
+                if k + PREFETCH < k1:
+                    _prefetch_via(src_row, s[k + PREFETCH], src_lo)
+                    _prefetch_via(dst_gid, d[k + PREFETCH], dst_lo)
+                    if both:
+                        _prefetch_via(dst_row, d[k + PREFETCH], dst_lo)
+                        _prefetch_via(src_gid, s[k + PREFETCH], src_lo)
                 pay = 0
                 if pay_mode == 1:
                     pay = starts[c] + k
