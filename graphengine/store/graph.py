@@ -300,7 +300,9 @@ class Graph:
         props = _select_properties(table, properties, exclude=[_name(table, vid_field)], what=what)
         return self._add_vertex_table(label, normalize_ids(ids, what), props)
 
-    def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table) -> Graph:
+    def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table,
+                          distinct: bool = False) -> Graph:
+        """Add vertices; ``distinct`` says the ids are known to be distinct (deduced ones)."""
         what = f"vertices {label!r}"
         if ids.null_count:
             raise SchemaError(f"{what}: the id column has {ids.null_count} null values")
@@ -312,7 +314,8 @@ class Graph:
             if (known >= 0).any():
                 dup = table.column("id")[int(np.flatnonzero(known >= 0)[0])].as_py()
                 raise DuplicateVertexError(f"{what}: id {dup!r} is already in the graph")
-        check_unique(table.column("id").combine_chunks(), label)
+        if not distinct:
+            check_unique(table.column("id").combine_chunks(), label)
         schema = self.schema if exists else self.schema.with_vertex_label(VertexLabel(label, table.schema))
         li = schema.vertex_label_index(label)
         owner, partitioner = self.partitioner.assign(label, table.column("id").combine_chunks())
@@ -402,7 +405,7 @@ class Graph:
             for lab in dict.fromkeys([src_label, dst_label]):
                 if lab not in g.vertex_labels:
                     arrays = [a for a, l2 in ((src, src_label), (dst, dst_label)) if l2 == lab]
-                    g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}))
+                    g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}), distinct=True)
                     del arrays
         del src, dst
         if label in g.edge_labels:
@@ -440,7 +443,7 @@ class Graph:
                 vl = g.schema.vertex_label(lab)
                 nulls = pa.table({f.name: pa.nulls(len(new_ids), f.type) for f in vl.schema
                                   if f.name != "id"})
-                g = g._add_vertex_table(lab, new_ids.cast(vl.id_type), nulls)
+                g = g._add_vertex_table(lab, new_ids.cast(vl.id_type), nulls, distinct=True)
                 gid = g.gids(lab, ids)
             ends[name] = gid
             del ids
@@ -546,10 +549,10 @@ class Graph:
         sizes = np.array([f.inner_vertex_count for f in self.fragments], dtype=np.int64)
         frag_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         rows = int(frag_base[-1])
-        row_of = kernels.row_lookup(vb.total, vb.start, vb.count, frag_base[vb.fid] + vb.local)
+        row_base = frag_base[vb.fid] + vb.local
         # rows are global ids when the vertex blocks lie in fragment order (one label)
-        if rows == vb.total and np.array_equal(row_of, np.arange(rows)):
-            row_of = None
+        row_of = None if rows == vb.total and np.array_equal(row_base, vb.start) else \
+            kernels.row_lookup(vb.total, vb.start, vb.count, row_base)
         # int32 tables where ids fit: half the cache footprint of the random lookups
         dtype = np.int32 if vb.total < 2**31 else np.int64
         s_lo, s_row, s_gid = src.tables(row_of, dtype)
