@@ -401,6 +401,13 @@ class Graph:
         count = len(src)
         progress = Progress(count, f"edges {label}")
         # new vertex labels are deduced from the endpoints
+        src_counts = None
+        if src_label == dst_label and src_label not in g.vertex_labels:
+            dense = _dense_census(src, dst)
+            if dense is not None:  # one read of both columns: the ids and the CSR's key counts
+                ids, src_counts = dense
+                g = g._add_vertex_table(src_label, pa.array(ids), pa.table({}), distinct=True)
+                del dense, ids
         if src_label not in g.vertex_labels or dst_label not in g.vertex_labels:
             for lab in dict.fromkeys([src_label, dst_label]):
                 if lab not in g.vertex_labels:
@@ -418,7 +425,7 @@ class Graph:
         if not any(label in f.topology for f in g.fragments):
             # a new label is built straight from the user ids when both labels map them
             # through a dense table; None when an endpoint is not a vertex (resolved below)
-            by_table = g._dense_ends(ends, src_label, dst_label)
+            by_table = g._dense_ends(ends, src_label, dst_label, src_counts)
             if by_table is not None:
                 graph = g._insert_new_label(g.schema.with_edge_label(el), label, *by_table, props)
                 if graph is not None:
@@ -456,11 +463,11 @@ class Graph:
         log.info("added %d edges with label %r", count, label)
         return graph
 
-    def _dense_ends(self, ends: dict[str, pa.Array], src_label: str,
-                    dst_label: str) -> tuple[_Ends, _Ends] | None:
+    def _dense_ends(self, ends: dict[str, pa.Array], src_label: str, dst_label: str,
+                    src_counts: np.ndarray | None) -> tuple[_Ends, _Ends] | None:
         """The user ids, taken out of ``ends``, as chunks with their labels' dense id tables
         (None, and ``ends`` left as it was, unless both labels have integer ids in a dense
-        range)."""
+        range); ``src_counts`` from :func:`_dense_census` ride along with the sources."""
         tables = []
         for name, lab in (("src", src_label), ("dst", dst_label)):
             dense = self._index(lab).dense_table()
@@ -468,9 +475,8 @@ class Graph:
                 return None
             tables.append(dense)
         # record batches cut both columns at the same rows (zero-copy slices)
-        batches = pa.table({"src": ends.pop("src"), "dst": ends.pop("dst")}).to_batches()
-        return tuple(_Ends(kernels.Chunks([b.column(k).to_numpy() for b in batches]), lo, table)
-                     for k, (lo, table) in enumerate(tables))
+        src, dst = _aligned_chunks(ends.pop("src"), ends.pop("dst"))
+        return (_Ends(src, *tables[0], src_counts=src_counts), _Ends(dst, *tables[1]))
 
     def _insert_edges(self, schema: GraphSchema, label: str, src: np.ndarray, dst: np.ndarray,
                       props: pa.Table, progress: Progress) -> Graph:
@@ -560,7 +566,8 @@ class Graph:
         first = self.edge_blocks.total
         if self.directed:
             csr = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
-                                         d_row, d_gid, None, props.num_columns > 0, False)
+                                         d_row, d_gid, None, props.num_columns > 0, False,
+                                         src.src_counts)
             if csr is None:
                 return None
             _release(src, dst)
@@ -851,6 +858,7 @@ class _Ends:
     keys: kernels.Chunks | None
     lo: int = 0
     gid: np.ndarray = field(default_factory=lambda: _EMPTY)
+    src_counts: np.ndarray | None = None  # per-thread key counts (kernels.census), if made
 
     def tables(self, row_of: np.ndarray | None, dtype) -> tuple[int, np.ndarray, np.ndarray]:
         """``(lo, key -> CSR row, key -> global id)`` given ``row_of`` (global id -> row;
@@ -926,6 +934,27 @@ def _select_properties(table: pa.Table, properties: PropertySpec, exclude: list[
         cols.append(col)
         names.append(name)
     return pa.Table.from_arrays(cols, names=names) if cols else table.select([])
+
+
+def _aligned_chunks(src: pa.Array | pa.ChunkedArray,
+                    dst: pa.Array | pa.ChunkedArray) -> tuple[kernels.Chunks, kernels.Chunks]:
+    """Two int64 columns as chunks cut at the same rows (record batches: zero-copy slices)."""
+    batches = pa.table({"src": src, "dst": dst}).to_batches()
+    return tuple(kernels.Chunks([b.column(k).to_numpy() for b in batches]) for k in (0, 1))
+
+
+def _dense_census(src: pa.Array | pa.ChunkedArray, dst: pa.Array | pa.ChunkedArray
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct ids of one vertex label deduced from both endpoint columns and the
+    per-thread source-id counts (:func:`kernels.census`), when the ids are integers in a
+    dense range; None otherwise."""
+    if not pa.types.is_integer(src.type) or not pa.types.is_integer(dst.type) or not len(src):
+        return None
+    bounds = [pc.min_max(a).as_py() for a in (src, dst)]
+    lo, hi = min(b["min"] for b in bounds), max(b["max"] for b in bounds)
+    if hi - lo >= 8 * len(src) + 1024:  # as _unique_ids: 4x the ids seen
+        return None
+    return kernels.census(*_aligned_chunks(src, dst), lo, hi - lo + 1)
 
 
 def _unique_ids(arrays: list[pa.Array | pa.ChunkedArray]) -> pa.Array:

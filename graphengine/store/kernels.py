@@ -382,6 +382,36 @@ def _count_keys(starts, first, segs, src_ptrs, dst_ptrs, src_lo, src_span, dst_l
     return src_hist, dst_hist, unknown.sum()
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
+    """Per thread: how often each source key ``k - lo`` occurs, and which destination keys
+    occur (a bitmap)."""
+    threads = first.shape[0] - 1
+    src_hist = np.zeros((threads, span), dtype=np.int32)
+    dst_seen = np.zeros((threads, span), dtype=np.bool_)
+    for t in numba.prange(threads):
+        hs, seen = src_hist[t], dst_seen[t]
+        for c, k0, k1 in segs[first[t]:first[t + 1]]:
+            s = _chunk(src_ptrs, starts, c)
+            d = _chunk(dst_ptrs, starts, c)
+            for k in range(k0, k1):
+                if k + PREFETCH < k1:
+                    _prefetch(hs, s[k + PREFETCH] - lo)
+                hs[s[k] - lo] += 1
+                seen[d[k] - lo] = True
+    return src_hist, dst_seen
+
+
+def census(src: Chunks, dst: Chunks, lo: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """For edges whose endpoint ids all lie in ``[lo, lo + span)``: the ids that occur (sorted)
+    and the per-thread source-key counts, which :func:`csr_from_pairs` takes as its first pass
+    (one read of the id columns does both)."""
+    src_hist, dst_seen = _census(src.starts, *src.shares(numba.get_num_threads()), src.ptrs,
+                                 dst.ptrs, lo, span)
+    seen = dst_seen.any(axis=0) | src_hist.any(axis=0)
+    return np.flatnonzero(seen).astype(np.int64) + lo, src_hist
+
+
 @numba.njit(cache=True, nogil=True)
 def _add_key_counts(hist, keys, table) -> int:
     """``hist[row[k]] += keys[k]``; returns the count of keys without a row."""
@@ -458,7 +488,8 @@ def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, first, segs, src_pt
 
 def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np.ndarray,
                    src_gid: np.ndarray, dst_lo: int, dst_row: np.ndarray, dst_gid: np.ndarray,
-                   payload: np.ndarray | None, positions: bool, both: bool):
+                   payload: np.ndarray | None, positions: bool, both: bool,
+                   src_counts: np.ndarray | None = None):
     """CSR over ``rows`` rows from edges given as key pairs ``(src[i], dst[i])``.
 
     A key ``k`` of a side is mapped through that side's tables: row ``row[k - lo]`` and
@@ -467,6 +498,7 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     ``both`` also to ``dst_row(dst[i])`` as ``src_gid(src[i])`` (undirected graphs). Each entry
     carries ``payload[i]``, or ``i`` with ``positions``, or nothing. Stable: a row keeps input
     order. Neighbor ids must be below 2**51 (the low bits carry the row during the sort).
+    ``src_counts``: the first pass's result from :func:`census` (directed builds).
 
     Returns ``(indptr, nbrs, payload)``, or None when some key is unknown.
     """
@@ -475,10 +507,13 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     first, segs = src.shares(numba.get_num_threads())
     src_span = len(src_row) if len(src_row) else rows
     dst_span = len(dst_row) if len(dst_row) else rows
-    src_hist, dst_hist, unknown = _count_keys(src.starts, first, segs, src.ptrs, dst.ptrs, src_lo,
-                                              src_span, dst_lo, dst_span, both)
-    if unknown:
-        return None
+    if src_counts is not None and not both and src_counts.shape == (len(first) - 1, src_span):
+        src_hist, dst_hist = src_counts, np.zeros((len(first) - 1, 0), dtype=np.int32)
+    else:
+        src_hist, dst_hist, unknown = _count_keys(src.starts, first, segs, src.ptrs, dst.ptrs,
+                                                  src_lo, src_span, dst_lo, dst_span, both)
+        if unknown:
+            return None
     hist, unknown = _key_counts_to_rows(rows, src_hist, src_row, dst_hist, dst_row)
     if unknown:
         return None
