@@ -296,22 +296,21 @@ def _offsets(hist: np.ndarray):
     contiguous chunks of the input in order, so the sort stays stable.
     """
     threads, rows = hist.shape
+    nb = (rows + _LOW) >> BUCKET_SHIFT
     indptr = np.zeros(rows + 1, dtype=np.int64)
+    per_bucket = np.zeros((threads, nb), dtype=np.int64)
     for r in range(rows):
         c = 0
         for t in range(threads):
             c += hist[t, r]
+            per_bucket[t, r >> BUCKET_SHIFT] += hist[t, r]
         indptr[r + 1] = indptr[r] + c
-    nb = (rows + _LOW) >> BUCKET_SHIFT
     cursor = np.empty((threads, nb), dtype=np.int64)
     for b in range(nb):
-        first = b << BUCKET_SHIFT
-        end = min(rows, first + (1 << BUCKET_SHIFT))
-        pos = indptr[first]
+        pos = indptr[b << BUCKET_SHIFT]
         for t in range(threads):
             cursor[t, b] = pos
-            for r in range(first, end):
-                pos += hist[t, r]
+            pos += per_bucket[t, b]
     return indptr, cursor
 
 
