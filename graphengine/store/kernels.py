@@ -271,7 +271,7 @@ def outer_vertices(nbrs: list[np.ndarray], inner_ranges: np.ndarray, vertex_coun
     seen = mark_seen(nbrs, 0, vertex_count)
     for start, count in np.asarray(inner_ranges).reshape(-1, 2):
         seen[start:start + count] = False
-    return np.flatnonzero(seen).astype(np.int64)
+    return np.flatnonzero(seen).astype(np.int64, copy=False)
 
 
 # --- CSR builds ---------------------------------------------------------------------------------
@@ -383,8 +383,8 @@ def _count_keys(starts, first, segs, src_ptrs, dst_ptrs, src_lo, src_span, dst_l
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
-    """Per thread: how often each source key ``k - lo`` occurs, and which destination keys
-    occur (a bitmap)."""
+    """Per thread, how often each source key ``k - lo`` occurs; and which keys occur on
+    either side (a bitmap)."""
     threads = first.shape[0] - 1
     src_hist = np.zeros((threads, span), dtype=np.int32)
     dst_seen = np.zeros((threads, span), dtype=np.bool_)
@@ -398,7 +398,13 @@ def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
                     _prefetch(hs, s[k + PREFETCH] - lo)
                 hs[s[k] - lo] += 1
                 seen[d[k] - lo] = True
-    return src_hist, dst_seen
+    any_seen = np.empty(span, dtype=np.bool_)
+    for k in numba.prange(span):
+        hit = False
+        for t in range(threads):
+            hit |= dst_seen[t, k] or src_hist[t, k] > 0
+        any_seen[k] = hit
+    return src_hist, any_seen
 
 
 def census(src: Chunks, dst: Chunks, lo: int, span: int) -> tuple[np.ndarray, np.ndarray]:
@@ -408,7 +414,7 @@ def census(src: Chunks, dst: Chunks, lo: int, span: int) -> tuple[np.ndarray, np
     src_hist, dst_seen = _census(src.starts, *src.shares(numba.get_num_threads()), src.ptrs,
                                  dst.ptrs, lo, span)
     seen = dst_seen.any(axis=0) | src_hist.any(axis=0)
-    return np.flatnonzero(seen).astype(np.int64) + lo, src_hist
+    return np.flatnonzero(seen).astype(np.int64, copy=False) + lo, src_hist
 
 
 @numba.njit(cache=True, nogil=True)
