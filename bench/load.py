@@ -125,8 +125,10 @@ class StepTimer:
 
 # ------------------------------------------------------------------ generation (parent process)
 
-def generate(scale: int, edge_factor: int, seed: int, workdir: Path) -> tuple[dict, float]:
-    """Write the R-MAT edge list as Parquet and CSV; returns ``({format: path}, seconds)``."""
+def generate(scale: int, edge_factor: int, seed: int, workdir: Path) -> tuple[dict, int, float]:
+    """Write the R-MAT edge list as Parquet and CSV; returns ``({format: path}, number of
+    distinct endpoint ids, seconds)``."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -135,12 +137,13 @@ def generate(scale: int, edge_factor: int, seed: int, workdir: Path) -> tuple[di
 
     t0 = time.perf_counter()
     src, dst = rmat_edges(scale, edge_factor=edge_factor, seed=seed)
+    vertices = len(np.union1d(src, dst))
     table = pa.table({"src": src, "dst": dst})
     del src, dst
     paths = {"parquet": workdir / f"rmat{scale}.parquet", "csv": workdir / f"rmat{scale}.csv"}
     pq.write_table(table, paths["parquet"])
     pacsv.write_csv(table, paths["csv"])
-    return paths, time.perf_counter() - t0
+    return paths, vertices, time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------ measurements (subprocesses)
@@ -423,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"R-MAT scale {args.scale}, edge factor {args.edge_factor}"
               f" ({args.edge_factor << args.scale:,} edges), {args.fragments} fragments, directed")
-        paths, gen_s = generate(args.scale, args.edge_factor, args.seed, workdir)
+        paths, vertices, gen_s = generate(args.scale, args.edge_factor, args.seed, workdir)
         print(f"generated {', '.join(str(p) for p in paths.values())} in {gen_s:.1f} s")
         for fmt in args.formats:
             path = paths[fmt]
@@ -434,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
                 loads.append(in_subprocess(load, str(path), args.fragments, args.calls,
                                            args.profile))
             assert all(r["rows"] == loads[0]["edges"] for r in reads), "the load lost or added edges"
+            assert loads[0]["vertices"] == vertices, (
+                f"the load made {loads[0]['vertices']} vertices, the file has {vertices} ids")
             print("\n".join(report(fmt, path, reads, loads)))
             sys.stdout.flush()
     finally:

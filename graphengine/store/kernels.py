@@ -383,8 +383,8 @@ def _count_keys(starts, first, segs, src_ptrs, dst_ptrs, src_lo, src_span, dst_l
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
-    """Per thread, how often each source key ``k - lo`` occurs; and which keys occur on
-    either side (a bitmap)."""
+    """Per thread: how often each source key ``k - lo`` occurs, and which destination keys
+    occur (a bitmap)."""
     threads = first.shape[0] - 1
     src_hist = np.zeros((threads, span), dtype=np.int32)
     dst_seen = np.zeros((threads, span), dtype=np.bool_)
@@ -398,13 +398,18 @@ def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
                     _prefetch(hs, s[k + PREFETCH] - lo)
                 hs[s[k] - lo] += 1
                 seen[d[k] - lo] = True
-    any_seen = np.empty(span, dtype=np.bool_)
-    for k in numba.prange(span):
-        hit = False
-        for t in range(threads):
-            hit |= dst_seen[t, k] or src_hist[t, k] > 0
-        any_seen[k] = hit
-    return src_hist, any_seen
+    return src_hist, dst_seen
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _any_key(src_hist: np.ndarray, dst_seen: np.ndarray) -> np.ndarray:
+    """Keys counted or seen by any thread."""
+    out = np.zeros(src_hist.shape[1], dtype=np.bool_)
+    for v in numba.prange(src_hist.shape[1]):
+        for t in range(src_hist.shape[0]):
+            if dst_seen[t, v] or src_hist[t, v] > 0:
+                out[v] = True
+    return out
 
 
 def census(src: Chunks, dst: Chunks, lo: int, span: int) -> tuple[np.ndarray, np.ndarray]:

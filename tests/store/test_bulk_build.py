@@ -82,6 +82,22 @@ def test_rows_list_edges_in_input_order_with_their_ids(directed, spread, fnum):
 
 
 @pytest.mark.parametrize("directed", [True, False])
+def test_vertices_deduced_from_edges_are_exactly_the_endpoints(directed):
+    """Dense ids with holes: a vertex for every id an edge names, none for the holes."""
+    rng = np.random.default_rng(11)
+    src = rng.integers(500, 3000, 2000)
+    dst = rng.integers(500, 3000, 2000)
+    dst[:3] = [7, 5000, 499]  # outside the sources' range on both sides
+    with graphengine.session(num_fragments=3) as sess:
+        g = sess.g(directed=directed).add_edges({"s": src, "d": dst, "row": np.arange(2000)},
+                                                label="e")
+    assert sorted(g.vertex_ids(g.all_gids())) == sorted(set(src) | set(dst))
+    out, inn = reference(src.tolist(), dst.tolist(), directed)
+    assert observed(g, "e", "out") == dict(out)
+    assert observed(g, "e", "in") == inn
+
+
+@pytest.mark.parametrize("directed", [True, False])
 def test_two_vertex_labels_rows_are_not_global_ids(directed):
     """Vertex blocks of two labels interleave across fragments: rows differ from global ids."""
     rng = np.random.default_rng(5)
