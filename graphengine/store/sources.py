@@ -102,10 +102,14 @@ def _read_csv(path: Path, loader: Loader) -> pa.Table:
     parse_opts = pacsv.ParseOptions(delimiter=loader.delimiter)
     convert_opts = pacsv.ConvertOptions(column_types=loader.column_types or None)
     try:
-        return pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
-                              convert_options=convert_opts)
+        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
+                               convert_options=convert_opts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as e:
         raise LoadError(_locate_csv_error(path, loader, str(e))) from e
+    # the parser's text blocks (about the file's size) are freed but kept by Arrow's pool:
+    # hand them back, or they stay in the load's peak memory (1.18 -> 1.0 GiB for 222 MiB)
+    pa.default_memory_pool().release_unused()
+    return table
 
 
 def _locate_csv_error(path: Path, loader: Loader, message: str) -> str:
