@@ -9,6 +9,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 from llvmlite import ir
+from llvmlite.binding import llvm_version_info
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -196,6 +197,11 @@ def _pointer(typingctx, address):
     return sig, codegen
 
 
+# LLVM names the intrinsic by pointer type: "p0" since pointers became opaque (LLVM 17, the
+# Numba 0.62+ builds), "p0i8" in the typed-pointer LLVMs of older Numba releases
+_PREFETCH_INTRINSIC = "llvm.prefetch.p0" if llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
 @intrinsic
 def _prefetch(typingctx, array, index):
     """Ask the CPU to start loading ``array[index]`` (LLVM's prefetch; never faults).
@@ -216,7 +222,7 @@ def _prefetch(typingctx, array, index):
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0")
+            _PREFETCH_INTRINSIC)
         # for reading (a write hint would bounce tables both threads read), keep in all
         # cache levels, data cache
         builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
