@@ -427,7 +427,8 @@ class Graph:
             # through a dense table; None when an endpoint is not a vertex (resolved below)
             by_table = g._dense_ends(ends, src_label, dst_label, src_counts)
             if by_table is not None:
-                graph = g._insert_new_label(g.schema.with_edge_label(el), label, *by_table, props)
+                graph = g._insert_new_label(g.schema.with_edge_label(el), label, *by_table, props,
+                                            progress)
                 if graph is not None:
                     progress.close()
                     log.info("added %d edges with label %r", count, label)
@@ -482,7 +483,7 @@ class Graph:
                       props: pa.Table, progress: Progress) -> Graph:
         if not any(label in f.topology for f in self.fragments):
             return self._insert_new_label(schema, label, _Ends(kernels.Chunks([src])),
-                                          _Ends(kernels.Chunks([dst])), props)
+                                          _Ends(kernels.Chunks([dst])), props, progress)
         li = schema.edge_label_index(label)
         src_owner, src_lid = self.vertex_blocks.locate(src)
         perm = kernels.group_by_owner(src_owner, self.fnum)
@@ -541,7 +542,7 @@ class Graph:
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
     def _insert_new_label(self, schema: GraphSchema, label: str, src: _Ends, dst: _Ends,
-                          props: pa.Table) -> Graph | None:
+                          props: pa.Table, progress: Progress) -> Graph | None:
         """Edges of a label no fragment has yet, built for all fragments at once (None when an
         endpoint is not a vertex; nothing is built then).
 
@@ -571,6 +572,7 @@ class Graph:
             if csr is None:
                 return None
             _release(src, dst)
+            progress.update(len(csr[1]) // 2)
             indptr, nbrs, order = csr
             del csr
             counts = np.diff(indptr[frag_base])
@@ -586,6 +588,7 @@ class Graph:
                 row_gid = np.concatenate([_EMPTY] + [f.inner_gids for f in self.fragments])
             out = (indptr, nbrs, eids)
             inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, first)
+            progress.update(len(nbrs) // 4)
         else:
             eids, counts = kernels.assign_edge_ids(src.keys, s_lo, s_row, frag_base, first)
             out = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
@@ -593,6 +596,7 @@ class Graph:
             if out is None:
                 return None
             _release(src, dst)
+            progress.update(len(eids) * 3 // 4)
             inn = None
             order = None
             if props.num_columns:  # input rows grouped by source fragment: the ids' inverse

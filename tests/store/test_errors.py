@@ -133,3 +133,21 @@ def test_large_loads_show_progress(capsys, monkeypatch):
         sess.g().add_vertices({"id": np.arange(50)}).add_edges({"s": np.arange(49), "d": np.arange(1, 50)})
     err = capsys.readouterr().err
     assert "vertices _" in err and "edges _e" in err and "rows" in err
+
+
+def test_edge_load_progress_moves_before_the_end(monkeypatch):
+    """The bar of a new edge label advances at each stage, not only when the load is done."""
+    from graphengine.store import progress
+
+    monkeypatch.setattr(progress, "THRESHOLD", 10)
+    steps = []
+    original = progress.Progress.update
+
+    def update(self, n):
+        steps.append(n)
+        original(self, n)
+
+    monkeypatch.setattr(progress.Progress, "update", update)
+    with graphengine.session(num_fragments=2) as sess:
+        sess.g().add_edges({"s": np.arange(1000), "d": np.arange(1, 1001)})
+    assert [n for n in steps if n][-2:] == [500, 250]  # after the CSR, after the CSC
