@@ -37,6 +37,28 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     return found[0][1]
 
 
+def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
+    """Check that edge property ``name`` can weight ``app``: present, numeric, and finite and
+    non-negative on every live edge (``why`` ends the message about negative weights).
+
+    Raises:
+        AnalyticsError: naming the app, the property and what is wrong with it.
+    """
+    try:
+        w = graph.edge_property(name)
+    except GraphEngineError as e:  # the store's SchemaError names the missing property
+        raise AnalyticsError(f"{app}: edge property {name!r} not found: {e}") from e
+    if w.dtype.kind not in "iuf":
+        raise AnalyticsError(f"{app}: edge property {name!r} is not numeric ({w.dtype})")
+    eids = [f.csr("out")[2] for f in graph.fragments]
+    # every row is a live edge unless some were removed: then look at the live ones only
+    live = w if sum(map(len, eids)) == len(w) else w[np.concatenate(eids)]
+    if live.dtype.kind == "f" and not np.isfinite(live).all():
+        raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
+    if (live < 0).any():
+        raise AnalyticsError(f"{app}: negative edge weight {live.min()} in {name!r}{why}")
+
+
 def has_integer_ids(graph: Graph) -> bool:
     """Whether every vertex label has integer user ids."""
     return all(pa.types.is_integer(graph.vertex_table(label).schema.field("id").type)

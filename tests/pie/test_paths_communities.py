@@ -237,6 +237,20 @@ def test_louvain_edge_cases():
         graphengine.louvain(g, resolution=0)
 
 
+@pytest.mark.parametrize("weights, match", [
+    ({"weight": [1.0, -2.0]}, r"louvain: negative edge weight -2\.0 in 'weight'"),
+    ({"weight": [1.0, float("nan")]}, "louvain: edge property 'weight' has missing"),
+    ({"weight": ["a", "b"]}, "louvain: edge property 'weight' is not numeric"),
+    ({}, "louvain: edge property 'weight' not found"),
+])
+def test_weight_errors_name_the_app_and_the_property(weights, match):
+    g = graphengine.session().g(directed=False).add_edges({"src": [1, 2], "dst": [2, 3], **weights})
+    with pytest.raises(AnalyticsError, match=match):
+        graphengine.louvain(g, weight="weight")
+    with pytest.raises(AnalyticsError, match=match.replace("louvain", "sssp")):
+        graphengine.sssp(g, 1, weight="weight")
+
+
 # ---------------------------------------------------------------------------- ray
 def test_every_app_on_ray_matches_local(ray_session):
     c = Case(directed=True, fnum=3, seed=3)

@@ -12,6 +12,7 @@ from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
+from ..inputs import check_weights
 
 
 @numba.njit(cache=True)
@@ -173,18 +174,8 @@ class Louvain(App):
             raise AnalyticsError("louvain: needs an undirected graph")
         if self.resolution <= 0:
             raise AnalyticsError(f"louvain: resolution must be positive, got {self.resolution}")
-        if self.weight is None:
-            return
-        try:
-            w = graph.edge_property(self.weight)
-        except Exception as e:  # the store's SchemaError names the missing property
-            raise AnalyticsError(f"louvain: edge property {self.weight!r} not found: {e}") from e
-        if w.dtype.kind not in "iuf":
-            raise AnalyticsError(f"louvain: edge property {self.weight!r} is not numeric")
-        live = w[np.concatenate([f.csr("out")[2] for f in graph.fragments])]
-        if not np.isfinite(live).all() or (live < 0).any():
-            raise AnalyticsError(f"louvain: edge property {self.weight!r} has negative or"
-                                 f" missing values")
+        if self.weight is not None:
+            check_weights(graph, self.weight, "louvain")
 
     def init(self, frag) -> State:
         weights = (np.ascontiguousarray(frag.out_edge_values(self.weight), dtype=np.float64)

@@ -8,12 +8,11 @@ from typing import ClassVar
 import numba
 import numpy as np
 
-from ...errors import AnalyticsError
 from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
-from ..inputs import source_gid
+from ..inputs import check_weights, source_gid
 
 
 @numba.njit(cache=True)
@@ -54,22 +53,9 @@ class SSSP(App):
         self.edge_properties = (weight,) if weight else ()
 
     def check(self, graph: Graph) -> None:
-        if self.weight is None:
-            return
-        try:
-            w = graph.edge_property(self.weight)
-        except Exception as e:  # the store's SchemaError names the missing property
-            raise AnalyticsError(f"sssp: edge property {self.weight!r} not found: {e}") from e
-        if w.dtype.kind not in "iuf":
-            raise AnalyticsError(f"sssp: edge property {self.weight!r} is not numeric ({w.dtype})")
-        n_live = sum(len(f.csr("out")[2]) for f in graph.fragments)
-        # every row is a live edge (nothing removed): check the column as it is
-        wl = w if n_live == len(w) else w[np.concatenate([f.csr("out")[2] for f in graph.fragments])]
-        if np.isnan(wl).any() if wl.dtype.kind == "f" else False:
-            raise AnalyticsError(f"sssp: edge property {self.weight!r} has missing values")
-        if (wl < 0).any():
-            raise AnalyticsError(f"sssp: negative edge weight {wl.min()} in {self.weight!r}:"
-                                 f" Dijkstra-based SSSP needs non-negative weights")
+        if self.weight is not None:
+            check_weights(graph, self.weight, "sssp",
+                          ": Dijkstra-based SSSP needs non-negative weights")
 
     def init(self, frag) -> State:
         weights = (np.ascontiguousarray(frag.out_edge_values(self.weight), dtype=np.float64)
