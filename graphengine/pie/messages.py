@@ -55,21 +55,11 @@ class Messages:
     # ------------------------------------------------------------------ outgoing
     def send(self, gids: np.ndarray, values: np.ndarray) -> None:
         """Send ``values[i]`` to the fragment owning global id ``gids[i]``."""
-        gids = np.ascontiguousarray(gids, dtype=np.int64)
-        values = np.asarray(values)
-        if len(gids) != len(values):
-            raise ValueError(f"send: {len(gids)} ids but {len(values)} values")
-        if len(gids):
-            self.sent.append((gids, values))
+        _queue(self.sent, gids, values, "send")
 
     def send_to_mirrors(self, lids: np.ndarray, values: np.ndarray) -> None:
         """Send ``values[i]`` of inner vertex ``lids[i]`` to every fragment that mirrors it."""
-        lids = np.ascontiguousarray(lids, dtype=np.int64)
-        values = np.asarray(values)
-        if len(lids) != len(values):
-            raise ValueError(f"send_to_mirrors: {len(lids)} ids but {len(values)} values")
-        if len(lids):
-            self.sent_to_mirrors.append((lids, values))
+        _queue(self.sent_to_mirrors, lids, values, "send_to_mirrors")
 
     def reduce(self, name: str, value: Any, op: str = "sum") -> None:
         """Contribute a scalar to the global ``op`` reduction ``name`` (read next step)."""
@@ -91,3 +81,13 @@ def combine(op: str, a: Any, b: Any) -> Any:
     if op == "min":
         return min(a, b)
     return max(a, b)
+
+
+def _queue(queue: list, ids: np.ndarray, values: np.ndarray, what: str) -> None:
+    """Append ``(ids, values)`` to an outgoing queue (nothing when empty)."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    values = np.asarray(values)
+    if len(ids) != len(values):
+        raise ValueError(f"{what}: {len(ids)} ids but {len(values)} values")
+    if len(ids):
+        queue.append((ids, values))
