@@ -34,20 +34,8 @@ class FragmentPlan:
     inputs: dict[str, np.ndarray]
 
 
-_outer_cache: weakref.WeakKeyDictionary[Fragment, np.ndarray] = weakref.WeakKeyDictionary()
 # (direction -> (indptr, neighbor lids, eids)) of a fragment: the same for every app run on it
 _local_csr_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
-
-
-def outer_gids(frag: Fragment) -> np.ndarray:
-    """Sorted global ids reached by the fragment's edges (both directions) that it does not own."""
-    if frag not in _outer_cache:
-        parts = [frag.csr("out")[1]]
-        if frag.directed:
-            parts.append(frag.csr("in")[1])
-        _outer_cache[frag] = store_kernels.outer_vertices(parts, frag.inner_ranges,
-                                                          frag.vertex_count)
-    return _outer_cache[frag]
 
 
 def make_plans(graph: Graph, app) -> list[FragmentPlan]:
@@ -56,7 +44,8 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
     vb = graph.vertex_blocks
     starts = np.ascontiguousarray(vb.start, dtype=np.int64)
     fids = np.ascontiguousarray(vb.fid, dtype=np.int64)
-    outers = [outer_gids(f) for f in graph.fragments]
+    # the store keeps each fragment's outer vertices (all labels, both directions)
+    outers = [f.outer_gids.to_numpy(zero_copy_only=True) for f in graph.fragments]
     fnum = graph.fnum
     # mirror_lids[f][d]: inner lids of fragment f that fragment d has as outer vertices
     mirrors: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * fnum for _ in range(fnum)]

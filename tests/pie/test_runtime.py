@@ -134,7 +134,7 @@ def test_copy_sync(fnum):
 @pytest.mark.parametrize("fnum", [1, 3])
 def test_mirror_messages_and_reduce(fnum):
     g, *_ = edges_graph(fnum)
-    expect = sum(len(graphengine.pie.view.outer_gids(f)) for f in g.fragments)
+    expect = sum(len(f.outer_gids) for f in g.fragments)
     assert set(run_app(g, MirrorEcho()).to_numpy("r").tolist()) == {expect}
 
 
