@@ -558,10 +558,10 @@ class Graph:
         rows = int(frag_base[-1])
         row_base = frag_base[vb.fid] + vb.local
         # rows are global ids when the vertex blocks lie in fragment order (one label)
-        row_of = None if rows == vb.total and np.array_equal(row_base, vb.start) else \
-            kernels.row_lookup(vb.total, vb.start, vb.count, row_base)
         # int32 tables where ids fit: half the cache footprint of the random lookups
         dtype = np.int32 if vb.total < 2**31 else np.int64
+        row_of = None if rows == vb.total and np.array_equal(row_base, vb.start) else \
+            kernels.row_lookup(vb.total, vb.start, vb.count, row_base).astype(dtype)
         s_lo, s_row, s_gid = src.tables(row_of, dtype)
         d_lo, d_row, d_gid = dst.tables(row_of, dtype)
         first = self.edge_blocks.total
@@ -584,7 +584,6 @@ class Graph:
             if row_of is None:
                 row_of = row_gid = _EMPTY
             else:
-                row_of = row_of.astype(dtype)
                 row_gid = np.concatenate([_EMPTY] + [f.inner_gids for f in self.fragments])
             out = (indptr, nbrs, eids)
             inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, first)
@@ -865,14 +864,14 @@ class _Ends:
     src_counts: np.ndarray | None = None  # per-thread key counts (kernels.census), if made
 
     def tables(self, row_of: np.ndarray | None, dtype) -> tuple[int, np.ndarray, np.ndarray]:
-        """``(lo, key -> CSR row, key -> global id)`` given ``row_of`` (global id -> row;
-        None when rows are global ids)."""
+        """``(lo, key -> CSR row, key -> global id)`` given ``row_of`` (global id -> row, of
+        ``dtype``; None when rows are global ids)."""
         if not len(self.gid):
-            return 0, _EMPTY if row_of is None else row_of.astype(dtype), _EMPTY
+            return 0, _EMPTY if row_of is None else row_of, _EMPTY
         gid = self.gid.astype(dtype)
         if row_of is None:
             return self.lo, gid, gid
-        rows = row_of.astype(dtype)[np.maximum(self.gid, 0)]
+        rows = row_of[np.maximum(self.gid, 0)]
         rows[self.gid < 0] = -1
         return self.lo, rows, gid
 
