@@ -140,3 +140,25 @@ def test_unknown_dense_id_is_an_error_that_names_the_row(bad):
     out, inn = reference(src.tolist(), dst.tolist(), True)
     assert observed(g2, "e", "out") == dict(out)
     assert observed(g2, "e", "in") == inn
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_outer_vertices_cover_every_label(directed):
+    """A fragment's outer vertices: the neighbors it does not own, over all edge labels (a
+    second label adds to the first's); rows differ from global ids (two vertex labels)."""
+    rng = np.random.default_rng(3)
+    people, items = np.arange(50), 10_000 + np.arange(30)
+    with graphengine.session(num_fragments=3) as sess:
+        g = (sess.g(directed=directed)
+             .add_vertices({"id": people}, label="person")
+             .add_vertices({"id": items}, label="item")
+             .add_edges({"s": rng.choice(people, 80), "d": rng.choice(items, 80)}, label="buys",
+                        src_label="person", dst_label="item")
+             .add_edges({"s": rng.choice(people, 60), "d": rng.choice(people, 60)}, label="knows",
+                        src_label="person", dst_label="person"))
+    for frag in g.fragments:
+        nbrs = np.concatenate([frag.csr(d, [lab])[1] for lab in ("buys", "knows")
+                               for d in ("out", "in")])
+        expect = np.unique(nbrs[~frag.is_inner(nbrs)])
+        assert len(expect)
+        np.testing.assert_array_equal(np.asarray(frag.outer_gids), expect)
