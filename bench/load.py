@@ -369,6 +369,8 @@ def report(fmt: str, path: Path, reads: list[dict], loads: list[dict]) -> list[s
             peak_note = f"RSS up to {rss / MiB:7.0f} MiB" if rss else "(shorter than a sample)"
             lines.append(f"    {name:<22} {calls:3d} calls {secs:7.3f} s   {peak_note}")
         lines.append(f"    {'other':<22}           {total - timed:7.3f} s")
+        read = sum(secs for name, _, secs, _ in steps if name == "read_source")
+        lines.append(f"    load minus its file read        {total - read:7.3f} s   (the store's own work)")
     lines.append("  ratio                              value   target  verdict")
     for name, value, target in (
             ("load / pyarrow read, cold", ratio_cold, TARGET_LOAD_OVER_READ),
