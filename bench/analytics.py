@@ -522,15 +522,14 @@ def checks(workdir: Path, info: dict, ge: dict, engines: dict) -> list[str]:
     if "pagerank" in gez:
         pr = gez["pagerank"]
         out.append(f"pagerank: sum {pr.sum():.6f}")
-        if "pagerank" in nk:
-            out.append(f"pagerank L1(graphengine, NetworKit 10 iterations) = "
-                       f"{np.abs(pr - nk['pagerank']).sum():.2e}")
-        if "pagerank" in ig:
-            out.append(f"pagerank L1(graphengine 10 rounds, igraph PRPACK converged) = "
-                       f"{np.abs(pr - ig['pagerank']).sum():.2e} (igraph solves to convergence)")
-        if "pagerank" in gs:
-            out.append(f"pagerank L1(graphengine, GraphScope) = "
-                       f"{np.abs(pr - gs['pagerank'][:n]).sum():.2e}")
+        for peer, pair, note in (
+                (nk, "graphengine, NetworKit 10 iterations", ""),
+                (ig, "graphengine 10 rounds, igraph PRPACK converged",
+                 " (igraph solves to convergence)"),
+                (gs, "graphengine, GraphScope", "")):
+            if "pagerank" in peer:
+                l1 = np.abs(pr - peer["pagerank"][:n]).sum()
+                out.append(f"pagerank L1({pair}) = {l1:.2e}{note}")
         if "bare_pagerank" in ge:
             out.append(f"pagerank L1(graphengine, bare kernel) = "
                        f"{ge['bare_pagerank']['l1_vs_graphengine']:.2e}")
