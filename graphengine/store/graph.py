@@ -565,10 +565,12 @@ class Graph:
         s_lo, s_row, s_gid = src.tables(row_of, dtype)
         d_lo, d_row, d_gid = dst.tables(row_of, dtype)
         first = self.edge_blocks.total
+        # the sorts flag every fragment's neighbors as they place them: its outer vertices
+        marks = kernels.Marks(np.zeros((self.fnum, self.id_space), dtype=np.bool_), frag_base)
         if self.directed:
             csr = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
                                          d_row, d_gid, None, props.num_columns > 0, False,
-                                         src.src_counts)
+                                         src.src_counts, marks)
             if csr is None:
                 return None
             _release(src, dst)
@@ -586,12 +588,12 @@ class Graph:
             else:
                 row_gid = np.concatenate([_EMPTY] + [f.inner_gids for f in self.fragments])
             out = (indptr, nbrs, eids)
-            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, first)
+            inn = kernels.transpose_csr(row_of, row_gid, indptr, nbrs, first, marks)
             progress.update(len(nbrs) // 4)
         else:
             eids, counts = kernels.assign_edge_ids(src.keys, s_lo, s_row, frag_base, first)
             out = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
-                                         d_row, d_gid, eids, False, True)
+                                         d_row, d_gid, eids, False, True, marks=marks)
             if out is None:
                 return None
             _release(src, dst)
@@ -616,8 +618,11 @@ class Graph:
             topo[label] = Topology(*out_f, *in_f)
             et = dict(frag.edge_tables)
             et[label] = tables[f]
+            # the new label's outer vertices and those the fragment had
+            seen = marks.seen[f]
+            seen[as_numpy(frag.outer_gids)] = True
             frags.append(replace(frag, edge_tables=et, topology=topo, _cache={},
-                                 outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count)))
+                                 outer_gids=as_arrow(kernels.outer_of(seen, frag.inner_ranges))))
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
     def add_column(self, values: Any, columns: Mapping[str, str] | None = None,

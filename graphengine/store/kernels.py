@@ -5,6 +5,8 @@ Every kernel is a counting sort or a linear scan: O(V + E) time, no Python loop 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 import pyarrow as pa
@@ -274,7 +276,11 @@ def mark_seen(values: list[np.ndarray], lo: int, span: int) -> np.ndarray:
 
 def outer_vertices(nbrs: list[np.ndarray], inner_ranges: np.ndarray, vertex_count: int) -> np.ndarray:
     """Sorted global ids in the ``nbrs`` arrays that fall outside the inner id ranges."""
-    seen = mark_seen(nbrs, 0, vertex_count)
+    return outer_of(mark_seen(nbrs, 0, vertex_count), inner_ranges)
+
+
+def outer_of(seen: np.ndarray, inner_ranges: np.ndarray) -> np.ndarray:
+    """Sorted global ids marked in ``seen`` (cleared in place) outside the inner id ranges."""
     for start, count in np.asarray(inner_ranges).reshape(-1, 2):
         seen[start:start + count] = False
     return np.flatnonzero(seen).astype(np.int64, copy=False)
@@ -292,6 +298,18 @@ def outer_vertices(nbrs: list[np.ndarray], inner_ranges: np.ndarray, vertex_coun
 BUCKET_SHIFT = 12
 _LOW = (1 << BUCKET_SHIFT) - 1
 MAX_ENTRIES = (1 << 31) - 1
+
+
+class Marks(NamedTuple):
+    """Flags a CSR build sets while it places the entries: ``seen[f, v]`` for every neighbor
+    ``v`` of a row of fragment ``f``, whose rows are ``frag_base[f]:frag_base[f+1]`` (a
+    fragment's outer vertices, with no second read of the neighbor arrays)."""
+
+    seen: np.ndarray  # bool (fragments, vertex id space)
+    frag_base: np.ndarray  # int64 (fragments + 1)
+
+
+_NO_MARKS = Marks(np.zeros((0, 0), dtype=np.bool_), np.zeros(1, dtype=np.int64))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -321,12 +339,17 @@ def _offsets(hist: np.ndarray):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray) -> None:
+def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray, seen: np.ndarray,
+                  frag_base: np.ndarray) -> None:
     """Second pass: order each bucket's entries by row, unpacking the neighbor ids (and moving
-    ``payload`` along unless it is empty)."""
+    ``payload`` along unless it is empty). Unless ``seen`` is empty, also sets
+    ``seen[f, nbr]`` for every entry of a row of fragment ``f`` (rows ``frag_base[f]`` to
+    ``frag_base[f+1]``): the marks outer vertices are found by, made while the neighbor is in
+    hand (two threads may set the same flag; both write True)."""
     rows = indptr.shape[0] - 1
     nb = (rows + _LOW) >> BUCKET_SHIFT
     carry = payload.shape[0] > 0
+    mark = seen.shape[0] > 0
     for b in numba.prange(nb):
         first = b << BUCKET_SHIFT
         end = min(rows, first + (1 << BUCKET_SHIFT))
@@ -334,10 +357,15 @@ def _sort_buckets(indptr: np.ndarray, nbrs: np.ndarray, payload: np.ndarray) -> 
         packed = nbrs[lo:hi].copy()
         pay = payload[lo:hi].copy()
         cursor = indptr[first:end].copy()
+        f = _block_of(first, frag_base) if mark else 0
+        whole = not mark or frag_base[f + 1] >= end  # the bucket's rows in one fragment
         for j in range(hi - lo):
             r = packed[j] & _LOW
             pos = cursor[r]
-            nbrs[pos] = packed[j] >> BUCKET_SHIFT
+            v = packed[j] >> BUCKET_SHIFT
+            nbrs[pos] = v
+            if mark:
+                seen[f if whole else _block_of(first + r, frag_base), v] = True
             if carry:
                 payload[pos] = pay[j]
             cursor[r] = pos + 1
@@ -437,17 +465,6 @@ def _census(starts, first, segs, src_ptrs, dst_ptrs, lo, span):
     return src_hist, dst_seen
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _any_key(src_hist: np.ndarray, dst_seen: np.ndarray) -> np.ndarray:
-    """Keys counted or seen by any thread."""
-    out = np.zeros(src_hist.shape[1], dtype=np.bool_)
-    for v in numba.prange(src_hist.shape[1]):
-        for t in range(src_hist.shape[0]):
-            if dst_seen[t, v] or src_hist[t, v] > 0:
-                out[v] = True
-    return out
-
-
 def census(src: Chunks, dst: Chunks, lo: int, span: int) -> tuple[np.ndarray, np.ndarray]:
     """For edges whose endpoint ids all lie in ``[lo, lo + span)``: the ids that occur (sorted)
     and the per-thread source-key counts, which :func:`csr_from_pairs` takes as its first pass
@@ -535,7 +552,7 @@ def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, first, segs, src_pt
 def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np.ndarray,
                    src_gid: np.ndarray, dst_lo: int, dst_row: np.ndarray, dst_gid: np.ndarray,
                    payload: np.ndarray | None, positions: bool, both: bool,
-                   src_counts: np.ndarray | None = None):
+                   src_counts: np.ndarray | None = None, marks: Marks | None = None):
     """CSR over ``rows`` rows from edges given as key pairs ``(src[i], dst[i])``.
 
     A key ``k`` of a side is mapped through that side's tables: row ``row[k - lo]`` and
@@ -544,7 +561,8 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     ``both`` also to ``dst_row(dst[i])`` as ``src_gid(src[i])`` (undirected graphs). Each entry
     carries ``payload[i]``, or ``i`` with ``positions``, or nothing. Stable: a row keeps input
     order. Neighbor ids must be below 2**51 (the low bits carry the row during the sort).
-    ``src_counts``: the first pass's result from :func:`census` (directed builds).
+    ``src_counts``: the first pass's result from :func:`census` (directed builds). ``marks``:
+    flags every neighbor of every fragment's rows (see :class:`Marks`).
 
     Returns ``(indptr, nbrs, payload)``, or None when some key is unknown.
     """
@@ -574,7 +592,7 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
                                 payload, pay_mode, both)
     if unknown:
         return None
-    _sort_buckets(indptr, nbrs, out_payload)
+    _sort_buckets(indptr, nbrs, out_payload, *(marks or _NO_MARKS))
     return indptr, nbrs, out_payload
 
 
@@ -619,11 +637,11 @@ def _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, n
 
 
 def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
-                  nbrs: np.ndarray, first_eid: int):
+                  nbrs: np.ndarray, first_eid: int, marks: Marks | None = None):
     """The in-edge CSC of a CSR over global vertex rows whose edge ids are ``first_eid`` plus
     the entry's position: entry (row r -> nbr) becomes (row ``row_of[nbr]`` <- ``row_gid[r]``,
     eid); rows list sources in CSR order. Empty ``row_of`` / ``row_gid`` mean rows are
-    global ids."""
+    global ids. ``marks`` as in :func:`csr_from_pairs`."""
     if len(nbrs) > MAX_ENTRIES:
         raise ValueError(f"{len(nbrs)} entries in one CSR transpose: at most {MAX_ENTRIES}")
     split = _transpose_split(indptr, numba.get_num_threads())
@@ -632,7 +650,7 @@ def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
     out_eids = empty(len(nbrs))
     _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, nbrs, split,
                           first_eid)
-    _sort_buckets(out_indptr, out_nbrs, out_eids)
+    _sort_buckets(out_indptr, out_nbrs, out_eids, *(marks or _NO_MARKS))
     return out_indptr, out_nbrs, out_eids
 
 

@@ -162,3 +162,23 @@ def test_outer_vertices_cover_every_label(directed):
         expect = np.unique(nbrs[~frag.is_inner(nbrs)])
         assert len(expect)
         np.testing.assert_array_equal(np.asarray(frag.outer_gids), expect)
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_outer_vertices_when_fragments_span_many_row_buckets(directed):
+    """Fragments of several row buckets (the build sorts rows in buckets of 2**BUCKET_SHIFT;
+    a bucket on a fragment boundary has rows of two fragments): outer vertices are still
+    exactly the neighbors a fragment does not own."""
+    from graphengine.store.kernels import BUCKET_SHIFT
+
+    n = 5 << BUCKET_SHIFT
+    rng = np.random.default_rng(11)
+    src, dst = rng.integers(0, n, 60_000), rng.integers(0, n, 60_000)
+    with graphengine.session(num_fragments=3) as sess:
+        g = sess.g(directed=directed).add_edges({"s": src, "d": dst})
+    assert all(f.inner_vertex_count > 1 << BUCKET_SHIFT for f in g.fragments)
+    for frag in g.fragments:
+        nbrs = np.concatenate([frag.out_nbrs, frag.in_nbrs])
+        expect = np.unique(nbrs[~frag.is_inner(nbrs)])
+        assert len(expect) > 1000
+        np.testing.assert_array_equal(np.asarray(frag.outer_gids), expect)
