@@ -134,7 +134,7 @@ class Fragment:
             n = self.inner_vertex_count
             indptr = np.zeros(n + 1, dtype=np.int64)
             nbrs = np.zeros(0, dtype=np.int64)
-            eids = np.zeros(0, dtype=np.int64)
+            eids = np.zeros(0, dtype=np.int32)  # merges widen it to the labels' id type
             for label in labels:
                 p, nb, e = self.topology[label].arrays(direction)
                 keys = np.repeat(np.arange(len(p) - 1, dtype=np.int64), np.diff(p))

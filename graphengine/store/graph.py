@@ -489,7 +489,7 @@ class Graph:
         perm = kernels.group_by_owner(src_owner, self.fnum)
         counts = np.bincount(src_owner, minlength=self.fnum)
         eblocks = self.edge_blocks
-        new_eids = np.empty(len(src), dtype=np.int64)
+        new_eids = np.empty(len(src), dtype=kernels.eid_dtype(eblocks.total + len(src)))
         edge_tables: dict[int, pa.Table] = {}
         pos = 0
         for f in range(self.fnum):
@@ -579,9 +579,8 @@ class Graph:
             del csr
             counts = np.diff(indptr[frag_base])
             tables = _split_rows(props, order, counts)
-            # the input order is no longer needed: its buffer becomes the edge ids
-            eids = order if len(order) else kernels.empty(len(nbrs))
             del order
+            eids = kernels.empty(len(nbrs), kernels.eid_dtype(first + len(nbrs)))
             kernels.fill_range(eids, first)
             if row_of is None:
                 row_of = row_gid = _EMPTY
@@ -593,7 +592,8 @@ class Graph:
         else:
             eids, counts = kernels.assign_edge_ids(src.keys, s_lo, s_row, frag_base, first)
             out = kernels.csr_from_pairs(rows, src.keys, dst.keys, s_lo, s_row, s_gid, d_lo,
-                                         d_row, d_gid, eids, False, True, marks=marks)
+                                         d_row, d_gid, eids, False, True, marks=marks,
+                                         payload_dtype=kernels.eid_dtype(first + len(eids)))
             if out is None:
                 return None
             _release(src, dst)
@@ -1019,6 +1019,7 @@ def _csr_with(n: int, old: Topology | None, direction: str, entries) -> tuple[pa
     if entries is None and old is not None:
         return tuple(getattr(old, p + k) for k in ("indptr", "nbrs", "eids"))
     empty = np.zeros(0, dtype=np.int64)
-    base = old.arrays(direction) if old is not None else (np.zeros(1, np.int64), empty, empty)
     keys, nbrs, eids = entries if entries is not None else (empty, empty, empty)
+    base = old.arrays(direction) if old is not None else \
+        (np.zeros(1, np.int64), empty, np.zeros(0, eids.dtype))
     return tuple(as_arrow(a) for a in kernels.merge_csr(n, *base, keys, nbrs, eids))

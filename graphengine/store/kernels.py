@@ -17,11 +17,18 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
-@numba.njit(cache=True, nogil=True)
 def merge_csr(n: int, indptr: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,
               keys: np.ndarray, new_nbrs: np.ndarray, new_eids: np.ndarray):
     """Append entries to an existing CSR (over ``len(indptr) - 1 <= n`` rows): old entries
-    first, then the new ones in input order (a stable counting sort)."""
+    first, then the new ones in input order (a stable counting sort). The edge ids come out
+    in the wider of the two id types."""
+    common = np.result_type(eids, new_eids)
+    return _merge_csr(n, indptr, nbrs, eids.astype(common, copy=False), keys, new_nbrs,
+                      new_eids.astype(common, copy=False))
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_csr(n, indptr, nbrs, eids, keys, new_nbrs, new_eids):
     old_n = indptr.shape[0] - 1
     counts = np.zeros(n + 1, dtype=np.int64)
     for v in range(old_n):
@@ -32,7 +39,7 @@ def merge_csr(n: int, indptr: np.ndarray, nbrs: np.ndarray, eids: np.ndarray,
         counts[i + 1] += counts[i]
     total = counts[n]
     out_nbrs = np.empty(total, dtype=np.int64)
-    out_eids = np.empty(total, dtype=np.int64)
+    out_eids = np.empty(total, dtype=eids.dtype)
     cursor = counts[:-1].copy()
     for v in range(old_n):
         for j in range(indptr[v], indptr[v + 1]):
@@ -59,7 +66,7 @@ def filter_csr(indptr: np.ndarray, nbrs: np.ndarray, eids: np.ndarray, keep: np.
                 total += 1
         out_indptr[v + 1] = total
     out_nbrs = np.empty(total, dtype=np.int64)
-    out_eids = np.empty(total, dtype=np.int64)
+    out_eids = np.empty(total, dtype=eids.dtype)
     pos = 0
     for j in range(nbrs.shape[0]):
         if keep[j]:
@@ -135,12 +142,13 @@ def row_lookup(id_space: int, starts: np.ndarray, counts: np.ndarray, row_base: 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _touch_pages(a: np.ndarray) -> None:
-    for p in numba.prange((a.shape[0] + 511) // 512):
-        a[p * 512] = 0
+    step = 4096 // a.itemsize  # one write per 4 KiB page
+    for p in numba.prange((a.shape[0] + step - 1) // step):
+        a[p * step] = 0
 
 
-def empty(n: int) -> np.ndarray:
-    """An int64 array of ``n`` unspecified values in Arrow's memory pool, its pages mapped.
+def empty(n: int, dtype=np.int64) -> np.ndarray:
+    """An array of ``n`` unspecified values in Arrow's memory pool, its pages mapped.
 
     The big arrays of a build come from the pool rather than from numpy: the pool hands back
     the memory a loaded file's columns just freed, and numpy's huge-page allocations can stall
@@ -148,7 +156,8 @@ def empty(n: int) -> np.ndarray:
     once, in order and in parallel: pages first touched inside a random scatter cost about
     2.5x more (0.63 s against 0.26 s for 128 MiB on this VM).
     """
-    out = np.frombuffer(pa.allocate_buffer(n * 8), dtype=np.int64)
+    dtype = np.dtype(dtype)
+    out = np.frombuffer(pa.allocate_buffer(n * dtype.itemsize), dtype=dtype)
     _touch_pages(out)
     return out
 
@@ -554,7 +563,8 @@ def _pairs_to_buckets(out_nbrs, out_payload, cursor, starts, first, segs, src_pt
 def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np.ndarray,
                    src_gid: np.ndarray, dst_lo: int, dst_row: np.ndarray, dst_gid: np.ndarray,
                    payload: np.ndarray | None, positions: bool, both: bool,
-                   src_counts: np.ndarray | None = None, marks: Marks | None = None):
+                   src_counts: np.ndarray | None = None, marks: Marks | None = None,
+                   payload_dtype=np.int64):
     """CSR over ``rows`` rows from edges given as key pairs ``(src[i], dst[i])``.
 
     A key ``k`` of a side is mapped through that side's tables: row ``row[k - lo]`` and
@@ -564,7 +574,8 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     carries ``payload[i]``, or ``i`` with ``positions``, or nothing. Stable: a row keeps input
     order. Neighbor ids must be below 2**52 (the low bits carry the row during the sort).
     ``src_counts``: the first pass's result from :func:`census` (directed builds). ``marks``:
-    flags every neighbor of every fragment's rows (see :class:`Marks`).
+    flags every neighbor of every fragment's rows (see :class:`Marks`). ``payload_dtype``: the
+    type of the payload array returned.
 
     Returns ``(indptr, nbrs, payload)``, or None when some key is unknown.
     """
@@ -588,7 +599,7 @@ def csr_from_pairs(rows: int, src: Chunks, dst: Chunks, src_lo: int, src_row: np
     pay_mode = 2 if payload is not None else (1 if positions else 0)
     payload = payload if payload is not None else np.zeros(0, dtype=np.int64)
     nbrs = empty(indptr[-1])
-    out_payload = empty(indptr[-1] if pay_mode else 0)
+    out_payload = empty(indptr[-1] if pay_mode else 0, payload_dtype)
     unknown = _pairs_to_buckets(nbrs, out_payload, cursor, src.starts, first, segs, src.ptrs,
                                 dst.ptrs, src_lo, src_row, src_gid, dst_lo, dst_row, dst_gid,
                                 payload, pay_mode, both)
@@ -649,11 +660,17 @@ def transpose_csr(row_of: np.ndarray, row_gid: np.ndarray, indptr: np.ndarray,
     split = _transpose_split(indptr, numba.get_num_threads())
     out_indptr, cursor = _offsets(_transpose_counts(row_of, indptr, nbrs, split))
     out_nbrs = empty(len(nbrs))
-    out_eids = empty(len(nbrs))
+    out_eids = empty(len(nbrs), eid_dtype(first_eid + len(nbrs)))
     _transpose_to_buckets(out_nbrs, out_eids, cursor, row_of, row_gid, indptr, nbrs, split,
                           first_eid)
     _sort_buckets(out_indptr, out_nbrs, out_eids, *(marks or _NO_MARKS))
     return out_indptr, out_nbrs, out_eids
+
+
+def eid_dtype(end: int):
+    """The type of edge id arrays whose ids are below ``end``: int32 while they fit (half the
+    memory of the two edge id arrays: 8 of 33.6 bytes per directed edge), int64 beyond."""
+    return np.int32 if end <= np.iinfo(np.int32).max else np.int64
 
 
 @numba.njit(cache=True, nogil=True)

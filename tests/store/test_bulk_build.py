@@ -182,3 +182,24 @@ def test_outer_vertices_when_fragments_span_many_row_buckets(directed):
         expect = np.unique(nbrs[~frag.is_inner(nbrs)])
         assert len(expect) > 1000
         np.testing.assert_array_equal(np.asarray(frag.outer_gids), expect)
+
+
+def test_edge_ids_are_int32_while_they_fit_and_widen_past_that():
+    """Edge id arrays take int32 while every id fits (half their memory); adding ids past
+    2**31 - 1 gives the merged arrays int64, with every old and new id intact."""
+    from graphengine.store.kernels import eid_dtype, merge_csr
+
+    assert eid_dtype(2**31 - 1) is np.int32 and eid_dtype(2**31) is np.int64
+    with graphengine.session(num_fragments=2) as sess:
+        g = sess.g(directed=True).add_edges({"s": [1, 2, 3, 1], "d": [2, 3, 1, 3]})
+        g = g.add_edges({"s": [2], "d": [1]})
+    for frag in g.fragments:
+        assert frag.out_eids.dtype == np.int32 and frag.in_eids.dtype == np.int32
+    out = np.sort(np.concatenate([f.out_eids for f in g.fragments]))
+    np.testing.assert_array_equal(out, np.arange(5))
+    # row 0 has ids 0 and 1 (int32); ids past int32 come in for rows 0 and 1
+    indptr, nbrs, eids = (np.array([0, 2, 2]), np.array([5, 6]), np.array([0, 1], np.int32))
+    new = np.array([2**31 + 5, 2**33], dtype=np.int64)
+    _, _, merged = merge_csr(2, indptr, nbrs, eids, np.array([1, 0]), np.array([7, 8]), new)
+    assert merged.dtype == np.int64
+    np.testing.assert_array_equal(merged, [0, 1, 2**33, 2**31 + 5])
