@@ -86,7 +86,10 @@ def read_file(loader: Loader) -> pa.Table:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         try:
-            return pq.read_table(path)
+            # no pre-buffering (meant for high-latency stores such as S3): on a local file it
+            # only holds the compressed file in memory during the read (129 MiB file: peak
+            # +390 MiB instead of +510 MiB, same time)
+            return pq.read_table(path, pre_buffer=False)
         except (pa.ArrowException, OSError) as e:
             raise LoadError(f"{path}: cannot read Parquet: {e}") from e
     return _read_csv(path, loader)
