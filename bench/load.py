@@ -17,7 +17,7 @@ VM the spread between runs is wide (first touches of memory cost what the host m
 
 A load subprocess first warms Numba (compiles, or loads its cache) on a tiny graph and reports
 that time apart, and records its RSS after imports and warm-up as the baseline; the peak RSS
-(``getrusage(RUSAGE_SELF).ru_maxrss``) is read right after its first load, so it belongs to
+(``VmHWM`` of ``/proc/self/status``) is read right after its first load, so it belongs to
 that one load. A sampling thread records RSS every 5 ms so the table can say in which step of
 the load the peak happens (``--profile`` adds cProfile).
 
@@ -33,7 +33,6 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -57,8 +56,17 @@ def current_rss() -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident set size of this process so far, in bytes (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident set size of this process's own memory so far, in bytes (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: Linux carries that over an exec from the process that forked,
+    so a spawned subprocess starts with its parent's RSS as its peak (the parent here holds the
+    generated graph: ~970 MiB, which every load reported as its peak once the store was small
+    enough to peak below it)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
 
 
 class RssSampler(threading.Thread):
