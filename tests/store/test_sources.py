@@ -64,6 +64,25 @@ def test_csv_without_header(sess, tmp_path):
     check(build(sess, v, e))
 
 
+@pytest.mark.parametrize("late", ["2.5", "x7", ""], ids=["float", "string", "null"])
+def test_csv_types_come_from_the_whole_file(tmp_path, late):
+    """Columns are read with the types of the first block when the rest fits them (less
+    memory); a later row that needs a wider type gives the whole file's inferred types, as
+    pyarrow's own read does. A column empty in the first block is inferred from the rest."""
+    import pyarrow.csv as pacsv
+
+    from graphengine.store.sources import read_file
+
+    n = 200_000  # ~2.4 MB: the first 1 MiB block has integers only
+    lines = ["a,b,c"] + [f"{i},{i * 3},{'' if i < n - 5 else i}" for i in range(n)]
+    lines[n // 2] = f"{n // 2},{late},"
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    got, want = read_file(Loader(path)), pacsv.read_csv(path)
+    assert got.schema == want.schema
+    assert got.equals(want)
+
+
 def test_parquet(sess, tmp_path):
     pq.write_table(pa.Table.from_pandas(PEOPLE), tmp_path / "p.parquet")
     pq.write_table(pa.Table.from_pandas(KNOWS), tmp_path / "k.parquet")
