@@ -96,28 +96,25 @@ def read_file(loader: Loader) -> pa.Table:
 
 
 def _read_csv(path: Path, loader: Loader) -> pa.Table:
-    read_opts = pacsv.ReadOptions(
-        column_names=list(loader.column_names) if loader.column_names else None,
-        autogenerate_column_names=not loader.header_row and not loader.column_names,
-        skip_rows=1 if (loader.column_names and loader.header_row) else 0,
-        block_size=1 << 24,
-    )
-    parse_opts = pacsv.ParseOptions(delimiter=loader.delimiter)
+    parse = pacsv.ParseOptions(delimiter=loader.delimiter)
     given = dict(loader.column_types)
+
+    def read(types: dict[str, Any]) -> pa.Table:
+        return pacsv.read_csv(path, read_options=_read_options(loader, 1 << 24),
+                              parse_options=parse,
+                              convert_options=pacsv.ConvertOptions(column_types=types or None))
+
     errors = (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError)
     try:
         # columns typed from the first block: while pyarrow infers a type it keeps every parsed
         # block, in case a later one needs a wider type (222 MiB file: +740 MiB during the
         # read, +360-440 MiB typed, same time)
-        types = {**_first_block_types(path, read_opts, parse_opts, given), **given}
-        table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
-                               convert_options=pacsv.ConvertOptions(column_types=types))
+        table = read({**_first_block_types(path, loader, parse, given), **given})
     except errors:
         # a later block needs a wider type (or the file is bad): infer from the whole file,
         # and name the line of a real error
         try:
-            table = pacsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
-                                   convert_options=pacsv.ConvertOptions(column_types=given or None))
+            table = read(given)
         except errors as e:
             raise LoadError(_locate_csv_error(path, loader, str(e))) from e
     # the parser's text blocks (about the file's size) are freed but kept by Arrow's pool:
@@ -126,16 +123,21 @@ def _read_csv(path: Path, loader: Loader) -> pa.Table:
     return table
 
 
-def _first_block_types(path: Path, read_opts: pacsv.ReadOptions, parse_opts: pacsv.ParseOptions,
+def _read_options(loader: Loader, block_size: int) -> pacsv.ReadOptions:
+    return pacsv.ReadOptions(
+        column_names=list(loader.column_names) if loader.column_names else None,
+        autogenerate_column_names=not loader.header_row and not loader.column_names,
+        skip_rows=1 if (loader.column_names and loader.header_row) else 0,
+        block_size=block_size,
+    )
+
+
+def _first_block_types(path: Path, loader: Loader, parse: pacsv.ParseOptions,
                        given: dict[str, Any]) -> dict[str, pa.DataType]:
     """The column types pyarrow infers from the file's first 1 MiB (columns that are all null
     there are left to inference)."""
-    sample = pacsv.ReadOptions(column_names=read_opts.column_names,
-                               autogenerate_column_names=read_opts.autogenerate_column_names,
-                               skip_rows=read_opts.skip_rows, block_size=1 << 20)
-    convert = pacsv.ConvertOptions(column_types=given or None)
-    with pacsv.open_csv(path, read_options=sample, parse_options=parse_opts,
-                        convert_options=convert) as reader:
+    with pacsv.open_csv(path, read_options=_read_options(loader, 1 << 20), parse_options=parse,
+                        convert_options=pacsv.ConvertOptions(column_types=given or None)) as reader:
         return {f.name: f.type for f in reader.schema if not pa.types.is_null(f.type)}
 
 
