@@ -37,3 +37,17 @@ class QueryError(GraphEngineError):
 
 class AnalyticsError(GraphEngineError):
     """An analytical app was called on a graph or with parameters it does not support."""
+
+
+class QuerySyntaxError(QueryError):
+    """Gremlin text that does not parse; ``line`` and ``column`` (1-based) locate the fault."""
+
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.line = line
+        self.column = column
+
+
+class QueryEvaluationError(QueryError):
+    """A traversal that parsed but cannot run: an unknown step, a wrong argument, a lambda, or a
+    step applied to a value it does not accept. The graph is left as it was."""
