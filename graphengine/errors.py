@@ -51,3 +51,7 @@ class QuerySyntaxError(QueryError):
 class QueryEvaluationError(QueryError):
     """A traversal that parsed but cannot run: an unknown step, a wrong argument, a lambda, or a
     step applied to a value it does not accept. The graph is left as it was."""
+
+
+class SamplingError(GraphEngineError):
+    """Sampling parameters that do not fit the graph (seeds that are not vertices, fanouts)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GraphEngineError, SchemaError
+from ..errors import SamplingError, SchemaError
 from ..store import kernels as store_kernels
 from ..store.graph import Graph
 
@@ -75,7 +75,7 @@ class Adjacency:
 
 def check_direction(direction: str) -> None:
     if direction not in ("in", "out"):
-        raise GraphEngineError(f"direction must be 'in' or 'out', got {direction!r}")
+        raise SamplingError(f"direction must be 'in' or 'out', got {direction!r}")
 
 
 def check_edge_labels(g: Graph, edge_labels) -> tuple[str, ...]:
@@ -175,7 +175,7 @@ def local_maps(g: Graph) -> LocalMap:
 
 def check_gids(g: Graph, gids, what: str = "seeds") -> np.ndarray:
     """Seeds as a contiguous int64 array of live global ids; others raise a
-    :class:`GraphEngineError` naming the first bad one."""
+    :class:`SamplingError` naming the first bad one."""
     arr = np.ascontiguousarray(_as_numpy(gids), dtype=np.int64).reshape(-1)
     if len(arr) == 0:
         return arr
@@ -186,7 +186,7 @@ def check_gids(g: Graph, gids, what: str = "seeds") -> np.ndarray:
         bad = arr >= vb.start[b] + vb.count[b]
     if bad.any():
         first = int(arr[np.flatnonzero(bad)[0]])
-        raise GraphEngineError(f"{what}: {first} is not a vertex global id of this graph"
+        raise SamplingError(f"{what}: {first} is not a vertex global id of this graph"
                                f" (ids are in [0, {g.id_space}))")
     return arr
 

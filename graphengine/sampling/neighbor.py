@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch_geometric.sampler import HeteroSamplerOutput, NumNeighbors, SamplerOutput
 
-from ..errors import GraphEngineError, SchemaError
+from ..errors import SamplingError, SchemaError
 from ..store.graph import Graph
 from . import kernels
 from .adjacency import (
@@ -96,7 +96,7 @@ def sample_neighbors(g: Graph, seeds: Seeds, fanouts: Fanouts, *, replace: bool 
     Raises:
         SchemaError: unknown edge label, vertex label or weight property; fanouts for an
             edge type the graph does not have.
-        GraphEngineError: a seed that is not a vertex, fanouts of unequal lengths or below
+        SamplingError: a seed that is not a vertex, fanouts of unequal lengths or below
             -1, a bad ``direction``.
 
     Complexity:
@@ -138,7 +138,7 @@ def _seed(seed: int | None) -> int:
 def _check_fanout_values(values: Sequence[int], what: str) -> list[int]:
     out = [int(v) for v in values]
     if any(v < -1 for v in out):
-        raise GraphEngineError(f"{what}: fanouts must be >= -1 (-1 = all neighbors), got {out}")
+        raise SamplingError(f"{what}: fanouts must be >= -1 (-1 = all neighbors), got {out}")
     return out
 
 
@@ -146,7 +146,7 @@ def _hop_list(fanouts: Fanouts) -> list[int]:
     if isinstance(fanouts, NumNeighbors):
         fanouts = fanouts.values
     if isinstance(fanouts, Mapping):
-        raise GraphEngineError("per-edge-type fanouts need heterogeneous seeds "
+        raise SamplingError("per-edge-type fanouts need heterogeneous seeds "
                                "({vertex label: ids}); give a list for homogeneous sampling")
     return _check_fanout_values(fanouts, "fanouts")
 
@@ -263,10 +263,10 @@ def hetero_fanouts(fanouts: Fanouts, types: list[EdgeType]) -> dict[EdgeType, li
             out[et] = _check_fanout_values(v, f"fanouts of {et}")
     missing = [et for et in types if et not in out]
     if missing:
-        raise GraphEngineError(f"fanouts missing for edge types {missing}")
+        raise SamplingError(f"fanouts missing for edge types {missing}")
     lengths = {len(v) for v in out.values()}
     if len(lengths) > 1:
-        raise GraphEngineError(f"fanout lists must have one length (one entry per hop) for"
+        raise SamplingError(f"fanout lists must have one length (one entry per hop) for"
                                f" every edge type, got lengths {sorted(lengths)}")
     return out
 
@@ -287,7 +287,7 @@ def to_gids(g: Graph, label: str, index) -> np.ndarray:
                                else np.asarray(index), dtype=np.int64).reshape(-1)
     bad = (idx < 0) | (idx >= len(table))
     if bad.any():
-        raise GraphEngineError(f"seeds of vertex label {label!r}: {int(idx[bad][0])} is out of"
+        raise SamplingError(f"seeds of vertex label {label!r}: {int(idx[bad][0])} is out of"
                                f" range (the label has {len(table)} vertices)")
     return table[idx]
 

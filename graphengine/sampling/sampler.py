@@ -16,7 +16,7 @@ from torch_geometric.sampler import (
 )
 from torch_geometric.sampler.neighbor_sampler import edge_sample, node_sample
 
-from ..errors import GraphEngineError
+from ..errors import SamplingError
 from ..store.graph import Graph
 from .adjacency import check_direction, check_edge_labels, check_gids
 from .neighbor import EdgeType, Fanouts, edge_types, hetero_fanouts, label_gids, sample_neighbors
@@ -91,7 +91,7 @@ class GraphSampler(BaseSampler):
         negative sampling, ``(input_id, src_index, dst_pos_index, dst_neg_index, time)`` for
         triplets."""
         if index.time is not None:
-            raise GraphEngineError("GraphSampler: temporal sampling is not supported")
+            raise SamplingError("GraphSampler: temporal sampling is not supported")
         neg_sampling = NegativeSampling.cast(neg_sampling)
         if neg_sampling is not None and index.input_type is None:
             neg_sampling = self._live_negatives(neg_sampling)
@@ -112,7 +112,7 @@ class GraphSampler(BaseSampler):
 
     def _sample(self, seed, seed_time=None, **kwargs) -> SamplerOutput | HeteroSamplerOutput:
         if seed_time is not None:
-            raise GraphEngineError("GraphSampler: temporal sampling is not supported")
+            raise SamplingError("GraphSampler: temporal sampling is not supported")
         key = None
         if self._generator is not None:
             key = int(torch.randint(0, 2**62, (1,), generator=self._generator).item())
@@ -152,12 +152,12 @@ def sample_links(g: Graph, edge_label_index, fanouts: Fanouts, *, edge_label=Non
         ``(input_id, src_index, dst_pos_index, dst_neg_index, None)`` (triplets).
 
     Raises:
-        GraphEngineError: endpoints that are not vertices, a malformed ``edge_label_index``.
+        SamplingError: endpoints that are not vertices, a malformed ``edge_label_index``.
     """
     eli = torch.as_tensor(np.asarray(edge_label_index) if not torch.is_tensor(edge_label_index)
                           else edge_label_index)
     if eli.dim() != 2 or eli.size(0) != 2:
-        raise GraphEngineError(f"edge_label_index must have shape [2, n], got {list(eli.shape)}")
+        raise SamplingError(f"edge_label_index must have shape [2, n], got {list(eli.shape)}")
     eli = eli.to(torch.long)
     if input_type is None:
         check_gids(g, eli.reshape(-1), "edge_label_index")
@@ -166,11 +166,11 @@ def sample_links(g: Graph, edge_label_index, fanouts: Fanouts, *, edge_label=Non
         types = edge_types(g, check_edge_labels(g, edge_labels))
         hetero_fanouts(fanouts, types)  # errors before any sampling
         if input_type not in types:
-            raise GraphEngineError(f"input_type {input_type} is not among the edge types {types}")
+            raise SamplingError(f"input_type {input_type} is not among the edge types {types}")
         for row, label in zip(eli, (input_type[0], input_type[2])):
             n = len(label_gids(g, label))
             if len(row) and (int(row.min()) < 0 or int(row.max()) >= n):
-                raise GraphEngineError(f"edge_label_index: ids of {label!r} must be in"
+                raise SamplingError(f"edge_label_index: ids of {label!r} must be in"
                                        f" [0, {n})")
     label = None if edge_label is None else torch.as_tensor(edge_label)
     inputs = EdgeSamplerInput(torch.arange(eli.size(1)), eli[0], eli[1], label, None, input_type)

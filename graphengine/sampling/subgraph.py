@@ -34,7 +34,7 @@ def induced_subgraph(g: Graph, nodes, *, edge_labels: str | Sequence[str] | None
         ``num_sampled_nodes = [len(nodes)]``, ``num_sampled_edges = [edges]``.
 
     Raises:
-        GraphEngineError: an id that is not a vertex. SchemaError: an unknown edge label.
+        SamplingError: an id that is not a vertex. SchemaError: an unknown edge label.
 
     Complexity:
         O(sum of the out-degrees of ``nodes``) plus a sort of the kept edges.

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from numba.typed import List
 
-from ..errors import GraphEngineError
+from ..errors import SamplingError
 from ..store.graph import Graph
 from . import kernels
 from .adjacency import adjacency, check_edge_labels, check_gids
@@ -43,7 +43,7 @@ def random_walk(g: Graph, starts, walk_length: int, *, p: float = 1.0, q: float 
         An int64 tensor ``[len(starts), walk_length + 1]`` of global ids, the starts first.
 
     Raises:
-        GraphEngineError: a start that is not a vertex, ``walk_length < 0``, ``p`` or ``q``
+        SamplingError: a start that is not a vertex, ``walk_length < 0``, ``p`` or ``q``
             not positive. SchemaError: an unknown edge label.
 
     References:
@@ -51,9 +51,9 @@ def random_walk(g: Graph, starts, walk_length: int, *, p: float = 1.0, q: float 
         Scalable Feature Learning for Networks", KDD 2016.
     """
     if walk_length < 0:
-        raise GraphEngineError(f"walk_length must be >= 0, got {walk_length}")
+        raise SamplingError(f"walk_length must be >= 0, got {walk_length}")
     if not (p > 0 and q > 0):
-        raise GraphEngineError(f"node2vec's p and q must be > 0, got p={p}, q={q}")
+        raise SamplingError(f"node2vec's p and q must be > 0, got p={p}, q={q}")
     labels = check_edge_labels(g, edge_labels)
     gids = check_gids(g, starts, "starts")
     adj = adjacency(g, direction, labels)
