@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Union
 
 import numpy as np
 import torch
@@ -27,9 +26,9 @@ from .adjacency import (
 log = logging.getLogger(__name__)
 
 EdgeType = tuple[str, str, str]
-Fanouts = Union[Sequence[int], Mapping[Union[EdgeType, str], Sequence[int]], NumNeighbors]
-Seeds = Union[np.ndarray, torch.Tensor, Sequence[int], Mapping[str, Union[np.ndarray, torch.Tensor,
-                                                                            Sequence[int]]]]
+Ids = np.ndarray | torch.Tensor | Sequence[int]
+Fanouts = Sequence[int] | Mapping[EdgeType | str, Sequence[int]] | NumNeighbors
+Seeds = Ids | Mapping[str, Ids]
 _NO_WEIGHTS = np.zeros(1, dtype=np.float64)
 _EMPTY = np.zeros(0, dtype=np.int64)
 

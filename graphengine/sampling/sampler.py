@@ -19,7 +19,14 @@ from torch_geometric.sampler.neighbor_sampler import edge_sample, node_sample
 from ..errors import SamplingError
 from ..store.graph import Graph
 from .adjacency import check_direction, check_edge_labels, check_gids
-from .neighbor import EdgeType, Fanouts, edge_types, hetero_fanouts, label_gids, sample_neighbors
+from .neighbor import (
+    EdgeType,
+    Fanouts,
+    edge_types,
+    hetero_fanouts,
+    label_gids,
+    sample_neighbors,
+)
 
 
 class GraphSampler(BaseSampler):
