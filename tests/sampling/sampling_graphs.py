@@ -48,3 +48,34 @@ class Ref:
             ok |= (self.src[e] == d) & (self.dst[e] == s)
         assert ok.all(), f"{(~ok).sum()} sampled edges are not graph edges"
 
+
+
+def hetero_graph(directed=True, seed=0):
+    """Users and items: ``follows`` user -> user, ``buys`` user -> item, and ``links`` with two
+    relations (user -> item, item -> item), so an item's ``links`` rows mix neighbor labels.
+    Every edge has ``key``: its row in ``tables[label]`` (the reference)."""
+    rng = np.random.default_rng(seed)
+    nu, ni = 40, 25
+    tables = {}
+
+    def edges(n_src, n_dst, m):
+        return rng.integers(0, n_src, m), rng.integers(0, n_dst, m)
+
+    specs = [("follows", "user", "user", *edges(nu, nu, 200)),
+             ("buys", "user", "item", *edges(nu, ni, 150)),
+             ("links", "user", "item", *edges(nu, ni, 60)),
+             ("links", "item", "item", *edges(ni, ni, 60))]
+    with graphengine.session() as sess:
+        g = sess.g(directed=directed)
+        g = g.add_vertices(pa.table({"id": np.arange(100, 100 + nu)}), label="user")
+        g = g.add_vertices(pa.table({"id": np.arange(500, 500 + ni)}), label="item")
+        for label, sl, dl, s, d in specs:
+            off = {"user": 100, "item": 500}
+            start = len(tables.get(label, {"src": []})["src"])
+            t = {"src": s + off[sl], "dst": d + off[dl],
+                 "key": np.arange(start, start + len(s), dtype=np.int64),
+                 "w": rng.random(len(s)) + 0.1}
+            g = g.add_edges(pa.table(t), label=label, src_label=sl, dst_label=dl)
+            old = tables.get(label)
+            tables[label] = t if old is None else {k: np.concatenate([old[k], t[k]]) for k in t}
+    return g, tables
