@@ -111,6 +111,7 @@ from gremlin_python.process.traversal import (
     ShortestPath,
     T,
     TextP,
+    Traversal,
     TraversalStrategy,
     WithOptions,
 )
@@ -275,14 +276,16 @@ _INT64 = 1 << 63
 _D = r"\d(?:[\d_]*\d)?"
 _TOKEN_RE = re.compile(
     rf"""
-     (?P<ws>(?:[ \t\r\n\f]+|//[^\r\n]*)+)
-    |(?P<float>[+-]?{_D}(?:\.{_D}(?:[eE][+-]?{_D})?|[eE][+-]?{_D})[fFdDmM]?|[+-]?{_D}[fFdDmM])
-    |(?P<int>[+-]?(?:0[xX][0-9a-fA-F](?:[0-9a-fA-F_]*[0-9a-fA-F])?|{_D})[bBsSnNiIlL]?)
-    |(?P<inf>[+-]Infinity(?![\w$]))
-    |(?P<id>[^\W\d][\w$]*|\$[\w$]*)
-    |(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-    |(?P<arrow>->)
-    |(?P<punct>[()\[\]{{}},.:;])
+    (?:[ \t\r\n\f]+|//[^\r\n]*)*
+    (?:(?P<punct>[()\[\]{{}},.:;])
+      |(?P<id>[^\W\d][\w$]*|\$[\w$]*)
+      |(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+      |(?P<inf>[+-]Infinity(?![\w$]))
+      |(?P<float>[+-]?{_D}(?:\.{_D}(?:[eE][+-]?{_D})?|[eE][+-]?{_D})[fFdDmM]?|[+-]?{_D}[fFdDmM])
+      |(?P<int>[+-]?(?:0[xX][0-9a-fA-F](?:[0-9a-fA-F_]*[0-9a-fA-F])?|{_D})[bBsSnNiIlL]?)
+      |(?P<arrow>->)
+      |(?P<end>\Z)
+      |(?P<err>.))
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -377,53 +380,43 @@ def _tokenize(text: str) -> tuple[list[str], list[Any], list[int]]:
     kinds: list[str] = []
     vals: list[Any] = []
     poss: list[int] = []
-    pos = 0
-    n = len(text)
-    match = _TOKEN_RE.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
-            c = text[pos]
-            if c in "'\"":
-                _syntax(text, pos, "unterminated string literal")
-            kinds.append("err")
-            vals.append(c)
-            poss.append(pos)
-            pos += 1
-            continue
+    add_kind, add_val, add_pos = kinds.append, vals.append, poss.append
+    for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
-        end = m.end()
-        if kind == "ws":
-            pos = end
+        if kind == "punct" or kind == "id":
+            raw = m.group(kind)
+            add_kind(raw if kind == "punct" else kind)
+            add_val(raw)
+        elif kind == "end":
+            break
+        else:
+            raw = m.group(kind)
+            pos = m.start(kind)
+            add_pos(pos)
+            if kind == "str":
+                add_kind(kind)
+                add_val(_unescape(raw[1:-1]))
+            elif kind == "int":
+                add_kind("num")
+                add_val(_int_value(text, raw, pos))
+            elif kind == "float":
+                add_kind("num")
+                add_val(_float_value(raw))
+            elif kind == "inf":
+                add_kind("num")
+                add_val(-math.inf if raw[0] == "-" else math.inf)
+            else:  # arrow, err
+                if raw in "'\"":
+                    _syntax(text, pos, "unterminated string literal")
+                add_kind(kind)
+                add_val(raw)
             continue
-        raw = m.group()
-        if kind == "punct":
-            kinds.append(raw)
-            vals.append(raw)
-        elif kind == "id":
-            kinds.append("id")
-            vals.append(raw)
-        elif kind == "str":
-            kinds.append("str")
-            vals.append(_unescape(raw[1:-1]))
-        elif kind == "int":
-            kinds.append("num")
-            vals.append(_int_value(text, raw, pos))
-        elif kind == "float":
-            kinds.append("num")
-            vals.append(_float_value(raw))
-        elif kind == "inf":
-            kinds.append("num")
-            vals.append(-math.inf if raw[0] == "-" else math.inf)
-        else:  # arrow
-            kinds.append(kind)
-            vals.append(raw)
-        poss.append(pos)
-        pos = end
+        add_pos(m.start(kind))
+    n = len(text)
     for _ in range(4):
-        kinds.append(_EOF)
-        vals.append(None)
-        poss.append(n)
+        add_kind(_EOF)
+        add_val(None)
+        add_pos(n)
     return kinds, vals, poss
 
 
@@ -457,6 +450,17 @@ def _parse_datetime(s: str) -> _dt.datetime | None:
                             int(ss or 0), micro, tzinfo=tz)
     except ValueError:
         return None
+
+
+def _convert_binding(v: Any) -> Any:
+    """A bound value as ``Bytecode.add_step`` would store it: traversals become their bytecode."""
+    if isinstance(v, Traversal):
+        return v.bytecode
+    if isinstance(v, list):
+        return [_convert_binding(x) for x in v]
+    if isinstance(v, dict):
+        return {_convert_binding(k): _convert_binding(x) for k, x in v.items()}
+    return v
 
 
 def _within(op: str, args: list[Any]) -> P:
@@ -789,7 +793,9 @@ class _Parser:
         if v is not table:
             return v
         if self.bindings is not None and name in self.bindings:
-            return self.bindings[name]
+            return _convert_binding(self.bindings[name])
+        if name == "__":
+            self.fail("'.' after __", i + 1)
         _syntax(self.text, self.poss[i], f"undefined variable '{name}' (not a Gremlin keyword and not in the bindings)")
 
     def call_value(self, name: str, gtype: bool) -> Any:
@@ -994,9 +1000,12 @@ def parse_query(text: str, bindings: Mapping[str, Any] | None = None) -> ParsedQ
     Raises ``QuerySyntaxError`` (with 1-based ``line``/``column``) for malformed text, an unknown
     enum member or an unbound variable, and ``QueryEvaluationError`` for a lambda.
     """
-    return _Parser(text, bindings).query()
+    try:
+        return _Parser(text, bindings).query()
+    except RecursionError:
+        raise QuerySyntaxError("the traversal is nested too deeply to parse", 1, 1) from None
 
 
 def parse(text: str, bindings: Mapping[str, Any] | None = None) -> Bytecode:
     """Parses one Gremlin traversal into gremlinpython ``Bytecode`` (any terminal method dropped)."""
-    return _Parser(text, bindings).query().bytecode
+    return parse_query(text, bindings).bytecode

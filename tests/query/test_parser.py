@@ -322,6 +322,21 @@ def test_lambdas_are_refused(text: str) -> None:
         parse(text)
 
 
+def test_edge_cases() -> None:
+    assert parse("g.V().has('url', 'http://x//y') // a comment") == g.V().has("url", "http://x//y").bytecode
+    assert parse("g.V(\u00e9t\u00e9)", {"\u00e9t\u00e9": 1}) == g.V(1).bytecode
+    assert parse("g.V().where(xx1)", {"xx1": __.out()}) == g.V().where(__.out()).bytecode  # Traversal -> Bytecode
+    assert parse("g.V().map(__.not(gt(1)))").step_instructions[1][1] == __.not_(P.gt(1)).bytecode
+    with pytest.raises(QuerySyntaxError, match="'.' after __"):
+        parse("g.V(__)")
+    with pytest.raises(QuerySyntaxError, match="malformed integer"):
+        parse("g.V(0xb)")  # the b is the byte suffix, as in Java
+    deep = "g.V().where(" + "local(" * 400 + "out()" + ")" * 400 + ")"
+    with pytest.raises(QuerySyntaxError, match="nested too deeply"):
+        parse(deep)
+    assert parse("g.V().where(" + "local(" * 50 + "out()" + ")" * 50 + ")")
+
+
 def test_parse_speed() -> None:
     text = ("g.V().has('person', 'name', 'marko').outE('knows').has('weight', gt(0.5)).inV()"
             ".values('name').order().by(desc).limit(10)")
