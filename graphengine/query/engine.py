@@ -1,0 +1,291 @@
+"""The Gremlin engine's entry point: :class:`Gremlin` (GraphScope's ``sess.gremlin(g)``).
+
+``Gremlin(g).execute(text)`` parses Gremlin text into gremlinpython's ``Bytecode``; a
+``traversal_source()`` built on the same object sends the bytecode of gremlinpython's own
+fluent API. Both run through :meth:`Gremlin.submit`, which applies the source instructions
+(``withSideEffect``, ``withSack``, ``withStrategies`` ...), compiles the steps and runs them
+over the graph. A traversal that raises leaves the graph as it was (its changes are undone).
+Results are gremlinpython's structure types, as a Gremlin Server would return them.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from gremlin_python.driver.remote_connection import RemoteConnection, RemoteTraversal
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import GraphTraversalSource
+from gremlin_python.process.traversal import Bytecode, Operator
+from gremlin_python.process.traversal import Traverser as GTraverser
+from gremlin_python.structure.graph import Edge, Path, Property, Vertex, VertexProperty
+
+from ..errors import GraphEngineError, QueryEvaluationError
+from ..store.graph import Graph
+from . import vectorized
+from .graph import Edg, Prop, QueryGraph, VProp, Vtx
+from .steps import load_all
+from .steps.mutation import START
+from .steps.sideeffect import GroupValue, TreeValue
+from .traversal import Compiler, Context, MapEntry, Traverser
+from .values import ELEMENT_ID, PathValue
+
+log = logging.getLogger(__name__)
+
+
+class ResultSet:
+    """The results of one query: ``all()`` (a list) and ``one()`` (the single result)."""
+
+    def __init__(self, results: list):
+        self._results = results
+
+    def all(self) -> list:
+        return list(self._results)
+
+    def one(self) -> Any:
+        if len(self._results) != 1:
+            raise QueryEvaluationError(f"one(): the query gave {len(self._results)} results, not 1")
+        return self._results[0]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __repr__(self) -> str:
+        return f"ResultSet({self._results!r})"
+
+
+class Gremlin:
+    """A Gremlin engine over one graph; mutations made through it build on each other.
+
+    Args:
+        graph: the store graph to query (``sess.gremlin(g)`` makes one).
+        evaluation_timeout: seconds a traversal may run (None: no limit).
+
+    >>> import graphengine
+    >>> from graphengine.datasets import load_modern_graph
+    >>> q = Gremlin(load_modern_graph(graphengine.session()))
+    >>> q.execute("g.V().has('name','marko').out('knows').values('name')").all()
+    ['vadas', 'josh']
+    """
+
+    def __init__(self, graph: Graph, evaluation_timeout: float | None = None):
+        self._qg = QueryGraph(graph)
+        self.evaluation_timeout = evaluation_timeout
+        self._compiler = Compiler(load_all())
+        self._store: Graph | None = graph
+        self._store_version = 0
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def graph(self) -> Graph:
+        """The store graph after the mutations made through this object (a new version)."""
+        if self._store is None or self._store_version != self._qg.version:
+            self._store = self._qg.to_store()
+            self._store_version = self._qg.version
+        return self._store
+
+    def execute(self, text: str, bindings: Mapping[str, Any] | None = None) -> ResultSet:
+        """Run Gremlin text (TinkerPop's gremlin-language syntax) with optional bindings."""
+        from .parser import parse_query
+
+        parsed = parse_query(text, bindings)
+        results = self.submit(parsed.bytecode)
+        values = [v for t in results for v in [t.object] * t.bulk]
+        terminal = parsed.terminal
+        if terminal == "next":
+            n = parsed.terminal_arg
+            values = values[:1] if n is None else values[:n]
+        elif terminal == "hasNext":
+            values = [bool(values)]
+        elif terminal == "iterate":
+            values = []
+        return ResultSet(values)
+
+    def traversal_source(self) -> GraphTraversalSource:
+        """A gremlinpython ``GraphTraversalSource`` that runs in this process, no server."""
+        return traversal().with_remote(_InProcessConnection(self))
+
+    def submit(self, bytecode: Bytecode) -> list[GTraverser]:
+        """Run bytecode; results as gremlinpython ``Traverser`` objects (object, bulk)."""
+        deadline = (time.monotonic() + self.evaluation_timeout) if self.evaluation_timeout else None
+        ctx = Context(self._qg, deadline)
+        qg = self._qg
+        qg.begin()
+        token = ELEMENT_ID.set(self._element_id)
+        try:
+            steps = self._source(ctx, bytecode)
+            fast = vectorized.try_run(ctx, bytecode.step_instructions) if steps is None else None
+            if fast is not None:
+                qg.commit()
+                return [GTraverser(self._out(v), b) for v, b in fast]
+            trav = self._compiler.compile(bytecode.step_instructions)
+            root = ctx.new_traverser(START)
+            root.path = None
+            out = []
+            for t in trav.run(ctx, (root,)):
+                out.append(t)
+            results = [GTraverser(self._out(t.obj), t.bulk) for t in out]
+        except GraphEngineError:
+            qg.rollback()
+            raise
+        except RecursionError as e:
+            qg.rollback()
+            raise QueryEvaluationError("the traversal nests too deeply") from e
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, ZeroDivisionError,
+                OverflowError, ArithmeticError) as e:
+            qg.rollback()
+            raise QueryEvaluationError(f"{type(e).__name__}: {e}") from e
+        except BaseException:
+            qg.rollback()
+            raise
+        finally:
+            ELEMENT_ID.reset(token)
+        qg.commit()
+        return results
+
+    # ------------------------------------------------------------------ source instructions
+    def _source(self, ctx: Context, bytecode: Bytecode) -> Any:
+        """Apply source instructions; returns None when the fast path may be tried."""
+        special = None
+        for inst in bytecode.source_instructions:
+            name, args = inst[0], list(inst[1:])
+            special = True
+            if name == "withSideEffect":
+                if len(args) < 2:
+                    raise QueryEvaluationError("withSideEffect() takes a key and a value")
+                from .steps.graph import to_internal
+                ctx.side_effects[args[0]] = to_internal(ctx, copy.copy(args[1]))
+                if len(args) > 2 and isinstance(args[2], Operator):
+                    ctx.side_effect_reducers[args[0]] = args[2]
+            elif name == "withSack":
+                init = args[0] if args else None
+                if callable(init) or type(init).__name__ == "Lambda":
+                    raise QueryEvaluationError("lambdas are not supported: withSack() takes a value")
+                ctx.sack_init = (lambda v=init: copy.deepcopy(v))
+                ctx.sack_merge = args[1] if len(args) > 1 else None
+            elif name == "withStrategies":
+                for s in args:
+                    self._strategy(ctx, s)
+            elif name == "withoutStrategies":
+                continue
+            elif name == "withBulk":
+                ctx.bulk_enabled = bool(args[0]) if args else True
+            elif name == "withPath":
+                continue
+            elif name == "withComputer":
+                raise QueryEvaluationError("withComputer(): graph computer traversals are not"
+                                           " supported by graphengine's Gremlin engine")
+            else:
+                raise QueryEvaluationError(f"unknown source instruction {name}()")
+        return special
+
+    def _strategy(self, ctx: Context, s: Any) -> None:
+        name = getattr(s, "strategy_name", None) or type(s).__name__
+        if isinstance(s, str):
+            name = s
+        name = name.rsplit(".", 1)[-1]
+        conf = dict(getattr(s, "configuration", {}) or {})
+        st = ctx.strategies
+        if name == "SubgraphStrategy":
+            for key, attr in (("vertices", "subgraph_vertices"), ("edges", "subgraph_edges"),
+                              ("vertexProperties", "subgraph_vprops")):
+                if conf.get(key) is not None:
+                    setattr(st, attr, self._compiler.child(conf[key]))
+            if "checkAdjacentVertices" in conf:
+                st.check_adjacent = bool(conf["checkAdjacentVertices"])
+        elif name == "PartitionStrategy":
+            st.partition_key = conf.get("partitionKey")
+            st.write_partition = conf.get("writePartition")
+            rp = conf.get("readPartitions", [])
+            st.read_partitions = list(rp) if isinstance(rp, (list, set, tuple)) else [rp]
+            st.include_meta_properties = bool(conf.get("includeMetaProperties", False))
+        elif name == "ReadOnlyStrategy":
+            st.read_only = True
+        elif name == "ProductiveByStrategy":
+            st.productive_by = True
+        elif name == "SeedStrategy":
+            st.seed = conf.get("seed")
+            ctx.rng.seed(st.seed)
+        # the other strategies only optimize: results do not change
+
+    # ------------------------------------------------------------------ results
+    def _out(self, v: Any) -> Any:
+        """Engine values -> gremlinpython's types."""
+        g = self._qg
+        if isinstance(v, Vtx):
+            return Vertex(g.vertex_id(v.gid), g.vertex_label(v.gid))
+        if isinstance(v, Edg):
+            o, i = g.edge_ends(v.eid)
+            return Edge(g.edge_id(v.eid), Vertex(g.vertex_id(o), g.vertex_label(o)),
+                        g.edge_label(v.eid), Vertex(g.vertex_id(i), g.vertex_label(i)))
+        if isinstance(v, VProp):
+            return VertexProperty(v.id, v.key, self._out(v.value), self._out(v.vertex))
+        if isinstance(v, Prop):
+            return Property(v.key, self._out(v.value), self._out(v.element))
+        if isinstance(v, PathValue):
+            return Path([set(lab) for lab in v.labels], [self._out(o) for o in v.objects])
+        if isinstance(v, MapEntry):
+            return {_key(self._out(v.key)): self._out(v.value)}
+        if isinstance(v, (GroupValue, TreeValue)):
+            return self._out(v.final())
+        if isinstance(v, dict):
+            return {_key(self._out(k)): self._out(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self._out(x) for x in v]
+        if isinstance(v, tuple):
+            return [self._out(x) for x in v]
+        if isinstance(v, (set, frozenset)):
+            items = [self._out(x) for x in v]
+            try:
+                return set(items)
+            except TypeError:
+                return {_key(x) for x in items}
+        if v is START:
+            return None
+        return v
+
+    def _element_id(self, e: Any) -> Any:
+        g = self._qg
+        if isinstance(e, Vtx):
+            return g.vertex_id(e.gid)
+        if isinstance(e, Edg):
+            return g.edge_id(e.eid)
+        return getattr(e, "id", None)
+
+
+def _key(k: Any) -> Any:
+    """Dict keys must be hashable: lists become tuples, maps frozen."""
+    if isinstance(k, list):
+        return tuple(_key(x) for x in k)
+    if isinstance(k, dict):
+        return _HashableDict(k)
+    if isinstance(k, set):
+        return frozenset(_key(x) for x in k)
+    return k
+
+
+class _HashableDict(dict):
+    def __hash__(self) -> int:   # type: ignore[override]
+        return hash(frozenset((k, _key(v)) for k, v in self.items()))
+
+
+class _InProcessConnection(RemoteConnection):
+    """A gremlinpython RemoteConnection that submits bytecode to a :class:`Gremlin` in process."""
+
+    def __init__(self, engine: Gremlin):
+        super().__init__("inprocess://graphengine", "g")
+        self.engine = engine
+
+    def submit(self, bytecode: Bytecode) -> RemoteTraversal:
+        return RemoteTraversal(iter(self.engine.submit(bytecode)))
+
+    def is_closed(self) -> bool:
+        return False
+
+__all__ = ["Gremlin", "ResultSet", "Traverser"]

@@ -1,0 +1,512 @@
+"""Filter steps: is, where, filter, not, and, or, dedup, ranges, coin, sample, paths, discard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gremlin_python.process.traversal import P, Scope, TextP
+
+from ...errors import QueryEvaluationError
+from ..traversal import (
+    NOTHING,
+    Compiler,
+    MapEntry,
+    Step,
+    Traversal,
+    Traverser,
+    is_traversal,
+    make_by,
+    scope_value,
+)
+from ..values import PathValue, equals, hash_key, is_predicate, test_predicate
+from . import register
+from .graph import FilterStep
+from .modulators import AsStep
+
+
+class IsStep(FilterStep):
+    name = "is"
+
+    def __init__(self, c: Compiler, args: list):
+        if len(args) != 1:
+            raise QueryEvaluationError("is() takes one value or predicate")
+        self.test = args[0]
+
+    def keep(self, ctx, t):
+        if is_predicate(self.test):
+            return test_predicate(self.test, t.obj) is True
+        return equals(t.obj, self.test)
+
+
+register("is")(IsStep)
+
+
+class TraversalFilterStep(FilterStep):
+    """filter(t), not(t), and(t...), or(t...)."""
+
+    def __init__(self, c: Compiler, name: str, args: list):
+        self.name = name
+        if name in ("filter", "not") and len(args) != 1:
+            raise QueryEvaluationError(f"{name}() takes one traversal")
+        for a in args:
+            if not is_traversal(a):
+                if callable(a) or type(a).__name__ == "Lambda":
+                    raise QueryEvaluationError(f"lambdas are not supported: {name}() takes a traversal")
+                raise QueryEvaluationError(f"{name}() takes traversals, got {type(a).__name__} {a!r}")
+        self.travs = [c.child(a) for a in args]
+
+    def keep(self, ctx, t):
+        if self.name == "filter":
+            return self.travs[0].test(ctx, t)
+        if self.name == "not":
+            return not self.travs[0].test(ctx, t)
+        if self.name == "and":
+            return all(tr.test(ctx, t) for tr in self.travs)
+        return any(tr.test(ctx, t) for tr in self.travs)
+
+    def children(self):
+        return self.travs
+
+
+for _n in ("filter", "not", "and", "or"):
+    register(_n)((lambda n: lambda c, args: TraversalFilterStep(c, n, args))(_n))
+
+
+class WhereStep(FilterStep):
+    """where(P), where(label, P), where(traversal), with by() modulators."""
+
+    name = "where"
+
+    def __init__(self, c: Compiler, args: list):
+        self.bys = []
+        self.start_label = None
+        self.pred = None
+        self.trav: Traversal | None = None
+        self.trav_start = self.trav_end = None
+        if len(args) == 1 and is_traversal(args[0]):
+            inner = c.child(args[0])
+            steps = list(inner.steps)
+            if steps and isinstance(steps[0], AsStep):
+                self.trav_start = next(iter(steps[0].labels))
+                steps = steps[1:]
+            if steps and isinstance(steps[-1], AsStep):
+                self.trav_end = next(iter(steps[-1].labels))
+                steps = steps[:-1]
+            self.trav = Traversal(steps)
+        elif len(args) == 1 and is_predicate(args[0]):
+            self.pred = args[0]
+        elif len(args) == 2 and isinstance(args[0], str) and is_predicate(args[1]):
+            self.start_label, self.pred = args
+        else:
+            raise QueryEvaluationError(f"where() takes a predicate, a label and a predicate, or a"
+                                       f" traversal; got {args!r}")
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        self.bys.append(make_by(c, args))
+
+    def _by(self, i: int):
+        if not self.bys:
+            return None
+        return self.bys[i % len(self.bys)]
+
+    def keep(self, ctx, t):
+        if self.trav is not None:
+            start = t
+            if self.trav_start is not None:
+                v = scope_value(ctx, t, self.trav_start)
+                if v is NOTHING:
+                    return False
+                start = t.split(v, extend=False)
+                start = Traverser(v, 1, t.path, t.sack, t.loops)
+            if self.trav_end is None:
+                return self.trav.test(ctx, start)
+            want = scope_value(ctx, t, self.trav_end)
+            if want is NOTHING:
+                return False
+            for r in self.trav.run(ctx, (start.clone(1),)):
+                if equals(r.obj, want):
+                    return True
+            return False
+        if self.start_label is not None:
+            a = scope_value(ctx, t, self.start_label)
+            if a is NOTHING:
+                return False
+        else:
+            a = t.obj
+        by0 = self._by(0)
+        if by0 is not None:
+            a = by0.value_of(ctx, a, t)
+            if a is NOTHING:
+                return False
+        pred = self._resolve(ctx, t, self.pred)
+        if pred is NOTHING:
+            return False
+        return test_predicate(pred, a) is True
+
+    def _resolve(self, ctx, t, p: P) -> Any:
+        """The predicate with its label arguments replaced by the labelled values."""
+        if p.operator in ("and", "or"):
+            a = self._resolve(ctx, t, p.value)
+            b = self._resolve(ctx, t, p.other)
+            if a is NOTHING or b is NOTHING:
+                return NOTHING
+            return P(p.operator, a, b)
+        if p.operator == "not":
+            a = self._resolve(ctx, t, p.value)
+            return NOTHING if a is NOTHING else P("not", a)
+        by1 = self._by(1)
+
+        def value(label):
+            v = scope_value(ctx, t, label)
+            if v is NOTHING:
+                return NOTHING
+            if by1 is not None:
+                v = by1.value_of(ctx, v, t)
+            return v
+        if p.operator in ("within", "without"):
+            labels = p.value if isinstance(p.value, (list, tuple)) else [p.value] + (
+                [p.other] if p.other is not None else [])
+            vals = [value(x) for x in labels]
+            vals = [v for v in vals if v is not NOTHING]
+            return P(p.operator, vals)
+        v = value(p.value)
+        if v is NOTHING:
+            return NOTHING
+        cls = TextP if isinstance(p, TextP) else P
+        return cls(p.operator, v)
+
+
+register("where")(WhereStep)
+
+
+class DedupStep(Step):
+    name = "dedup"
+
+    def __init__(self, c: Compiler, args: list):
+        self.local = bool(args) and args[0] == Scope.local
+        if args and isinstance(args[0], Scope):
+            args = args[1:]
+        self.labels = list(args)
+        self.by = None
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        self.by = make_by(c, args)
+
+    def _key(self, ctx, t):
+        if self.labels:
+            vals = []
+            for lab in self.labels:
+                v = scope_value(ctx, t, lab)
+                if v is NOTHING:
+                    return NOTHING
+                if self.by is not None:
+                    v = self.by.value_of(ctx, v, t)
+                vals.append(v)
+            return hash_key(vals)
+        if self.by is not None:
+            v = self.by.value(ctx, t)
+            return NOTHING if v is NOTHING else hash_key(v)
+        return hash_key(t.obj)
+
+    def process(self, ctx, ts):
+        if self.local:
+            for t in ts:
+                obj = t.obj
+                seq = list(obj.values()) if isinstance(obj, dict) else obj
+                if not isinstance(seq, (list, tuple, set, frozenset, PathValue)):
+                    yield t
+                    continue
+                seen, out = set(), []
+                for x in (seq.objects if isinstance(seq, PathValue) else seq):
+                    k = hash_key(x)
+                    if k not in seen:
+                        seen.add(k)
+                        out.append(x)
+                yield t.split(out if not isinstance(obj, set) else set(out))
+            return
+        seen = set()
+        for t in ts:
+            k = self._key(ctx, t)
+            if k is NOTHING or k in seen:
+                continue
+            seen.add(k)
+            yield t.clone(1) if t.bulk != 1 else t
+
+
+register("dedup")(DedupStep)
+
+
+def local_range(obj: Any, low: int, high: int) -> Any:
+    """range(local): a sub-list/sub-map; a single element when the range holds exactly one."""
+    if isinstance(obj, dict):
+        items = list(obj.items())[low:None if high < 0 else high]
+        return dict(items)
+    if isinstance(obj, PathValue):
+        seq = obj.objects
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        seq = list(obj)
+    else:
+        return obj
+    part = seq[low:None if high < 0 else high]
+    if high == low + 1 and high >= 0:
+        return part[0] if part else NOTHING
+    return part
+
+
+class RangeStep(Step):
+    """range / limit / skip / tail, global or local."""
+
+    def __init__(self, name: str, args: list):
+        self.name = name
+        self.local = bool(args) and isinstance(args[0], Scope) and args[0] == Scope.local
+        if args and isinstance(args[0], Scope):
+            args = args[1:]
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, int):
+                raise QueryEvaluationError(f"{name}() takes integers, got {a!r}")
+        if name == "range":
+            if len(args) != 2:
+                raise QueryEvaluationError("range() takes a low and a high bound")
+            self.low, self.high = args
+            if self.high >= 0 and self.high < self.low:
+                raise QueryEvaluationError(f"Not a legal range: [{self.low}, {self.high}]")
+        elif name == "limit":
+            self.low, self.high = 0, args[0] if args else 1
+        elif name == "skip":
+            self.low, self.high = args[0] if args else 0, -1
+        else:
+            self.n = args[0] if args else 1
+
+    def process(self, ctx, ts):
+        if self.name == "tail":
+            if self.local:
+                for t in ts:
+                    obj = t.obj
+                    if isinstance(obj, dict):
+                        items = list(obj.items())
+                        yield t.split(dict(items[max(0, len(items) - self.n):]))
+                    elif isinstance(obj, (list, tuple, set, frozenset, PathValue)):
+                        seq = obj.objects if isinstance(obj, PathValue) else list(obj)
+                        part = seq[max(0, len(seq) - self.n):]
+                        if self.n == 1:
+                            if part:
+                                yield t.split(part[0])
+                        else:
+                            yield t.split(part)
+                    else:
+                        yield t
+                return
+            buf: list[Traverser] = []
+            for t in ts:
+                buf.append(t)
+            total = sum(t.bulk for t in buf)
+            skip = max(0, total - self.n)
+            for t in buf:
+                if skip >= t.bulk:
+                    skip -= t.bulk
+                    continue
+                yield t.clone(t.bulk - skip) if skip else t
+                skip = 0
+            return
+        if self.local:
+            for t in ts:
+                v = local_range(t.obj, self.low, self.high)
+                if v is not NOTHING:
+                    yield t.split(v)
+            return
+        low, high = self.low, self.high
+        if high == 0:
+            return
+        seen = 0
+        for t in ts:
+            b = t.bulk
+            start, end = seen, seen + b
+            seen = end
+            a = max(start, low)
+            z = end if high < 0 else min(end, high)
+            if z > a:
+                yield t if z - a == b else t.clone(z - a)
+            if 0 <= high <= seen:
+                return
+
+
+for _n in ("range", "limit", "skip", "tail"):
+    register(_n)((lambda n: lambda c, args: RangeStep(n, args))(_n))
+
+
+class CoinStep(FilterStep):
+    name = "coin"
+
+    def __init__(self, c, args):
+        if len(args) != 1 or not isinstance(args[0], (int, float)):
+            raise QueryEvaluationError("coin() takes a probability")
+        self.p = float(args[0])
+
+    def keep(self, ctx, t):
+        return ctx.rng.random() < self.p
+
+
+register("coin")(CoinStep)
+
+
+class SampleStep(Step):
+    name = "sample"
+
+    def __init__(self, c, args):
+        self.local = bool(args) and args[0] == Scope.local
+        if args and isinstance(args[0], Scope):
+            args = args[1:]
+        if len(args) != 1 or not isinstance(args[0], int):
+            raise QueryEvaluationError("sample() takes a number of traversers")
+        self.n = args[0]
+        self.by = None
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        self.by = make_by(c, args)
+
+    def process(self, ctx, ts):
+        if self.local:
+            for t in ts:
+                obj = t.obj
+                seq = list(obj.items()) if isinstance(obj, dict) else list(obj) \
+                    if isinstance(obj, (list, tuple, set)) else None
+                if seq is None:
+                    yield t
+                    continue
+                pick = ctx.rng.sample(seq, min(self.n, len(seq)))
+                yield t.split(dict(pick) if isinstance(obj, dict) else pick)
+            return
+        items = []
+        for t in ts:
+            w = 1.0
+            if self.by is not None:
+                w = self.by.value(ctx, t)
+                if w is NOTHING:
+                    continue
+            for _ in range(t.bulk):
+                items.append((t, float(w)))
+        chosen = []
+        pool = list(items)
+        while pool and len(chosen) < self.n:
+            total = sum(w for _, w in pool)
+            if total <= 0:
+                break
+            r = ctx.rng.random() * total
+            acc = 0.0
+            for i, (t, w) in enumerate(pool):
+                acc += w
+                if r < acc:
+                    chosen.append(t.clone(1))
+                    pool.pop(i)
+                    break
+        yield from chosen
+
+
+register("sample")(SampleStep)
+
+
+class PathFilterStep(FilterStep):
+    """simplePath / cyclicPath (with from / to / by)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.start = self.end = None
+        self.by = None
+
+    def modulate(self, c, name, args, before=False):
+        if name == "from":
+            self.start = args[0]
+        elif name == "to":
+            self.end = args[0]
+        elif name == "by":
+            self.by = make_by(c, args)
+        else:
+            super().modulate(c, name, args)
+
+    def keep(self, ctx, t):
+        items = t.path_items()
+        if self.start is not None:
+            idx = next((i for i, (_, labs) in enumerate(items) if self.start in labs), None)
+            if idx is None:
+                return False
+            items = items[idx:]
+        if self.end is not None:
+            idx = next((i for i, (_, labs) in enumerate(items) if self.end in labs), None)
+            if idx is None:
+                return False
+            items = items[:idx + 1]
+        objs = [o for o, _ in items]
+        if self.by is not None:
+            objs = [self.by.value_of(ctx, o, t) for o in objs]
+        keys = [hash_key(o) for o in objs]
+        simple = len(set(keys)) == len(keys)
+        return simple if self.name == "simplePath" else not simple
+
+
+register("simplePath")(lambda c, args: PathFilterStep("simplePath"))
+register("cyclicPath")(lambda c, args: PathFilterStep("cyclicPath"))
+
+
+class PassStep(Step):
+    def __init__(self, name: str):
+        self.name = name
+
+    def process(self, ctx, ts):
+        return ts
+
+    def modulate(self, c, name, args, before=False):
+        if name != "with":
+            super().modulate(c, name, args)
+
+
+register("identity")(lambda c, args: PassStep("identity"))
+register("timeLimit")(lambda c, args: PassStep("timeLimit"))
+
+
+class DiscardStep(Step):
+    name = "discard"
+
+    def process(self, ctx, ts):
+        for _ in ts:
+            pass
+        return
+        yield
+
+
+register("discard")(lambda c, args: DiscardStep())
+
+
+class ListPredicateStep(FilterStep):
+    """any(P) / all(P) / none(P) over the elements of a list."""
+
+    def __init__(self, name: str, args: list):
+        self.name = name
+        if len(args) != 1 or not is_predicate(args[0]):
+            raise QueryEvaluationError(f"{name}() takes one predicate")
+        self.pred = args[0]
+
+    def keep(self, ctx, t):
+        obj = t.obj
+        if isinstance(obj, PathValue):
+            obj = obj.objects
+        if not isinstance(obj, (list, tuple, set, frozenset)):
+            return False
+        results = [test_predicate(self.pred, x) is True for x in obj]
+        if self.name == "any":
+            return any(results)
+        if self.name == "all":
+            return all(results)
+        return not any(results)
+
+
+for _n in ("any", "all", "none"):
+    register(_n)((lambda n: lambda c, args: ListPredicateStep(n, args))(_n))
+
+
+__all__ = ["MapEntry", "local_range"]

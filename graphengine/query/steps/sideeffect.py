@@ -1,0 +1,346 @@
+"""Side-effect and barrier steps: aggregate, group, groupCount, tree, cap, sideEffect, barrier,
+inject, and the sack operators."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from gremlin_python.process.traversal import Barrier, Operator, Scope
+
+from ...errors import QueryEvaluationError
+from ..traversal import NOTHING, By, Compiler, Step, Traversal, Traverser, is_traversal, make_by
+from ..values import hash_key, is_number
+from . import register
+from .graph import to_internal
+from .map import _fresh, add
+
+
+def apply_operator(op: Operator, a: Any, b: Any) -> Any:
+    """Gremlin's ``Operator`` (sack merges, fold with a seed, withSideEffect reducers)."""
+    name = op.name.rstrip("_")
+    if name in ("sum", "sumLong"):
+        return add(a, b)
+    if name == "minus":
+        return a - b
+    if name == "mult":
+        return a * b
+    if name == "div":
+        if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
+            if b == 0:
+                raise QueryEvaluationError("division by zero")
+            q = abs(a) // abs(b)
+            return q if (a >= 0) == (b >= 0) else -q
+        if isinstance(a, Decimal) or isinstance(b, Decimal):
+            return Decimal(str(a)) / Decimal(str(b))
+        return a / b
+    if name == "min":
+        return a if (b is None or (a is not None and a <= b)) else b
+    if name == "max":
+        return a if (b is None or (a is not None and a >= b)) else b
+    if name == "and":
+        return a and b
+    if name == "or":
+        return a or b
+    if name == "assign":
+        return b
+    if name == "addAll":
+        if isinstance(a, dict):
+            return {**a, **b}
+        if isinstance(a, set):
+            return a | set(b)
+        return list(a) + list(b)
+    raise QueryEvaluationError(f"unknown operator {op!r}")
+
+
+class GroupValue:
+    """A group / groupCount side effect: traversers per key, reduced when read."""
+
+    def __init__(self, count: bool, value_by: By | None, ctx):
+        self.count = count
+        self.value_by = value_by
+        self.ctx = ctx
+        self.keys: dict[Any, Any] = {}
+        self.members: dict[Any, list[Traverser]] = {}
+
+    def add(self, key: Any, t: Traverser) -> None:
+        h = hash_key(key)
+        if h not in self.keys:
+            self.keys[h] = key
+            self.members[h] = []
+        self.members[h].append(t)
+
+    def final(self) -> dict:
+        out = {}
+        for h, key in self.keys.items():
+            ts = self.members[h]
+            if self.count:
+                out[key] = sum(t.bulk for t in ts)
+                continue
+            by = self.value_by
+            if by is None:
+                vals = []
+                for t in ts:
+                    vals.extend([t.obj] * t.bulk)
+                out[key] = vals
+            elif by.kind == "traversal":
+                trav: Traversal = by.arg
+                res = list(trav.run(self.ctx, (t.clone() for t in ts)))
+                if trav.is_reducing:
+                    if res:
+                        out[key] = res[0].obj
+                else:
+                    vals = []
+                    for r in res:
+                        vals.extend([r.obj] * r.bulk)
+                    out[key] = vals
+            else:
+                vals = []
+                for t in ts:
+                    v = by.value(self.ctx, t)
+                    if v is not NOTHING:
+                        vals.extend([v] * t.bulk)
+                out[key] = vals
+        return out
+
+
+class GroupStep(Step):
+    """group() / groupCount(), as a barrier that emits the map or as a side effect (key)."""
+
+    def __init__(self, c: Compiler, name: str, args: list):
+        self.name = name
+        self.count = name == "groupCount"
+        self.key = args[0] if args else None
+        if self.key is not None and not isinstance(self.key, str):
+            raise QueryEvaluationError(f"{name}() takes a side-effect key, got {self.key!r}")
+        self.reducing = self.key is None
+        self.bys: list[By] = []
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        if len(self.bys) >= (1 if self.count else 2):
+            raise QueryEvaluationError(f"{self.name}() takes at most {1 if self.count else 2} by()")
+        self.bys.append(make_by(c, args))
+
+    def process(self, ctx, ts):
+        acc = GroupValue(self.count, self.bys[1] if len(self.bys) > 1 else None, ctx)
+        if self.key is not None:
+            prev = ctx.side_effects.get(self.key)
+            if isinstance(prev, GroupValue):
+                acc = prev
+            ctx.side_effects[self.key] = acc
+        key_by = self.bys[0] if self.bys else None
+        for t in ts:
+            k = key_by.value(ctx, t) if key_by is not None else t.obj
+            if k is NOTHING:
+                if self.key is not None:
+                    yield t
+                continue
+            acc.add(k, t)
+            if self.key is not None:
+                yield t
+        if self.key is None:
+            yield _fresh(ctx, acc.final())
+
+
+register("group")(lambda c, args: GroupStep(c, "group", args))
+register("groupCount")(lambda c, args: GroupStep(c, "groupCount", args))
+
+
+class AggregateStep(Step):
+    """aggregate(key) (a barrier) and aggregate(local, key) / store(key) (lazy)."""
+
+    name = "aggregate"
+
+    def __init__(self, c, args, lazy=False):
+        self.lazy = lazy
+        if args and isinstance(args[0], Scope):
+            self.lazy = args[0] == Scope.local
+            args = args[1:]
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise QueryEvaluationError("aggregate() takes a side-effect key")
+        self.key = args[0]
+        self.by: By | None = None
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        self.by = make_by(c, args)
+
+    def _add(self, ctx, t):
+        coll = ctx.side_effects.get(self.key)
+        if coll is None:
+            coll = []
+            ctx.side_effects[self.key] = coll
+        v = self.by.value(ctx, t) if self.by is not None else t.obj
+        if v is NOTHING:
+            return
+        reducer = ctx.side_effect_reducers.get(self.key)
+        if reducer is not None and not isinstance(coll, (list, set)):
+            for _ in range(t.bulk):
+                ctx.side_effects[self.key] = apply_operator(reducer, ctx.side_effects[self.key], v)
+            return
+        if isinstance(coll, set):
+            coll.add(v)
+        elif isinstance(coll, list):
+            coll.extend([v] * t.bulk)
+        else:
+            raise QueryEvaluationError(f"side effect {self.key!r} is not a collection")
+
+    def process(self, ctx, ts):
+        if self.key not in ctx.side_effects:
+            ctx.side_effects[self.key] = []
+        if self.lazy:
+            for t in ts:
+                self._add(ctx, t)
+                yield t
+            return
+        buf = list(ts)
+        for t in buf:
+            self._add(ctx, t)
+        yield from buf
+
+
+register("aggregate")(lambda c, args: AggregateStep(c, args))
+register("store")(lambda c, args: AggregateStep(c, args, lazy=True))
+
+
+class TreeValue:
+    def __init__(self, bys: list[By], ctx):
+        self.bys = bys
+        self.ctx = ctx
+        self.root: dict = {}
+
+    def add(self, t: Traverser) -> None:
+        node = self.root
+        for i, (obj, _) in enumerate(t.path_items()):
+            if self.bys:
+                obj = self.bys[i % len(self.bys)].value_of(self.ctx, obj, t)
+                if obj is NOTHING:
+                    return
+            h = hash_key(obj)
+            if h not in node:
+                node[h] = (obj, {})
+            node = node[h][1]
+
+    def final(self) -> dict:
+        def conv(node):
+            return {obj: conv(child) for obj, child in node.values()}
+        return conv(self.root)
+
+
+class TreeStep(Step):
+    name = "tree"
+
+    def __init__(self, c, args):
+        self.key = args[0] if args else None
+        self.reducing = self.key is None
+        self.bys: list[By] = []
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        self.bys.append(make_by(c, args))
+
+    def process(self, ctx, ts):
+        tree = TreeValue(self.bys, ctx)
+        if self.key is not None:
+            prev = ctx.side_effects.get(self.key)
+            if isinstance(prev, TreeValue):
+                tree = prev
+            ctx.side_effects[self.key] = tree
+        for t in ts:
+            tree.add(t)
+            if self.key is not None:
+                yield t
+        if self.key is None:
+            yield _fresh(ctx, tree.final())
+
+
+register("tree")(TreeStep)
+
+
+def final_value(v: Any) -> Any:
+    """A side effect as users see it (groups and trees reduced)."""
+    return v.final() if isinstance(v, (GroupValue, TreeValue)) else v
+
+
+class CapStep(Step):
+    name = "cap"
+    reducing = True
+
+    def __init__(self, c, args):
+        if not args:
+            raise QueryEvaluationError("cap() takes side-effect keys")
+        self.keys = list(args)
+
+    def process(self, ctx, ts):
+        for _ in ts:
+            pass
+        if len(self.keys) == 1:
+            if self.keys[0] not in ctx.side_effects:
+                raise QueryEvaluationError(f"The side-effect key does not exist in the"
+                                           f" side-effects: {self.keys[0]}")
+            yield _fresh(ctx, final_value(ctx.side_effects[self.keys[0]]))
+        else:
+            yield _fresh(ctx, {k: final_value(ctx.side_effects.get(k)) for k in self.keys})
+
+
+register("cap")(CapStep)
+
+
+class SideEffectStep(Step):
+    name = "sideEffect"
+
+    def __init__(self, c, args):
+        if len(args) != 1 or not is_traversal(args[0]):
+            raise QueryEvaluationError("lambdas are not supported: sideEffect() takes a traversal")
+        self.trav = c.child(args[0])
+
+    def process(self, ctx, ts):
+        for t in ts:
+            for _ in self.trav.results(ctx, t.clone()):
+                pass
+            yield t
+
+    def children(self):
+        return [self.trav]
+
+
+register("sideEffect")(SideEffectStep)
+
+
+class BarrierStep(Step):
+    name = "barrier"
+
+    def __init__(self, c, args):
+        self.norm = bool(args) and isinstance(args[0], Barrier)
+
+    def process(self, ctx, ts):
+        buf = list(ts)
+        if self.norm:
+            total = sum(t.sack * t.bulk for t in buf if is_number(t.sack))
+            for t in buf:
+                if is_number(t.sack) and total:
+                    t.sack = t.sack / total
+        yield from buf
+
+
+register("barrier")(BarrierStep)
+
+
+class InjectStep(Step):
+    name = "inject"
+
+    def __init__(self, c, args):
+        self.values = list(args)
+
+    def process(self, ctx, ts):
+        for v in self.values:
+            v = to_internal(ctx, v)
+            yield ctx.new_traverser(v)
+        yield from ts
+
+
+register("inject")(InjectStep)

@@ -1,0 +1,495 @@
+"""TinkerPop 3.7/3.8 value steps: strings (asString, length, toLower, toUpper, trim, lTrim,
+rTrim, reverse, replace, split, substring, concat, format), dates (asDate, dateAdd, dateDiff),
+conversions (asNumber, asBool) and list operations (combine, difference, disjunct, intersect,
+merge, product)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gremlin_python.process.traversal import DT, GType, Scope
+
+from ...errors import QueryEvaluationError
+from ..graph import Edg, VProp, Vtx
+from ..traversal import NOTHING, Compiler, Step, Traversal, is_traversal, scope_value
+from ..values import PathValue, hash_key, is_number
+from . import register
+from .graph import element_id, values_of
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
+            str: "java.lang.String", list: "java.util.ArrayList", dict: "java.util.LinkedHashMap",
+            }.get(type(v), type(v).__name__)
+
+
+def gremlin_str(v: Any, ctx=None) -> str:
+    """Java's String.valueOf for the values Gremlin knows."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return repr(v)
+    if isinstance(v, Vtx) and ctx is not None:
+        return f"v[{ctx.graph.vertex_id(v.gid)}]"
+    if isinstance(v, Edg) and ctx is not None:
+        g = ctx.graph
+        o, i = g.edge_ends(v.eid)
+        return f"e[{g.edge_id(v.eid)}][{g.vertex_id(o)}-{g.edge_label(v.eid)}->{g.vertex_id(i)}]"
+    if isinstance(v, VProp):
+        return f"vp[{v.key}->{gremlin_str(v.value, ctx)}]"
+    if isinstance(v, list):
+        return "[" + ", ".join(gremlin_str(x, ctx) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{gremlin_str(k, ctx)}={gremlin_str(x, ctx)}" for k, x in v.items()) + "}"
+    if isinstance(v, dt.datetime):
+        return v.isoformat().replace("+00:00", "Z")
+    return str(v)
+
+
+class ScopedMapStep(Step):
+    """A step mapping each value (or, with Scope.local, each element of a list)."""
+
+    def __init__(self, name: str, fn: Callable[[Any, Any, Any], Any], args: list, local_ok=True,
+                 strict_string=True):
+        self.name = name
+        self.fn = fn
+        self.local = bool(args) and isinstance(args[0], Scope) and args[0] == Scope.local
+        if args and isinstance(args[0], Scope):
+            args = args[1:]
+        self.args = args
+        self.strict = strict_string
+
+    def _one(self, ctx, v):
+        return self.fn(self, ctx, v)
+
+    def process(self, ctx, ts):
+        for t in ts:
+            obj = t.obj
+            if self.local and isinstance(obj, (list, tuple, set, PathValue)):
+                seq = obj.objects if isinstance(obj, PathValue) else list(obj)
+                yield t.split([self._one(ctx, x) for x in seq])
+            else:
+                if isinstance(obj, (list, tuple, set)) and self.strict and not self.local \
+                        and self.name not in ("asString", "reverse"):
+                    raise QueryEvaluationError(
+                        f"The {self.name}() step can only take string as argument, encountered"
+                        f" {_type_name(obj)}")
+                v = self._one(ctx, obj)
+                if v is not NOTHING:
+                    yield t.split(v)
+
+
+def _need_str(step, v):
+    if not isinstance(v, str):
+        raise QueryEvaluationError(f"The {step.name}() step can only take string as argument,"
+                                   f" encountered {_type_name(v)}")
+
+
+def _string_fn(op: Callable[[str], Any]):
+    def fn(step, ctx, v):
+        if v is None:
+            return None
+        _need_str(step, v)
+        return op(v)
+    return fn
+
+
+def _as_string(step, ctx, v):
+    if v is None:
+        raise QueryEvaluationError("The asString() step cannot convert null to string")
+    return gremlin_str(v, ctx)
+
+
+_SIMPLE = {
+    "length": _string_fn(len),
+    "toLower": _string_fn(str.lower),
+    "toUpper": _string_fn(str.upper),
+    "trim": _string_fn(str.strip),
+    "lTrim": _string_fn(str.lstrip),
+    "rTrim": _string_fn(str.rstrip),
+}
+
+for _n, _f in _SIMPLE.items():
+    register(_n)((lambda n, f: lambda c, args: ScopedMapStep(n, f, args))(_n, _f))
+
+register("asString")(lambda c, args: ScopedMapStep("asString", _as_string, args))
+
+
+def _reverse(step, ctx, v):
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v[::-1]
+    if isinstance(v, (list, tuple)):
+        return list(reversed(v))
+    raise QueryEvaluationError(f"The reverse() step can only take string or list as argument,"
+                               f" encountered {_type_name(v)}")
+
+
+register("reverse")(lambda c, args: ScopedMapStep("reverse", _reverse, args))
+
+
+def _replace(step, ctx, v):
+    if v is None:
+        return None
+    _need_str(step, v)
+    old, new = step.args
+    if old is None:
+        return v
+    return v.replace(old, "" if new is None else new)
+
+
+register("replace")(lambda c, args: ScopedMapStep("replace", _replace, args))
+
+
+def _split(step, ctx, v):
+    if v is None:
+        return None
+    _need_str(step, v)
+    sep = step.args[0] if step.args else None
+    if sep is None:
+        return v.split()
+    if sep == "":
+        return list(v)
+    return v.split(sep)
+
+
+register("split")(lambda c, args: ScopedMapStep("split", _split, args))
+
+
+def _substring(step, ctx, v):
+    if v is None:
+        return None
+    _need_str(step, v)
+    start = step.args[0]
+    end = step.args[1] if len(step.args) > 1 else None
+    n = len(v)
+    s = start if start >= 0 else max(0, n + start)
+    if end is None:
+        return v[s:]
+    e = end if end >= 0 else n + end
+    if e <= s:
+        return ""
+    return v[s:e]
+
+
+register("substring")(lambda c, args: ScopedMapStep("substring", _substring, args))
+
+
+class ConcatStep(Step):
+    name = "concat"
+
+    def __init__(self, c: Compiler, args: list):
+        self.parts: list[Any] = []
+        for a in args:
+            self.parts.append(c.child(a) if is_traversal(a) else a)
+
+    def process(self, ctx, ts):
+        for t in ts:
+            obj = t.obj
+            if obj is not None and not isinstance(obj, str):
+                raise QueryEvaluationError(f"The concat() step can only take string as argument,"
+                                           f" encountered {_type_name(obj)}")
+            out = obj if obj is not None else ""
+            for p in self.parts:
+                if isinstance(p, Traversal):
+                    v = p.first(ctx, t)
+                    if v is NOTHING or v is None:
+                        continue
+                    if not isinstance(v, str):
+                        raise QueryEvaluationError("concat() takes strings")
+                    out += v
+                elif p is not None:
+                    out += p
+            if obj is None and all(p is None for p in self.parts if not isinstance(p, Traversal)) \
+                    and not any(isinstance(p, Traversal) for p in self.parts):
+                yield t.split(None)
+                continue
+            yield t.split(out)
+
+
+register("concat")(ConcatStep)
+
+
+_FORMAT = re.compile(r"%\{(.*?)\}")
+
+
+class FormatStep(Step):
+    name = "format"
+
+    def __init__(self, c, args):
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise QueryEvaluationError("format() takes a format string")
+        self.fmt = args[0]
+        self.bys = []
+
+    def modulate(self, c, name, args, before=False):
+        if name != "by":
+            return super().modulate(c, name, args)
+        from ..traversal import make_by
+        self.bys.append(make_by(c, args))
+
+    def process(self, ctx, ts):
+        for t in ts:
+            ok = True
+            pos = [0]
+
+            def sub(m):
+                nonlocal ok
+                name = m.group(1)
+                if name == "_" and self.bys:
+                    v = self.bys[pos[0] % len(self.bys)].value(ctx, t)
+                    pos[0] += 1
+                elif isinstance(t.obj, (Vtx, Edg, VProp)) and values_of(ctx, t.obj, (name,)):
+                    v = values_of(ctx, t.obj, (name,))[0]
+                elif isinstance(t.obj, dict) and name in t.obj:
+                    v = t.obj[name]
+                else:
+                    v = scope_value(ctx, t, name)
+                if v is NOTHING:
+                    ok = False
+                    return ""
+                return gremlin_str(v, ctx)
+            s = _FORMAT.sub(sub, self.fmt)
+            if ok:
+                yield t.split(s)
+
+
+register("format")(FormatStep)
+
+
+# ---------------------------------------------------------------------------- dates
+
+
+def parse_date(v: Any) -> dt.datetime:
+    if isinstance(v, dt.datetime):
+        return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+    if isinstance(v, str):
+        s = v.strip()
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        try:
+            d = dt.datetime.fromisoformat(s)
+        except ValueError as e:
+            raise QueryEvaluationError(f"Can't parse {v!r} as a date") from e
+        return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    if is_number(v):
+        return dt.datetime.fromtimestamp(float(v) / 1000.0, tz=dt.timezone.utc)
+    raise QueryEvaluationError(f"asDate() can only take string or number as argument,"
+                               f" encountered {_type_name(v)}")
+
+
+def _as_date(step, ctx, v):
+    if v is None:
+        raise QueryEvaluationError("asDate() cannot convert null")
+    return parse_date(v)
+
+
+register("asDate")(lambda c, args: ScopedMapStep("asDate", _as_date, args, strict_string=False))
+
+
+class DateAddStep(Step):
+    name = "dateAdd"
+
+    def __init__(self, c, args):
+        if len(args) != 2 or not isinstance(args[0], DT):
+            raise QueryEvaluationError("dateAdd() takes a DT unit and an amount")
+        self.unit, self.n = args
+
+    def process(self, ctx, ts):
+        unit = self.unit.name
+        for t in ts:
+            if not isinstance(t.obj, dt.datetime):
+                raise QueryEvaluationError(f"dateAdd accepts Date or OffsetDateTime, encountered"
+                                           f" {_type_name(t.obj)}")
+            delta = {"second": dt.timedelta(seconds=self.n), "minute": dt.timedelta(minutes=self.n),
+                     "hour": dt.timedelta(hours=self.n), "day": dt.timedelta(days=self.n)}[unit]
+            yield t.split(t.obj + delta)
+
+
+register("dateAdd")(DateAddStep)
+
+
+class DateDiffStep(Step):
+    name = "dateDiff"
+
+    def __init__(self, c, args):
+        if len(args) != 1:
+            raise QueryEvaluationError("dateDiff() takes a date or a traversal")
+        self.arg = c.child(args[0]) if is_traversal(args[0]) else args[0]
+
+    def process(self, ctx, ts):
+        for t in ts:
+            if not isinstance(t.obj, dt.datetime):
+                raise QueryEvaluationError(f"dateDiff accepts Date or OffsetDateTime, encountered"
+                                           f" {_type_name(t.obj)}")
+            other = self.arg.first(ctx, t) if isinstance(self.arg, Traversal) else self.arg
+            if other is NOTHING or other is None:
+                yield t.split(int((t.obj - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()))
+                continue
+            if not isinstance(other, dt.datetime):
+                raise QueryEvaluationError("dateDiff() takes a date")
+            a = t.obj if t.obj.tzinfo else t.obj.replace(tzinfo=dt.timezone.utc)
+            b = other if other.tzinfo else other.replace(tzinfo=dt.timezone.utc)
+            yield t.split(int((a - b).total_seconds()))
+
+
+register("dateDiff")(DateDiffStep)
+
+
+# ---------------------------------------------------------------------------- conversions
+
+_INT_RANGES = {"BYTE": 8, "SHORT": 16, "INT": 32, "LONG": 64}
+
+
+def _parse_number(step, v: Any) -> Any:
+    if isinstance(v, bool):
+        raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as number.")
+    if is_number(v):
+        return v
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            return int(s)
+        except ValueError:
+            pass
+        try:
+            return float(s)
+        except ValueError as e:
+            raise QueryEvaluationError(f"Can't parse string '{v}' as number.") from e
+    raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as number.")
+
+
+def _as_number(step, ctx, v):
+    if v is None:
+        raise QueryEvaluationError("Can't parse type null as number.")
+    n = _parse_number(step, v)
+    typ = step.args[0] if step.args else None
+    if typ is None:
+        return n
+    name = typ.name if isinstance(typ, GType) else str(typ)
+    from gremlin_python.statics import SingleByte, long, short
+    if name in _INT_RANGES:
+        if isinstance(n, float):
+            if math.isnan(n) or math.isinf(n):
+                raise QueryEvaluationError(f"Can't convert number of type Double to {name}")
+            n = int(n)
+        elif isinstance(n, Decimal):
+            n = int(n)
+        bits = _INT_RANGES[name]
+        if not -(2 ** (bits - 1)) <= n < 2 ** (bits - 1):
+            raise QueryEvaluationError(f"Can't convert number of type {type(n).__name__} to"
+                                       f" {name.lower()} due to overflow.")
+        return {"BYTE": SingleByte, "SHORT": short, "INT": int, "LONG": long}[name](n)
+    if name in ("FLOAT", "DOUBLE"):
+        return float(n)
+    if name == "BIGINT":
+        return int(n)
+    if name == "BIGDECIMAL":
+        try:
+            return Decimal(str(n))
+        except InvalidOperation as e:
+            raise QueryEvaluationError(f"Can't convert {n!r} to BigDecimal") from e
+    if name == "NUMBER":
+        return n
+    raise QueryEvaluationError(f"asNumber() does not convert to {name}")
+
+
+register("asNumber")(lambda c, args: ScopedMapStep("asNumber", _as_number, list(args), strict_string=False))
+
+
+def _as_bool(step, ctx, v):
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if is_number(v):
+        if isinstance(v, float) and math.isnan(v):
+            return False
+        return v != 0
+    if isinstance(v, str):
+        if v.lower() == "true":
+            return True
+        if v.lower() == "false":
+            return False
+        return None
+    raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as boolean.")
+
+
+register("asBool")(lambda c, args: ScopedMapStep("asBool", _as_bool, args, strict_string=False))
+
+
+# ---------------------------------------------------------------------------- list operations
+
+
+class ListOpStep(Step):
+    def __init__(self, c, name, args):
+        self.name = name
+        if len(args) != 1:
+            raise QueryEvaluationError(f"{name}() takes one list or traversal")
+        self.arg = c.child(args[0]) if is_traversal(args[0]) else args[0]
+
+    def _seq(self, v, what):
+        if isinstance(v, dict) and self.name == "merge":
+            return v
+        if isinstance(v, PathValue):
+            return list(v.objects)
+        if isinstance(v, (list, tuple, set, frozenset)):
+            return list(v)
+        raise QueryEvaluationError(f"{self.name}() step can only take an array or an Iterable type"
+                                   f" for its {what}, encountered {_type_name(v)}")
+
+    def process(self, ctx, ts):
+        for t in ts:
+            a = self._seq(t.obj, "incoming traverser")
+            other = self.arg.first(ctx, t) if isinstance(self.arg, Traversal) else self.arg
+            if other is NOTHING or other is None:
+                raise QueryEvaluationError(f"{self.name}() step can only take an array or an"
+                                           f" Iterable type for its argument, encountered null")
+            b = self._seq(other, "argument")
+            yield t.split(self._op(a, b))
+
+    def _op(self, a, b):
+        n = self.name
+        if n == "combine":
+            return list(a) + list(b)
+        if n == "product":
+            return [[x, y] for x in a for y in b]
+        if n == "merge" and isinstance(a, dict):
+            if not isinstance(b, dict):
+                raise QueryEvaluationError("merge() of a map takes a map")
+            return {**a, **b}
+        ka = {hash_key(x): x for x in a}
+        kb = {hash_key(x): x for x in b}
+        if n == "difference":
+            return {ka[k] for k in ka if k not in kb}
+        if n == "disjunct":
+            return {ka[k] for k in ka if k not in kb} | {kb[k] for k in kb if k not in ka}
+        if n == "intersect":
+            return {ka[k] for k in ka if k in kb}
+        if n == "merge":
+            out = dict(ka)
+            out.update({k: v for k, v in kb.items() if k not in out})
+            return set(out.values())
+        raise QueryEvaluationError(f"unknown list operation {n}")
+
+
+for _n in ("combine", "difference", "disjunct", "intersect", "merge", "product"):
+    register(_n)((lambda n: lambda c, args: ListOpStep(c, n, args))(_n))
+
+
+__all__ = ["element_id", "gremlin_str", "parse_date", "uuid"]

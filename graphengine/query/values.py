@@ -1,0 +1,318 @@
+"""Gremlin's value semantics (TinkerPop 3.6+): equality, comparability, orderability, numbers.
+
+- *Equality* (``eq``, ``neq``, ``within``, ``dedup``): numbers compare by value across types
+  (``1 == 1.0``), ``NaN`` equals nothing, ``null`` equals ``null``, values of different types
+  are not equal.
+- *Comparability* (``lt``, ``gt``, ``between`` ...): numbers with numbers, strings with
+  strings, booleans, dates, UUIDs; anything else (including ``null`` against a value, or
+  ``NaN``) gives the ternary ``ERROR``, which a filter treats as false and which ``not``
+  keeps as ``ERROR``. Represented here as ``None``.
+- *Orderability* (``order()``): a total order over all values: ``null < boolean < number <
+  date < string < UUID < vertex < edge < vertex property < property < path < set < list <
+  map < anything else``; ``NaN`` sorts after every other number.
+
+See the TinkerPop reference, "Equality, Comparability, Equivalence and Orderability".
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as _dt
+import math
+import uuid
+from decimal import Decimal
+from functools import cmp_to_key
+from typing import Any
+
+from gremlin_python.process.traversal import P, TextP
+
+from ..errors import QueryEvaluationError
+from .graph import Edg, Prop, VProp, Vtx
+
+
+class PathValue:
+    """A path: objects with the step labels of each, as Gremlin's ``Path``."""
+
+    __slots__ = ("labels", "objects")
+
+    def __init__(self, labels: list[frozenset], objects: list):
+        self.labels = labels
+        self.objects = objects
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is PathValue and len(other.objects) == len(self.objects)
+                and all(equals(a, b) for a, b in zip(self.objects, other.objects))
+                and self.labels == other.labels)
+
+    def __hash__(self) -> int:
+        return hash(tuple(hash_key(o) for o in self.objects))
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __repr__(self) -> str:
+        return f"path{self.objects!r}"
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def equals(a: Any, b: Any) -> bool:
+    """Gremlin equality (see the module docstring)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if is_number(a) and is_number(b):
+        if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
+            return False
+        return _num(a) == _num(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        if len(a) != len(b):
+            return False
+        keys_b = {hash_key(k): v for k, v in b.items()}
+        return all(hash_key(k) in keys_b and equals(v, keys_b[hash_key(k)]) for k, v in a.items())
+    if isinstance(a, (set, frozenset)) and isinstance(b, (set, frozenset)):
+        return {hash_key(x) for x in a} == {hash_key(x) for x in b}
+    if _kind(a) != _kind(b):
+        return False
+    return a == b
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, float) and not math.isinf(v) and v == int(v) and abs(v) < 2 ** 53:
+        return int(v)
+    return v
+
+
+def hash_key(v: Any) -> Any:
+    """A hashable key such that Gremlin-equal values share it (for dedup, group, sets)."""
+    if v is None or isinstance(v, bool):
+        return ("b", v)
+    if is_number(v):
+        if isinstance(v, float) and math.isnan(v):
+            return ("nan", id(v))
+        n = _num(v)
+        if isinstance(n, Decimal) and n == n.to_integral_value():
+            n = int(n)
+        return ("n", n)
+    if isinstance(v, (list, tuple)):
+        return ("l", tuple(hash_key(x) for x in v))
+    if isinstance(v, dict):
+        return ("m", frozenset((hash_key(k), hash_key(x)) for k, x in v.items()))
+    if isinstance(v, (set, frozenset)):
+        return ("s", frozenset(hash_key(x) for x in v))
+    if isinstance(v, PathValue):
+        return ("p", tuple(hash_key(x) for x in v.objects))
+    if isinstance(v, Prop):
+        return ("pr", v.key, hash_key(v.value), v.element)
+    return (type(v).__name__, v)
+
+
+# ---------------------------------------------------------------------------- comparability
+
+def compare(a: Any, b: Any) -> int | None:
+    """-1 / 0 / 1 when ``a`` and ``b`` are comparable, else None (Gremlin's ERROR)."""
+    if a is None or b is None:
+        return None
+    if is_number(a) and is_number(b):
+        if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+            return None
+        x, y = _num(a), _num(b)
+        if isinstance(x, Decimal) != isinstance(y, Decimal):
+            x, y = Decimal(str(x)) if not isinstance(x, Decimal) else x, \
+                Decimal(str(y)) if not isinstance(y, Decimal) else y
+        return (x > y) - (x < y)
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb or ka not in (1, 3, 4, 5):
+        return None
+    if ka == 3:
+        a, b = _aware(a), _aware(b)
+    if ka == 5:
+        a, b = str(a), str(b)
+    return (a > b) - (a < b)
+
+
+def _aware(d: _dt.datetime) -> _dt.datetime:
+    return d if d.tzinfo is not None else d.replace(tzinfo=_dt.timezone.utc)
+
+
+def _kind(v: Any) -> int:
+    if v is None:
+        return 0
+    if isinstance(v, bool):
+        return 1
+    if is_number(v):
+        return 2
+    if isinstance(v, _dt.datetime):
+        return 3
+    if isinstance(v, str):
+        return 4
+    if isinstance(v, uuid.UUID):
+        return 5
+    if isinstance(v, Vtx):
+        return 6
+    if isinstance(v, Edg):
+        return 7
+    if isinstance(v, VProp):
+        return 8
+    if isinstance(v, Prop):
+        return 9
+    if isinstance(v, PathValue):
+        return 10
+    if isinstance(v, (set, frozenset)):
+        return 11
+    if isinstance(v, (list, tuple)):
+        return 12
+    if isinstance(v, dict):
+        return 13
+    return 14
+
+
+# ---------------------------------------------------------------------------- orderability
+
+def order_cmp(a: Any, b: Any) -> int:
+    """Total order of any two values (Gremlin orderability)."""
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb:
+        return -1 if ka < kb else 1
+    if ka == 0:
+        return 0
+    if ka == 2:
+        na = isinstance(a, float) and math.isnan(a)
+        nb = isinstance(b, float) and math.isnan(b)
+        if na or nb:
+            return 0 if na and nb else (1 if na else -1)
+        return compare(a, b)
+    if ka in (1, 3, 4, 5):
+        return compare(a, b)
+    if ka == 6:
+        return order_cmp(_element_id(a), _element_id(b))
+    if ka in (7, 8):
+        return order_cmp(_element_id(a), _element_id(b))
+    if ka == 9:
+        c = order_cmp(a.key, b.key)
+        return c if c else order_cmp(a.value, b.value)
+    if ka == 10:
+        return _seq_cmp(a.objects, b.objects)
+    if ka == 12:
+        return _seq_cmp(a, b)
+    if ka == 11:
+        return _seq_cmp(sorted(a, key=ORDER_KEY), sorted(b, key=ORDER_KEY))
+    if ka == 13:
+        ia = sorted(a.items(), key=lambda kv: ORDER_KEY(kv[0]))
+        ib = sorted(b.items(), key=lambda kv: ORDER_KEY(kv[0]))
+        for (k1, v1), (k2, v2) in zip(ia, ib):
+            c = order_cmp(k1, k2) or order_cmp(v1, v2)
+            if c:
+                return c
+        return (len(ia) > len(ib)) - (len(ia) < len(ib))
+    sa, sb = str(a), str(b)
+    return (sa > sb) - (sa < sb)
+
+
+ELEMENT_ID: contextvars.ContextVar = contextvars.ContextVar("element_id", default=None)
+
+
+def _element_id(e: Any) -> Any:
+    """Elements order by their Gremlin ids, which only the running graph knows (the engine
+    sets ``ELEMENT_ID`` for the duration of a traversal)."""
+    fn = ELEMENT_ID.get()
+    if fn is not None:
+        return fn(e)
+    return getattr(e, "gid", getattr(e, "eid", getattr(e, "id", None)))
+
+
+def _seq_cmp(a: Any, b: Any) -> int:
+    for x, y in zip(a, b):
+        c = order_cmp(x, y)
+        if c:
+            return c
+    return (len(a) > len(b)) - (len(a) < len(b))
+
+
+ORDER_KEY = cmp_to_key(order_cmp)
+
+
+# ---------------------------------------------------------------------------- predicates
+
+def test_predicate(p: P, value: Any) -> bool | None:
+    """Evaluate a P / TextP on a value: True, False or None (ERROR)."""
+    op = p.operator
+    if op == "and":
+        a = test_predicate(p.value, value)
+        if a is False:
+            return False
+        b = test_predicate(p.other, value)
+        if b is False:
+            return False
+        return None if a is None or b is None else True
+    if op == "or":
+        a = test_predicate(p.value, value)
+        if a is True:
+            return True
+        b = test_predicate(p.other, value)
+        if b is True:
+            return True
+        return None if a is None or b is None else False
+    if op == "not":
+        r = test_predicate(p.value, value)
+        return None if r is None else not r
+    arg = p.value
+    if op == "eq":
+        return equals(value, arg)
+    if op == "neq":
+        return not equals(value, arg)
+    if op in ("lt", "lte", "gt", "gte"):
+        c = compare(value, arg)
+        if c is None:
+            return None
+        return {"lt": c < 0, "lte": c <= 0, "gt": c > 0, "gte": c >= 0}[op]
+    if op in ("between", "inside", "outside"):
+        lo, hi = (arg, p.other) if p.other is not None else tuple(arg)
+        c1, c2 = compare(value, lo), compare(value, hi)
+        if c1 is None or c2 is None:
+            return None
+        if op == "between":
+            return c1 >= 0 and c2 < 0
+        if op == "inside":
+            return c1 > 0 and c2 < 0
+        return c1 < 0 or c2 > 0
+    if op in ("within", "without"):
+        items = _collection(arg, p.other)
+        found = any(equals(value, x) for x in items)
+        return found if op == "within" else not found
+    if op in ("containing", "notContaining", "startingWith", "notStartingWith", "endingWith",
+              "notEndingWith", "regex", "notRegex"):
+        if not isinstance(value, str) or not isinstance(arg, str):
+            return None
+        if op in ("regex", "notRegex"):
+            import re
+
+            found = re.search(arg, value) is not None
+            return found if op == "regex" else not found
+        base = op[3].lower() + op[4:] if op.startswith("not") else op
+        res = {"containing": arg in value, "startingWith": value.startswith(arg),
+               "endingWith": value.endswith(arg)}[base]
+        return not res if op.startswith("not") else res
+    if op == "typeOf":
+        from .gtypes import is_type
+        return is_type(value, arg)
+    raise QueryEvaluationError(f"unknown predicate {op!r}")
+
+
+def _collection(arg: Any, other: Any) -> list:
+    if other is not None:
+        return [arg, other]
+    if isinstance(arg, (list, tuple, set, frozenset)):
+        return list(arg)
+    return [arg]
+
+
+def is_predicate(v: Any) -> bool:
+    return isinstance(v, (P, TextP))
