@@ -21,8 +21,9 @@ Representation (what gremlinpython's fluent API would put into the bytecode)
   instructions: ``withSack``, ``withSideEffect``, ``withBulk``, ``withPath``, ``withStrategies`` (one
   instruction holding all its strategies), ``withoutStrategies`` (one instruction holding the simple
   class names as ``str``, e.g. ``["withoutStrategies", "RepeatUnrollStrategy"]``). ``g.with(k, v)``
-  becomes an ``OptionsStrategy`` inside ``withStrategies``, as gremlinpython's ``with_`` does.
-  Step names are not validated: the interpreter reports unknown steps.
+  becomes an ``OptionsStrategy`` inside ``withStrategies``, as gremlinpython's ``with_`` does (and
+  ``withComputer(...)`` a ``VertexProgramStrategy``, as ``with_computer``). Step names are not
+  validated: the interpreter reports unknown steps. A source method after the first step is a step.
 * Anonymous traversals (``__.out()`` or bare ``out()`` in argument position) -> nested ``Bytecode``.
 * Predicates -> ``P`` / ``TextP`` built as gremlinpython builds them: ``P("gt", 1)``; ``P("between", 1,
   5)`` (value, other); ``within``/``without`` always hold ONE list: ``within(1, 2)``, ``within([1, 2])``
@@ -54,7 +55,8 @@ Representation (what gremlinpython's fluent API would put into the bytecode)
   Java type; ``m`` -> ``decimal.Decimal``; ``NaN``, ``Infinity``, ``-Infinity`` -> float.
 * ``true``/``false`` -> bool; ``null`` -> None; strings '...' / "..." with Java escapes; lists ->
   ``list``; ranges ``1..3`` / ``'a'..'c'`` -> list; maps -> ``dict`` in text order: a naked key
-  (``name:``, even a keyword such as ``id:``) is a str; ``T.id:`` / ``(T.id):`` / ``(id):`` /
+  (``name:``, even a keyword such as ``id:``, but not ``NaN:``/``Infinity:``, which are floats as in
+  the grammar) is a str; ``T.id:`` / ``(T.id):`` / ``(id):`` /
   ``Direction.OUT:`` are enums; numeric and string keys as such; list keys become tuples, set keys
   frozensets, map keys tuples of (key, value) pairs (so they hash). Sets ``{1, 2}`` -> ``set`` (its
   elements made hashable the same way). ``datetime("...")`` -> timezone-aware ``datetime.datetime``
@@ -66,11 +68,17 @@ Representation (what gremlinpython's fluent API would put into the bytecode)
   their default configuration updated by the given keys, kept under their Java (camelCase) names,
   e.g. ``PartitionStrategy().configuration == {"partitionKey": ..., "writePartition": ...,
   "readPartitions": [...]}``; unknown names -> ``TraversalStrategy(strategy_name=name,
-  configuration=...)``. Note ``TraversalStrategy.__eq__`` compares classes only.
+  configuration=...)``. Traversals in a configuration are ``Bytecode`` (the fluent API leaves a
+  ``GraphTraversal`` there: read ``getattr(v, "bytecode", v)``). ``TraversalStrategy.__eq__``
+  compares classes only.
 * Variables: an identifier that is not a keyword in value position is looked up in ``bindings``
-  (a missing one is a ``QuerySyntaxError`` naming it); the bound value is used as is.
+  (a missing one is a ``QuerySyntaxError`` naming it); the bound value is used as is, except that a
+  gremlinpython ``Traversal`` (also inside a list or dict) becomes its ``Bytecode``, as
+  ``Bytecode.add_step`` does.
 * Lambdas (Groovy closures ``{ it -> ... }``, ``Lambda.function(...)``, ``lambda: ...``) raise
   ``QueryEvaluationError("lambdas are not supported ...")`` naming line and column.
+* Not supported: a terminated root traversal as an argument (``inject(g.V().toList())``, which the
+  grammar allows but no feature uses), ``query.toString()`` and several queries in one text.
 * Syntax errors raise ``QuerySyntaxError(message, line, column)`` (1-based, of the offending token).
 """
 
@@ -533,7 +541,8 @@ class _Parser:
         if kind == "str":
             return f"string {self.vals[i]!r}"
         if kind == "num":
-            return f"number {self.text[self.poss[i]:self.poss[i + 1]].strip() or self.vals[i]!r}"
+            m = _TOKEN_RE.match(self.text, self.poss[i])
+            return f"number {m.group(m.lastgroup) if m is not None and m.lastgroup else self.vals[i]!r}"
         if kind == "err":
             return f"character {self.vals[i]!r}"
         return f"'{self.vals[i]}'"
@@ -809,7 +818,7 @@ class _Parser:
                 bc.step_instructions.append(["not", *args])
                 self.chain(bc, top=False)
                 return bc
-            return self.predicate_chain(self.predicate(name, args, i, P))
+            return self.predicate_chain(self.predicate(name, args, i))
         if name in ("datetime", "DateTime"):
             self.i = i + 1
             args = self.args(name)
@@ -860,9 +869,9 @@ class _Parser:
         if name not in valid:
             self.fail(f"a {cls_name} predicate ({', '.join(sorted(valid))})", j)
         args = self.args(name)
-        return self.predicate_chain(self.predicate(name, args, j, P))
+        return self.predicate_chain(self.predicate(name, args, j))
 
-    def predicate(self, name: str, args: list[Any], i: int, _cls: type) -> P:
+    def predicate(self, name: str, args: list[Any], i: int) -> P:
         n = len(args)
         if name in _P_LIST:
             return _within(name, args)
@@ -945,21 +954,36 @@ class _Parser:
         kinds = self.kinds
         i = self.i
         if kinds[i] == "id" and kinds[i + 1] == ":":
-            if self.vals[i] == "lambda":
+            key = self.vals[i]
+            if key == "lambda":
                 self.lambda_error(i)
             self.i = i + 1
-            return self.vals[i], True
+            # A naked key (even a keyword) is its text, except NaN and Infinity: the grammar's
+            # mapKey tries numericLiteral before keyword.
+            if key == "NaN":
+                return math.nan, True
+            if key == "Infinity":
+                return math.inf, True
+            return key, True
         if kinds[i] == "(":
             self.i = i + 1
             key = self.value()
             self.expect(")", "')'")
             if kinds[self.i] != ":":
                 self.fail("':' after a parenthesized map key")
-            return _hashable(key), True
+            return self.hashable(key, i + 1, "a map key"), True
         v = self.value()
         if kinds[self.i] == ":":
-            return _hashable(v), True
+            return self.hashable(v, i, "a map key"), True
         return v, False
+
+    def hashable(self, v: Any, i: int, what: str) -> Any:
+        v = _hashable(v)
+        try:
+            hash(v)
+        except TypeError:
+            _syntax(self.text, self.poss[i], f"a {type(v).__name__} cannot be {what}")
+        return v
 
     def set_literal(self) -> set[Any]:
         kinds = self.kinds
@@ -984,10 +1008,11 @@ class _Parser:
         if kinds[self.i] == "}":
             self.i += 1
             return out
-        out.add(_hashable(self.value()))
+        out.add(self.hashable(self.value(), start + 1, "a set element"))
         while kinds[self.i] == ",":
             self.i += 1
-            out.add(_hashable(self.value()))
+            j = self.i
+            out.add(self.hashable(self.value(), j, "a set element"))
         if kinds[self.i] != "}":
             self.fail("',' or '}'")
         self.i += 1

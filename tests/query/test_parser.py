@@ -301,6 +301,8 @@ def test_variables_from_bindings() -> None:
     ("g.inject([1, 2)", 1, 15, "expected ',' or ']'"),
     ("g.V(1,)", 1, 7, "expected a value"),
     ("g.V().out(g.V())", 1, 11, "nested traversal starts with __"),
+    ("g.inject({1, gt(2)})", 1, 14, "a P cannot be a set element"),
+    ("g.inject([(out()): 1])", 1, 12, "a Bytecode cannot be a map key"),
 ])
 def test_syntax_errors_name_line_and_column(text: str, line: int, column: int, message: str) -> None:
     with pytest.raises(QuerySyntaxError) as e:
@@ -335,6 +337,21 @@ def test_edge_cases() -> None:
     with pytest.raises(QuerySyntaxError, match="nested too deeply"):
         parse(deep)
     assert parse("g.V().where(" + "local(" * 50 + "out()" + ")" * 50 + ")")
+
+
+def test_truncated_and_mangled_text_raises_only_query_errors() -> None:
+    texts = [
+        ("g.withStrategies(new SubgraphStrategy(vertices: __.has('name', P.within('a', 'b')))).V()"
+         ".has('age', gt(1).and(lt(9))).group().by(label).by(values('x').fold()).next()"),
+        'g.inject([a: 1, (T.id): [1..3], "s": {1, 2}], 1.5f, -2L, datetime("2023-08-02T00:00:00Z"))',
+    ]
+    for text in texts:
+        for k in range(len(text)):
+            for variant in (text[:k], text[:k] + text[k + 1:], text[:k] + "(" + text[k:]):
+                try:
+                    parse(variant)
+                except (QuerySyntaxError, QueryEvaluationError):
+                    pass
 
 
 def test_parse_speed() -> None:
