@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gremlin_python.process.traversal import Bytecode, Column, Order, P, T, TextP
+from gremlin_python.process.traversal import Bytecode, CardinalityValue, Column, Order, P, T, TextP
 
 from ..errors import QueryEvaluationError
 from .graph import Edg, Prop, QueryGraph, VProp, Vtx
@@ -311,7 +311,17 @@ class Compiler:
 
 
 def is_traversal(arg: Any) -> bool:
+    if isinstance(arg, CardinalityValue):
+        return False
     return isinstance(arg, (Bytecode, Traversal)) or hasattr(arg, "bytecode")
+
+
+def cardinality_value(arg: Any) -> tuple[str, Any] | None:
+    """``(cardinality name, value)`` of a ``Cardinality.list(value)`` argument, else None."""
+    if isinstance(arg, CardinalityValue):
+        _, card, value = arg.source_instructions[0]
+        return card.name.rstrip("_"), value
+    return None
 
 
 # ---------------------------------------------------------------------------- by() modulators

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from gremlin_python.process.traversal import Cardinality, CardinalityValue, Direction, Merge, T
+from gremlin_python.process.traversal import Cardinality, Direction, Merge, T
 
 from ...errors import QueryEvaluationError
 from ..graph import Edg, Prop, VProp, Vtx
-from ..traversal import NOTHING, Compiler, Context, Step, Traversal, Traverser, is_traversal, scope_value
+from ..traversal import (
+    NOTHING,
+    Compiler,
+    Context,
+    Step,
+    Traversal,
+    Traverser,
+    cardinality_value,
+    is_traversal,
+    scope_value,
+)
 from ..values import equals
 from . import register
 from .graph import element_id, element_label, to_internal, values_of
@@ -157,14 +167,16 @@ class PropertyStep(Step):
             if self.map is not None:
                 for k, v in self.map.items():
                     card = self.card
-                    if isinstance(v, CardinalityValue):
-                        card, v = _card_name(v.cardinality), v.value
+                    cv = cardinality_value(v)
+                    if cv is not None:
+                        card, v = cv
                     self._set(ctx, t, k, self._resolve(ctx, t, v), card, [])
             else:
                 value = self._resolve(ctx, t, self.value)
                 card = self.card
-                if isinstance(value, CardinalityValue):
-                    card, value = _card_name(value.cardinality), value.value
+                cv = cardinality_value(value)
+                if cv is not None:
+                    card, value = cv
                 meta = [(k, self._resolve(ctx, t, v)) for k, v in self.meta]
                 self._set(ctx, t, self.key, value, card, meta)
             yield t
@@ -391,8 +403,9 @@ class MergeStep(Step):
                 raise QueryEvaluationError(f"{self.name}() onMatch cannot override {k!r}")
         for k, v in om.items():
             card = "single"
-            if isinstance(v, CardinalityValue):
-                card, v = _card_name(v.cardinality), v.value
+            cv = cardinality_value(v)
+            if cv is not None:
+                card, v = cv
             if isinstance(el, Vtx):
                 if v is None:
                     for vp in list(g.vertex_properties(el.gid).get(k, ())):
@@ -438,8 +451,9 @@ class MergeStep(Step):
         for k, v in full.items():
             if isinstance(k, str):
                 card = "single"
-                if isinstance(v, CardinalityValue):
-                    card, v = _card_name(v.cardinality), v.value
+                cv = cardinality_value(v)
+                if cv is not None:
+                    card, v = cv
                 if v is not None:
                     g.set_vertex_property(gid, k, v, card)
         if ctx.strategies.partition_key is not None:
@@ -467,8 +481,9 @@ def _match_vertices(ctx: Context, m: dict) -> list:
             if tok == "label":
                 ok = equals(element_label(ctx, v), val)
             else:
-                if isinstance(val, CardinalityValue):
-                    val = val.value
+                cv = cardinality_value(val)
+                if cv is not None:
+                    val = cv[1]
                 vals = values_of(ctx, v, (k,))
                 ok = (not vals) if val is None else any(equals(x, val) for x in vals)
             if not ok:

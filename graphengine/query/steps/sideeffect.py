@@ -14,6 +14,7 @@ from ..values import hash_key, is_number
 from . import register
 from .graph import to_internal
 from .map import _fresh, add
+from .mutation import START
 
 
 def apply_operator(op: Operator, a: Any, b: Any) -> Any:
@@ -338,9 +339,10 @@ class InjectStep(Step):
 
     def process(self, ctx, ts):
         for v in self.values:
-            v = to_internal(ctx, v)
-            yield ctx.new_traverser(v)
-        yield from ts
+            yield ctx.new_traverser(to_internal(ctx, v))
+        for t in ts:
+            if t.obj is not START:
+                yield t
 
 
 register("inject")(InjectStep)

@@ -493,3 +493,30 @@ for _n in ("combine", "difference", "disjunct", "intersect", "merge", "product")
 
 
 __all__ = ["element_id", "gremlin_str", "parse_date", "uuid"]
+
+
+def _conjoin(step, ctx, v):
+    if v is None:
+        return None
+    if not isinstance(v, (list, tuple, set, PathValue)):
+        raise QueryEvaluationError(f"conjoin() step can only take an array or an Iterable type for"
+                                   f" its incoming traverser, encountered {_type_name(v)}")
+    seq = v.objects if isinstance(v, PathValue) else list(v)
+    sep = step.args[0] if step.args else ""
+    if sep is None:
+        raise QueryEvaluationError("conjoin() needs a delimiter, got null")
+    parts = [gremlin_str(x, ctx) for x in seq if x is not None]
+    if not parts:
+        return NOTHING if not seq else None
+    return sep.join(parts)
+
+
+class ConjoinStep(ScopedMapStep):
+    def process(self, ctx, ts):
+        for t in ts:
+            v = _conjoin(self, ctx, t.obj)
+            if v is not NOTHING:
+                yield t.split(v)
+
+
+register("conjoin")(lambda c, args: ConjoinStep("conjoin", _conjoin, args))
