@@ -172,7 +172,7 @@ class QueryGraph:
         self._eid_index: dict[Any, int] | None = None
         self._next_gid = n
         self._next_eid = base.edge_blocks.total
-        self._ids = itertools.count(self._first_free_id())
+        self._ids: Iterator[int] | None = None   # made on first use: it reads every id column
         self._undo: list[Callable[[], None]] | None = None
         self.version = 0
 
@@ -198,6 +198,8 @@ class QueryGraph:
 
     def new_id(self) -> int:
         """A fresh id for an added element (TinkerGraph's counter, above every existing id)."""
+        if self._ids is None:
+            self._ids = itertools.count(self._first_free_id())
         return next(self._ids)
 
     def begin(self) -> None:

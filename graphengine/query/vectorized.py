@@ -1,10 +1,389 @@
-"""Vectorized execution of the traversals that run over whole id batches (filled in below)."""
+"""Vectorized execution of count-like traversals over whole batches of vertex ids.
+
+Traversals of the shape ``V(ids?)`` followed by adjacency steps (``out``, ``in``, ``both``
+with labels) and filters (``hasLabel``, ``has`` on a property column with a value or a
+comparison predicate, ``dedup``), ending in ``count()`` or ``groupCount()`` (by a property,
+by ``T.label`` or by the vertex), run here over numpy arrays instead of one Python object per
+traverser. The traversers are a *frontier*: bulks per global id, either sparse
+(``gids``, ``bulk`` arrays, for traversals from a few vertices) or dense (one bulk per id of
+the id space, for whole-graph traversals). Equal traversers merge their bulks (TinkerPop's
+bulking), so ``g.V().out().out().count()`` costs O(E) per hop, not O(paths).
+
+Each hop runs per fragment over the fragment's own CSR/CSC (``Fragment.csr``): the frontier's
+ids are routed to the fragment that owns them, which is the shape a distributed run keeps.
+Results are the same as the interpreter's (the tests compare both); anything else, or a
+graph changed by traversals, goes to the interpreter.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from gremlin_python.process.traversal import P, T
+
+from .graph import Vtx
+
+_DENSE_FRACTION = 16     # a frontier with more than id_space / 16 ids goes dense
+
+
+@numba.njit(cache=True, nogil=True)
+def _expand_sparse(indptr, nbrs, lids, bulk):
+    total = 0
+    for i in range(lids.shape[0]):
+        total += indptr[lids[i] + 1] - indptr[lids[i]]
+    out_ids = np.empty(total, dtype=np.int64)
+    out_bulk = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(lids.shape[0]):
+        lo, hi = indptr[lids[i]], indptr[lids[i] + 1]
+        b = bulk[i]
+        for j in range(lo, hi):
+            out_ids[k] = nbrs[j]
+            out_bulk[k] = b
+            k += 1
+    return out_ids, out_bulk
+
+
+@numba.njit(cache=True, nogil=True)
+def _degree_sum(indptr, lids, bulk):
+    total = 0
+    for i in range(lids.shape[0]):
+        total += bulk[i] * (indptr[lids[i] + 1] - indptr[lids[i]])
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _push_dense(indptr, nbrs, inner, bulk, out):
+    for r in range(inner.shape[0]):
+        b = bulk[inner[r]]
+        if b != 0:
+            for j in range(indptr[r], indptr[r + 1]):
+                out[nbrs[j]] += b
+
+
+@numba.njit(cache=True, nogil=True)
+def _dense_degree_sum(indptr, inner, bulk):
+    total = 0
+    for r in range(inner.shape[0]):
+        b = bulk[inner[r]]
+        if b != 0:
+            total += b * (indptr[r + 1] - indptr[r])
+    return total
+
+
+class _Frontier:
+    """Bulks per global id: sparse (ids, bulk) or dense (bulk over the id space)."""
+
+    def __init__(self, n: int, ids: np.ndarray | None = None, bulk: np.ndarray | None = None,
+                 dense: np.ndarray | None = None):
+        self.n = n
+        self.ids = ids
+        self.bulk = bulk
+        self.dense = dense
+
+    @property
+    def is_dense(self) -> bool:
+        return self.dense is not None
+
+    def total(self) -> int:
+        return int(self.dense.sum()) if self.is_dense else int(self.bulk.sum())
+
+    def mask(self, keep: np.ndarray) -> _Frontier:
+        """Keep the ids where ``keep`` (a boolean array over the id space) is true."""
+        if self.is_dense:
+            return _Frontier(self.n, dense=np.where(keep, self.dense, 0))
+        sel = keep[self.ids]
+        return _Frontier(self.n, self.ids[sel], self.bulk[sel])
+
+    def dedup(self) -> _Frontier:
+        if self.is_dense:
+            return _Frontier(self.n, dense=(self.dense > 0).astype(np.int64))
+        ids = np.unique(self.ids)
+        return _Frontier(self.n, ids, np.ones(len(ids), dtype=np.int64))
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.is_dense:
+            ids = np.flatnonzero(self.dense)
+            return ids, self.dense[ids]
+        return self.ids, self.bulk
+
+
+class _Plan:
+    def __init__(self, qg: Any):
+        self.qg = qg
+        self.labels = tuple(qg.base.edge_labels)
+
+    def csr(self, frag: Any, direction: str, labels: tuple[str, ...]):
+        labels = tuple(lab for lab in (labels or self.labels) if lab in frag.topology)
+        if not labels:
+            return None
+        return frag.csr(direction if self.qg.directed else "out", labels)
+
+    def hop(self, f: _Frontier, direction: str, labels: tuple[str, ...],
+            count_only: bool = False) -> _Frontier | int:
+        """One adjacency step (or, with ``count_only``, the number of traversers it gives)."""
+        qg = self.qg
+        dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
+        if f.is_dense or len(f.ids) > f.n // _DENSE_FRACTION:
+            bulk = f.dense if f.is_dense else np.bincount(f.ids, weights=f.bulk,
+                                                        minlength=f.n).astype(np.int64)
+            out = None if count_only else np.zeros(f.n, dtype=np.int64)
+            total = 0
+            for frag in qg.base.fragments:
+                inner = frag.inner_gids
+                for d in dirs:
+                    arrays = self.csr(frag, d, labels)
+                    if arrays is None:
+                        continue
+                    indptr, nbrs, _ = arrays
+                    if count_only:
+                        total += _dense_degree_sum(indptr, inner, bulk)
+                    else:
+                        _push_dense(indptr, nbrs, inner, bulk, out)
+            return total if count_only else _Frontier(f.n, dense=out)
+        owner = qg._frag[f.ids]
+        lids = qg._lid[f.ids]
+        ids_parts, bulk_parts = [], []
+        total = 0
+        for frag in qg.base.fragments:
+            mine = owner == frag.fid if qg.base.fnum > 1 else slice(None)
+            l, b = lids[mine], f.bulk[mine]
+            if len(l) == 0:
+                continue
+            for d in dirs:
+                arrays = self.csr(frag, d, labels)
+                if arrays is None:
+                    continue
+                indptr, nbrs, _ = arrays
+                if count_only:
+                    total += _degree_sum(indptr, l, b)
+                else:
+                    i, bb = _expand_sparse(indptr, nbrs, l, b)
+                    ids_parts.append(i)
+                    bulk_parts.append(bb)
+        if count_only:
+            return int(total)
+        if not ids_parts:
+            z = np.zeros(0, dtype=np.int64)
+            return _Frontier(f.n, z, z)
+        return _Frontier(f.n, np.concatenate(ids_parts), np.concatenate(bulk_parts))
+
+    # ------------------------------------------------------------------ filters
+    def label_mask(self, labels: list) -> np.ndarray | None:
+        names = self.qg.base.vertex_labels
+        idx = [names.index(x) for x in labels if x in names]
+        return np.isin(self.qg._vlabel, np.asarray(idx, dtype=np.int64))
+
+    def property_mask(self, key: str, test: Any, label: str | None = None) -> np.ndarray | None:
+        """Ids whose property ``key`` passes ``test`` (a value or a simple P), cached."""
+        qg = self.qg
+        cache = qg.__dict__.setdefault("_masks", {})
+        ck = (key, label, _test_key(test))
+        if ck in cache:
+            return cache[ck]
+        mask = np.zeros(qg.base.id_space, dtype=bool)
+        for li, vl in enumerate(qg.base.schema.vertex_labels):
+            if label is not None and vl.name != label:
+                continue
+            if key not in vl.schema.names or key == "id":
+                continue
+            col = qg.base.vertex_table(vl.name).column(key)
+            sel = _arrow_test(col, test)
+            if sel is None:
+                return None
+            mask[qg.base.vertex_gids(vl.name)] = sel
+        if len(cache) > 256:
+            cache.clear()
+        cache[ck] = mask
+        return mask
+
+    def values(self, key: Any) -> tuple[np.ndarray, np.ndarray, list] | None:
+        """``(codes, valid, keys)``: per global id a code into ``keys`` (the distinct values of a
+        property, or the labels), cached per graph; None when not vectorizable."""
+        qg = self.qg
+        cache = qg.__dict__.setdefault("_codes", {})
+        if key in cache:
+            return cache[key]
+        n = qg.base.id_space
+        if isinstance(key, T):
+            if key.name.rstrip("_") != "label":
+                return None
+            out = (np.maximum(qg._vlabel, 0), qg._vlabel >= 0, list(qg.base.vertex_labels))
+            cache[key] = out
+            return out
+        parts = []
+        for vl in qg.base.schema.vertex_labels:
+            if key in vl.schema.names and key != "id":
+                col = qg.base.vertex_table(vl.name).column(key)
+                if not (pa.types.is_integer(col.type) or pa.types.is_string(col.type)
+                        or pa.types.is_large_string(col.type) or pa.types.is_boolean(col.type)):
+                    return None
+                parts.append((qg.base.vertex_gids(vl.name), col))
+        if len({str(c.type) for _, c in parts}) > 1:
+            return None
+        codes = np.zeros(n, dtype=np.int64)
+        valid = np.zeros(n, dtype=bool)
+        if not parts:
+            out = (codes, valid, [])
+            cache[key] = out
+            return out
+        allcol = pa.chunked_array([c for _, c in parts for c in c.chunks], type=parts[0][1].type)
+        enc = pc.dictionary_encode(allcol).combine_chunks()
+        gids = np.concatenate([g for g, _ in parts])
+        codes[gids] = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
+        valid[gids] = enc.is_valid().to_numpy(zero_copy_only=False)
+        out = (codes, valid, enc.dictionary.to_pylist())
+        cache[key] = out
+        return out
+
+
+def _test_key(test: Any) -> Any:
+    if isinstance(test, P):
+        return (test.operator, _test_key(test.value), _test_key(test.other))
+    if isinstance(test, list):
+        return tuple(_test_key(x) for x in test)
+    return (type(test).__name__, test)
+
+
+_ARROW_OPS = {"eq": pc.equal, "neq": pc.not_equal, "lt": pc.less, "lte": pc.less_equal,
+              "gt": pc.greater, "gte": pc.greater_equal}
+
+
+def _scalar_ok(col_type: pa.DataType, v: Any) -> bool:
+    if isinstance(v, bool):
+        return pa.types.is_boolean(col_type)
+    if isinstance(v, (int, float)):
+        return pa.types.is_integer(col_type) or pa.types.is_floating(col_type)
+    if isinstance(v, str):
+        return pa.types.is_string(col_type) or pa.types.is_large_string(col_type)
+    return False
+
+
+def _arrow_test(col: pa.ChunkedArray, test: Any) -> np.ndarray | None:
+    """Boolean numpy mask of a column under Gremlin's semantics (None: not handled here)."""
+    typ = col.type
+    if not isinstance(test, P):
+        test = P("eq", test)
+    op = test.operator
+    if op in _ARROW_OPS:
+        v = test.value
+        if isinstance(v, float) and v != v:
+            return None
+        if not _scalar_ok(typ, v):
+            # values of another type are never equal, and do not compare
+            res = np.zeros(len(col), dtype=bool)
+            if op == "neq":
+                res = pc.is_valid(col).to_numpy(zero_copy_only=False)
+            return res
+        res = _ARROW_OPS[op](col, pa.scalar(v))
+    elif op in ("within", "without"):
+        vals = test.value if isinstance(test.value, list) else [test.value]
+        ok = [x for x in vals if _scalar_ok(typ, x)]
+        if len(ok) != len(vals):
+            return None
+        res = pc.is_in(col, value_set=pa.array(ok, type=typ)) if ok else \
+            pa.array(np.zeros(len(col), dtype=bool))
+        if op == "without":
+            res = pc.invert(res)
+    elif op in ("between", "inside", "outside"):
+        lo, hi = test.value, test.other
+        if not (_scalar_ok(typ, lo) and _scalar_ok(typ, hi)):
+            return None
+        if op == "between":
+            res = pc.and_(pc.greater_equal(col, pa.scalar(lo)), pc.less(col, pa.scalar(hi)))
+        elif op == "inside":
+            res = pc.and_(pc.greater(col, pa.scalar(lo)), pc.less(col, pa.scalar(hi)))
+        else:
+            res = pc.or_(pc.less(col, pa.scalar(lo)), pc.greater(col, pa.scalar(hi)))
+    else:
+        return None
+    if pa.types.is_floating(typ) and op != "neq":
+        res = pc.and_(res, pc.invert(pc.is_nan(col)))
+    return pc.fill_null(res, False).to_numpy(zero_copy_only=False)
+
+
+def _labels(args: list) -> tuple[str, ...] | None:
+    if not all(isinstance(a, str) for a in args):
+        return None
+    return tuple(args)
+
 
 def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
-    """Results of ``instructions`` computed over arrays, or None when the plan does not apply."""
-    return None
+    """Results of ``instructions`` as ``(value, bulk)`` pairs, or None when the fast path
+    does not apply (see the module docstring)."""
+    qg = ctx.graph
+    if not instructions or not qg.pristine or instructions[0][0] != "V":
+        return None
+    last = instructions[-1][0]
+    if last == "by" and len(instructions) > 1 and instructions[-2][0] == "groupCount":
+        body, terminal = instructions[1:-2], ("groupCount", instructions[-1][1:])
+    elif last == "groupCount" and len(instructions[-1]) == 1:
+        body, terminal = instructions[1:-1], ("groupCount", [])
+    elif last == "count" and len(instructions[-1]) == 1:
+        body, terminal = instructions[1:-1], ("count", None)
+    else:
+        return None
+    plan = _Plan(qg)
+    n = qg.base.id_space
+    start = instructions[0][1:]
+    if not start:
+        frontier = _Frontier(n, dense=(qg._vlabel >= 0).astype(np.int64))
+    else:
+        flat = []
+        for a in start:
+            flat.extend(a if isinstance(a, list) else [a])
+        if not all(isinstance(a, (int, str)) and not isinstance(a, bool) for a in flat):
+            return None
+        gids = [qg.find_vertex(a) for a in flat]
+        gids = np.asarray([g for g in gids if g is not None], dtype=np.int64)
+        frontier = _Frontier(n, gids, np.ones(len(gids), dtype=np.int64))
+    for i, inst in enumerate(body):
+        name, args = inst[0], list(inst[1:])
+        if name in ("out", "in", "both"):
+            labels = _labels(args)
+            if labels is None:
+                return None
+            if i == len(body) - 1 and terminal[0] == "count":
+                return [(plan.hop(frontier, name, labels, count_only=True), 1)]
+            frontier = plan.hop(frontier, name, labels)
+        elif name == "hasLabel":
+            if not args or not all(isinstance(a, str) for a in args):
+                return None
+            frontier = frontier.mask(plan.label_mask(args))
+        elif name == "has" and len(args) in (2, 3) and all(isinstance(a, str) for a in args[:-1]):
+            key, test = args[-2], args[-1]
+            if not (isinstance(test, (int, float, str)) or (isinstance(test, P) and not isinstance(
+                    test.value, P))):
+                return None
+            mask = plan.property_mask(key, test, args[0] if len(args) == 3 else None)
+            if mask is None:
+                return None
+            frontier = frontier.mask(mask)
+        elif name == "dedup" and not args:
+            frontier = frontier.dedup()
+        else:
+            return None
+    if terminal[0] == "count":
+        return [(frontier.total(), 1)]
+    by = terminal[1]
+    if not by:
+        ids, bulk = frontier.pairs()
+        return [({Vtx(int(g)): int(b) for g, b in zip(ids.tolist(), bulk.tolist())}, 1)]
+    if len(by) != 1 or not isinstance(by[0], (str, T)):
+        return None
+    coded = plan.values(by[0])
+    if coded is None:
+        return None
+    codes, valid, keys = coded
+    if frontier.is_dense:
+        weights = np.where(valid, frontier.dense, 0)
+        counts = np.bincount(codes, weights=weights, minlength=len(keys))
+    else:
+        sel = valid[frontier.ids]
+        counts = np.bincount(codes[frontier.ids[sel]], weights=frontier.bulk[sel],
+                             minlength=len(keys))
+    return [({keys[k]: int(counts[k]) for k in np.flatnonzero(counts).tolist()}, 1)]
