@@ -216,7 +216,7 @@ def main() -> None:
     print(f"{'traversal':<36} {'graphengine':>12} {'numpy':>9} {'networkx':>9} {'ge/np':>7}"
           f" {'ge/nx':>7}  answers")
     for text, pick, np_fn, nx_fn in whole:
-        res, ge_s = best(lambda: q.execute(text).all())
+        res, ge_s = best(lambda text=text: q.execute(text).all())
         want, np_s = best(np_fn)
         ok = pick(res) == want
         nx_s = None

@@ -127,9 +127,7 @@ class Gremlin:
             trav = self._compiler.compile(bytecode.step_instructions)
             root = ctx.new_traverser(START)
             root.path = None
-            out = []
-            for t in trav.run(ctx, (root,)):
-                out.append(t)
+            out = list(trav.run(ctx, (root,)))
             results = [GTraverser(self._out(t.obj), t.bulk) for t in out]
         except GraphEngineError:
             qg.rollback()

@@ -17,6 +17,7 @@ graph changed by traversals, goes to the interpreter.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numba
@@ -271,7 +272,7 @@ def _arrow_test(col: pa.ChunkedArray, test: Any) -> np.ndarray | None:
     op = test.operator
     if op in _ARROW_OPS:
         v = test.value
-        if isinstance(v, float) and v != v:
+        if isinstance(v, float) and math.isnan(v):
             return None
         if not _scalar_ok(typ, v):
             # values of another type are never equal, and do not compare
