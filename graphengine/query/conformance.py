@@ -860,8 +860,9 @@ class _ScenarioTimeout(BaseException):
 class _Failure(Exception):
     """A failed assertion: ``category`` groups it in the triage."""
 
-    def __init__(self, category: str, detail: str = ""):
-        super().__init__(f"{category}: {detail}" if detail else category)
+    def __init__(self, category: str, detail: str = "", reason: str | None = None):
+        super().__init__(reason if reason is not None
+                         else f"{category}: {detail}" if detail else category)
         self.category = category
 
 
@@ -935,9 +936,13 @@ def _as_list(state: _State) -> list[Any]:
     """The results as TinkerPop's runner asserts them (``next()`` of a map: its entries)."""
     if state.mode != "next":
         return list(state.result)
+    from gremlin_python.structure.graph import Path
+
     r = state.result
     if isinstance(r, Mapping):
         return [{k: v} for k, v in r.items()]
+    if isinstance(r, Path):
+        return list(r.objects)
     if isinstance(r, list | tuple | set | frozenset):
         return list(r)
     if hasattr(r, "__iter__") and not isinstance(r, str | bytes):
@@ -953,7 +958,7 @@ def _require_result(state: _State) -> None:
         raise _Failure("runner", "no traversal was iterated")
     if state.error is not None:
         e = state.error
-        raise _Failure(_error_category(e), f"{type(e).__name__}: {e}")
+        raise _Failure(_error_category(e), reason=f"{type(e).__name__}: {e}")
 
 
 def _parse_tree(text: str) -> list[tuple[str, list]]:
@@ -1166,7 +1171,8 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
             try:
                 state.conn = backend.connect(state.graph_name)
             except Exception as e:
-                raise _Failure("graph: " + _error_category(e), f"{type(e).__name__}: {e}") from e
+                raise _Failure("graph: " + _error_category(e),
+                               reason=f"graph: {type(e).__name__}: {e}") from e
             state.resolver = _Resolver(state.conn)
             continue
         if state.conn is None:
@@ -1179,7 +1185,7 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
                 raise
             except Exception as e:
                 raise _Failure("initializer: " + _error_category(e),
-                               f"{type(e).__name__}: {e}") from e
+                               reason=f"initializer: {type(e).__name__}: {e}") from e
             state.resolver.clear()
             continue
         m = re.match(r"^using the parameter (\w+) defined as \"(.*)\"$", text)
@@ -1385,9 +1391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"TinkerPop features: {report.root}  ({len(report.outcomes)} scenarios, "
           f"{report.seconds:.1f} s)")
     print(report.table())
+    skips = ", ".join(f"{r} {n}" for r, n in report.skip_groups())
     print(f"pass rate {100 * report.pass_rate:.1f}% of {report.passed + report.failed} counted "
-          f"scenarios ({report.skipped} skipped: "
-          + ", ".join(f"{r} {n}" for r, n in report.skip_groups()) + ")")
+          f"scenarios; {report.skipped} skipped" + (f" ({skips})" if skips else ""))
     groups = report.failure_groups(args.top)
     if groups:
         print(f"\nmost frequent failure reasons (top {len(groups)}):")
