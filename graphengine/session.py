@@ -82,6 +82,18 @@ class Session:
         return g
 
 
+    def gremlin(self, graph: Graph, evaluation_timeout: float | None = None):
+        """A Gremlin engine over ``graph`` (GraphScope's ``sess.gremlin(g)``).
+
+        ``q.execute(text, bindings)`` runs Gremlin text, ``q.traversal_source()`` gives a
+        gremlinpython ``GraphTraversalSource`` that runs in this process, and ``q.graph`` is
+        the graph after the mutations made through ``q``. See :class:`graphengine.query.Gremlin`.
+        """
+        from .query import Gremlin
+
+        return Gremlin(graph, evaluation_timeout=evaluation_timeout)
+
+
 def session(num_fragments: int = 1, partitioner: str = "hash") -> Session:
     """Start a session (a context manager): ``with graphengine.session() as sess: ...``."""
     return Session(num_fragments=num_fragments, partitioner=partitioner)

@@ -109,7 +109,7 @@ class Gremlin:
 
     def traversal_source(self) -> GraphTraversalSource:
         """A gremlinpython ``GraphTraversalSource`` that runs in this process, no server."""
-        return traversal().with_remote(_InProcessConnection(self))
+        return traversal().with_(_InProcessConnection(self))
 
     def submit(self, bytecode: Bytecode) -> list[GTraverser]:
         """Run bytecode; results as gremlinpython ``Traverser`` objects (object, bulk)."""
