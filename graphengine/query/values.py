@@ -316,3 +316,100 @@ def _collection(arg: Any, other: Any) -> list:
 
 def is_predicate(v: Any) -> bool:
     return isinstance(v, (P, TextP))
+
+
+# ---------------------------------------------------------------------------- Java names / sets
+
+class FrozenDict(dict):
+    """A map that can be a set member or a map key (its hash is its contents')."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(hash_key(self))
+
+
+def freeze(v: Any) -> Any:
+    """A hashable form of ``v`` that stays Gremlin-equal to it (lists become tuples, which the
+    engine treats as lists; sets frozensets; maps :class:`FrozenDict`)."""
+    if isinstance(v, list):
+        return tuple(freeze(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(freeze(x) for x in v) if not all(_hashable(x) for x in v) else v
+    if isinstance(v, set):
+        return frozenset(freeze(x) for x in v)
+    if isinstance(v, dict) and not isinstance(v, FrozenDict):
+        return FrozenDict({freeze(k): x for k, x in v.items()})
+    return v
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def make_set(items: Any) -> set:
+    """A Gremlin set of ``items``: deduplicated by Gremlin equality, members made hashable."""
+    seen: dict = {}
+    for x in items:
+        seen.setdefault(hash_key(x), x)
+    return {freeze(x) for x in seen.values()}
+
+
+def java_type_name(v: Any) -> str:
+    """The fully qualified Java class TinkerPop would report for a value."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "java.lang.Boolean"
+    if isinstance(v, int):
+        n = type(v).__name__
+        if n == "SingleByte":
+            return "java.lang.Byte"
+        if n == "short":
+            return "java.lang.Short"
+        if n == "long":
+            return "java.lang.Long"
+        if n == "bigint":
+            return "java.math.BigInteger"
+        if -2 ** 31 <= v < 2 ** 31:
+            return "java.lang.Integer"
+        return "java.lang.Long" if -2 ** 63 <= v < 2 ** 63 else "java.math.BigInteger"
+    if isinstance(v, float):
+        return "java.lang.Float" if type(v).__name__ == "Float32" else "java.lang.Double"
+    if isinstance(v, Decimal):
+        return "java.math.BigDecimal"
+    if isinstance(v, str):
+        return "java.lang.String"
+    if isinstance(v, (list, tuple)):
+        return "java.util.ArrayList"
+    if isinstance(v, dict):
+        return "java.util.LinkedHashMap"
+    if isinstance(v, (set, frozenset)):
+        return "java.util.HashSet"
+    if isinstance(v, _dt.datetime):
+        return "java.time.OffsetDateTime"
+    if isinstance(v, uuid.UUID):
+        return "java.util.UUID"
+    if isinstance(v, Vtx):
+        return "org.apache.tinkerpop.gremlin.tinkergraph.structure.TinkerVertex"
+    if isinstance(v, Edg):
+        return "org.apache.tinkerpop.gremlin.tinkergraph.structure.TinkerEdge"
+    if isinstance(v, VProp):
+        return "org.apache.tinkerpop.gremlin.tinkergraph.structure.TinkerVertexProperty"
+    if isinstance(v, Prop):
+        return "org.apache.tinkerpop.gremlin.tinkergraph.structure.TinkerProperty"
+    if isinstance(v, PathValue):
+        return "org.apache.tinkerpop.gremlin.process.traversal.step.util.ImmutablePath"
+    return type(v).__name__
+
+
+def java_class(v: Any) -> str:
+    """Java's ``getClass()`` string: ``class java.lang.Integer``."""
+    return "null" if v is None else "class " + java_type_name(v)
+
+
+def java_simple_name(v: Any) -> str:
+    """Java's ``getClass().getSimpleName()``: ``Integer``, ``ArrayList``."""
+    return "null" if v is None else java_type_name(v).rsplit(".", 1)[-1]

@@ -18,7 +18,7 @@ from gremlin_python.process.traversal import DT, GType, Scope
 from ...errors import QueryEvaluationError
 from ..graph import Edg, VProp, Vtx
 from ..traversal import NOTHING, Compiler, Step, Traversal, is_traversal, scope_value
-from ..values import PathValue, hash_key, is_number
+from ..values import PathValue, hash_key, is_number, java_class, make_set
 from . import register
 from .graph import element_id, values_of
 
@@ -437,30 +437,73 @@ register("asBool")(lambda c, args: ScopedMapStep("asBool", _as_bool, args, stric
 
 
 class ListOpStep(Step):
+    """combine / difference / disjunct / intersect / merge / product (TinkerPop's ListFunction
+    argument checks and messages)."""
+
     def __init__(self, c, name, args):
         self.name = name
         if len(args) != 1:
             raise QueryEvaluationError(f"{name}() takes one list or traversal")
         self.arg = c.child(args[0]) if is_traversal(args[0]) else args[0]
 
-    def _seq(self, v, what):
-        if isinstance(v, dict) and self.name == "merge":
-            return v
+    @staticmethod
+    def _collection(v):
         if isinstance(v, PathValue):
             return list(v.objects)
         if isinstance(v, (list, tuple, set, frozenset)):
             return list(v)
-        raise QueryEvaluationError(f"{self.name}() step can only take an array or an Iterable type"
-                                   f" for its {what}, encountered {_type_name(v)}")
+        return None
+
+    def _incoming(self, v):
+        if v is None:
+            raise QueryEvaluationError(f"Incoming traverser for {self.name} step can't be null.")
+        seq = self._collection(v)
+        if seq is None:
+            raise QueryEvaluationError(
+                f"{self.name} step can only take an array or an Iterable type for incoming"
+                f" traversers, encountered {java_class(v)}")
+        return seq
+
+    def _argument(self, ctx, t):
+        if isinstance(self.arg, Traversal):
+            other = self.arg.first(ctx, t)
+            if other is NOTHING:
+                raise QueryEvaluationError("The provided traverser does not map to a value:"
+                                           f" {self.name} step traversal argument")
+            if other is None:
+                raise QueryEvaluationError(f"Provided traversal argument for {self.name} step"
+                                           " must yield an iterable type, not null")
+            seq = self._collection(other)
+            if seq is None:
+                raise QueryEvaluationError(
+                    f"Provided traversal argument for {self.name} step must yield an iterable"
+                    f" type, encountered {java_class(other)}")
+            return seq
+        other = self.arg
+        if other is None:
+            raise QueryEvaluationError(f"Argument provided for {self.name} step can't be null.")
+        seq = self._collection(other)
+        if seq is None:
+            raise QueryEvaluationError(
+                f"{self.name} step can only take an array or an Iterable as an argument,"
+                f" encountered {java_class(other)}")
+        return seq
 
     def process(self, ctx, ts):
         for t in ts:
-            a = self._seq(t.obj, "incoming traverser")
-            other = self.arg.first(ctx, t) if isinstance(self.arg, Traversal) else self.arg
-            if other is NOTHING or other is None:
-                raise QueryEvaluationError(f"{self.name}() step can only take an array or an"
-                                           f" Iterable type for its argument, encountered null")
-            b = self._seq(other, "argument")
+            if self.name == "merge" and isinstance(t.obj, dict):
+                other = self.arg.first(ctx, t) if isinstance(self.arg, Traversal) else self.arg
+                if not isinstance(other, dict):
+                    raise QueryEvaluationError(
+                        "merge step expected provided argument to evaluate to a Map,"
+                        f" encountered {java_class(None if other is NOTHING else other)}")
+                yield t.split({**t.obj, **other})
+                continue
+            a = self._incoming(t.obj)
+            if self.name == "merge" and isinstance(self.arg, dict):
+                raise QueryEvaluationError("merge step type mismatch: expected argument to be"
+                                           " Iterable but got Map")
+            b = self._argument(ctx, t)
             yield t.split(self._op(a, b))
 
     def _op(self, a, b):
@@ -469,23 +512,21 @@ class ListOpStep(Step):
             return list(a) + list(b)
         if n == "product":
             return [[x, y] for x in a for y in b]
-        if n == "merge" and isinstance(a, dict):
-            if not isinstance(b, dict):
-                raise QueryEvaluationError("merge() of a map takes a map")
-            return {**a, **b}
         ka = {hash_key(x): x for x in a}
         kb = {hash_key(x): x for x in b}
         if n == "difference":
-            return {ka[k] for k in ka if k not in kb}
-        if n == "disjunct":
-            return {ka[k] for k in ka if k not in kb} | {kb[k] for k in kb if k not in ka}
-        if n == "intersect":
-            return {ka[k] for k in ka if k in kb}
-        if n == "merge":
-            out = dict(ka)
-            out.update({k: v for k, v in kb.items() if k not in out})
-            return set(out.values())
-        raise QueryEvaluationError(f"unknown list operation {n}")
+            out = [ka[k] for k in ka if k not in kb]
+        elif n == "disjunct":
+            out = [ka[k] for k in ka if k not in kb] + [kb[k] for k in kb if k not in ka]
+        elif n == "intersect":
+            out = [ka[k] for k in ka if k in kb]
+        elif n == "merge":
+            merged = dict(ka)
+            merged.update({k: v for k, v in kb.items() if k not in merged})
+            out = list(merged.values())
+        else:
+            raise QueryEvaluationError(f"unknown list operation {n}")
+        return make_set(out)
 
 
 for _n in ("combine", "difference", "disjunct", "intersect", "merge", "product"):
