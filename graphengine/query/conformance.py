@@ -737,10 +737,17 @@ class LocalBackend:
         self.data = Path(data) if data is not None else default_data_path()
         self.num_fragments = num_fragments
         self._graphs: dict[str, Any] = {}
+        self._mutations: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._errors: dict[str, BaseException] = {}
 
     def prepare(self, graph_name: str) -> None:
-        """Build (once) the named graph: GraphSON read, then its multi/meta-property mutations."""
+        """Build (once) the named graph from its GraphSON file.
+
+        The properties typed columns cannot hold (crew's multi- and meta-properties) are kept
+        as Gremlin mutations that :meth:`connect` replays on every fresh ``Gremlin``: a store
+        version exported through ``Gremlin.graph`` need not keep meta-properties. They are
+        replayed once here so that a failure shows up as the graph's error.
+        """
         if graph_name == "empty" or graph_name in self._graphs or graph_name in self._errors:
             return
         if graph_name not in GRAPH_FILES:
@@ -751,19 +758,22 @@ class LocalBackend:
             from .graphson import read_graphson
             graph, mutations = read_graphson(self.data / GRAPH_FILES[graph_name],
                                              num_fragments=self.num_fragments)
-            if mutations:
-                conn = LocalConnection(graph)
-                for text, bindings in mutations:
-                    conn.execute(text, bindings)
-                graph = conn.q.graph
+            self._replay(LocalConnection(graph), mutations)
             self._graphs[graph_name] = graph
-            log.info("graph %s built in %.1f s", graph_name, time.perf_counter() - t0)
+            self._mutations[graph_name] = mutations
+            log.info("graph %s built in %.1f s (%d property mutations)", graph_name,
+                     time.perf_counter() - t0, len(mutations))
         except Exception as e:  # noqa: BLE001 (every scenario on it reports the cause)
             log.warning("graph %s could not be built: %s: %s", graph_name, type(e).__name__, e)
             self._errors[graph_name] = e
 
+    @staticmethod
+    def _replay(conn: LocalConnection, mutations: list[tuple[str, dict[str, Any]]]) -> None:
+        for text, bindings in mutations:
+            conn.execute(text, bindings)
+
     def graph(self, graph_name: str) -> Any:
-        """The named store graph (``"empty"``: a new empty one).
+        """The named store graph, without its replayed mutations (``"empty"``: a new one).
 
         Raises:
             RuntimeError: the graph could not be built (the cause chained).
@@ -778,8 +788,10 @@ class LocalBackend:
         return self._graphs[graph_name]
 
     def connect(self, graph_name: str) -> LocalConnection:
-        """A fresh ``Gremlin`` over the named graph."""
-        return LocalConnection(self.graph(graph_name))
+        """A fresh ``Gremlin`` over the named graph, its property mutations replayed."""
+        conn = LocalConnection(self.graph(graph_name))
+        self._replay(conn, self._mutations.get(graph_name, []))
+        return conn
 
 
 class _Resolver:
