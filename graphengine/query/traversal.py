@@ -277,7 +277,8 @@ class Compiler:
             # emit()/until()/times() with no repeat() after them
             name = self.pending[0][0]
             self.pending = saved
-            raise QueryEvaluationError(f"{name}() must modulate a repeat() step")
+            raise QueryEvaluationError(f"The repeat()-traversal was not defined: {name}() must"
+                                       f" modulate a repeat() step")
         self.pending = saved
         return Traversal(steps)
 
@@ -307,6 +308,9 @@ class Compiler:
             for pname, pargs in self.pending:
                 step.modulate(self, pname, pargs, before=True)
             self.pending = []
+        fold = getattr(step, "fold_into", None)   # property() after addV()/addE()
+        if fold is not None and fold(steps):
+            return
         steps.append(step)
 
 
@@ -462,7 +466,8 @@ def scope_value(ctx: Context, t: Traverser, key: Any, pop: Any = None) -> Any:
         return obj[key]
     if isinstance(key, str):
         if key in ctx.side_effects:
-            return ctx.side_effects[key]
+            v = ctx.side_effects[key]
+            return v.final() if hasattr(v, "final") else v
         vals = t.labelled_values(key)
         if vals:
             name = pop.name.rstrip("_") if pop is not None else "last"

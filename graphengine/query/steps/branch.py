@@ -1,20 +1,89 @@
-"""Branch steps: repeat (times / until / emit), union, coalesce, optional, choose, branch."""
+"""Branch steps: repeat (times / until / emit), union, coalesce, optional, choose, branch.
+
+TinkerPop's semantics for child traversals that hold a barrier (``Barrier`` steps: reducers,
+order, sample, dedup, range/limit/tail, aggregate, side-effect group/groupCount/tree...):
+``repeat()``, ``union()``, ``choose()`` and ``branch()`` then hand *all* their input to the
+child before iterating it (so ``union(count())`` counts every input and ``repeat(limit(1))``
+limits each loop globally); without a barrier they take one traverser at a time.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from typing import Any
 
-from gremlin_python.process.traversal import Pick
+from gremlin_python.process.traversal import Pick, T
 
 from ...errors import QueryEvaluationError
-from ..traversal import NOTHING, Compiler, Step, Traversal, Traverser, is_traversal
+from ..traversal import (
+    NOTHING,
+    By,
+    Compiler,
+    Step,
+    Traversal,
+    Traverser,
+    is_traversal,
+    token_value,
+)
 from ..values import equals, is_predicate, test_predicate
 from . import register
 
 
+def is_barrier(step: Step) -> bool:
+    """True for steps that implement TinkerPop's ``Barrier``."""
+    return bool(getattr(step, "barrier", False) or getattr(step, "reducing", False))
+
+
+def child_traversals(step: Step) -> list[Traversal]:
+    """Every traversal a step holds (children, by() modulators, options)."""
+    out: list[Traversal] = []
+
+    def walk(v: Any, depth: int) -> None:
+        if isinstance(v, Traversal):
+            out.append(v)
+        elif isinstance(v, By):
+            if isinstance(v.arg, Traversal):
+                out.append(v.arg)
+        elif depth < 3 and isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x, depth + 1)
+        elif depth < 3 and isinstance(v, dict):
+            for x in v.values():
+                walk(x, depth + 1)
+
+    for v in getattr(step, "__dict__", {}).values():
+        walk(v, 0)
+    return out
+
+
+def has_barrier(trav: Traversal) -> bool:
+    """Whether a traversal holds a barrier step, at any depth."""
+    for s in trav.steps:
+        if is_barrier(s):
+            return True
+        for c in child_traversals(s):
+            if has_barrier(c):
+                return True
+    return False
+
+
+def global_steps(trav: Traversal) -> list[Step]:
+    """The steps of a traversal and of its global children (union/choose/branch options)."""
+    out = []
+    for s in trav.steps:
+        out.append(s)
+        if isinstance(s, (UnionStep, ChooseStep)):
+            for c in s.global_children():
+                out.extend(global_steps(c))
+    return out
+
+
 class RepeatStep(Step):
-    """repeat(body) with times / until / emit before (while-do) or after (do-while)."""
+    """repeat(body) with times / until / emit before (while-do) or after (do-while).
+
+    The body runs breadth first: one start at a time (each start's loops drained before the
+    next) when the body holds no barrier, loop by loop over all starts when it does.
+    """
 
     name = "repeat"
     accepts_pending = True
@@ -26,16 +95,20 @@ class RepeatStep(Step):
         if len(args) != 1 or not is_traversal(args[0]):
             raise QueryEvaluationError("repeat() takes a traversal (and an optional loop name)")
         self.body = c.child(args[0])
+        for s in self.body.steps:
+            if getattr(s, "name", "") == "inject":
+                raise QueryEvaluationError("The parent of inject()-step can not be repeat()-step")
         self.until: Traversal | None = None
         self.times: int | None = None
         self.until_first = False
         self.emit: Traversal | None | bool = False
         self.emit_first = False
         self.closed = False
+        self._barrier: bool | None = None
 
     def modulate(self, c, name, args, before=False):
         if name == "times":
-            if len(args) != 1 or not isinstance(args[0], int):
+            if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int):
                 raise QueryEvaluationError("times() takes an integer")
             self.times = args[0]
             self.until_first = before
@@ -56,65 +129,109 @@ class RepeatStep(Step):
             super().modulate(c, name, args)
 
     def children(self):
-        return [t for t in (self.body, self.until) if isinstance(t, Traversal)]
+        return [t for t in (self.body, self.until, self.emit) if isinstance(t, Traversal)]
 
-    def _until(self, ctx, t: Traverser) -> bool:
+    def _until(self, ctx, t: Traverser, first: bool) -> bool:
+        if first != self.until_first:
+            return False
         if self.times is not None:
             return t.loops[-1][1] >= self.times
         if self.until is not None:
             return self.until.test(ctx, t)
         return False
 
-    def _emit(self, ctx, t: Traverser) -> bool:
-        if self.emit is False:
+    def _emit(self, ctx, t: Traverser, first: bool) -> bool:
+        if first != self.emit_first or self.emit is False:
             return False
         if self.emit is True:
             return True
         return self.emit.test(ctx, t)
 
     def process(self, ctx, ts):
+        if self._barrier is None:
+            self._barrier = has_barrier(self.body)
+        if self._barrier:
+            return self._levels(ctx, ts)
+        return self._per_start(ctx, ts)
+
+    @staticmethod
+    def _popped(t: Traverser) -> Traverser:
+        nt = t.clone()
+        nt.loops = t.loops[:-1]
+        return nt
+
+    @staticmethod
+    def _incr(r: Traverser) -> Traverser:
+        r = r.clone()
+        top = r.loops[-1]
+        r.loops = r.loops[:-1] + ((top[0], top[1] + 1),)
+        return r
+
+    def _per_start(self, ctx, ts):
         key = self.loop_name or id(self)
-
-        def popped(t: Traverser) -> Traverser:
-            nt = t.clone()
-            nt.loops = t.loops[:-1]
-            return nt
-
-        queue: deque[Traverser] = deque()
-        out: deque[Traverser] = deque()
-
-        def enter(t: Traverser) -> None:
-            if self.until_first and self._until(ctx, t):
-                out.append(popped(t))
-                return
-            if self.emit_first and self._emit(ctx, t):
-                out.append(popped(t))
-            queue.append(t)
-
+        popped, incr = self._popped, self._incr
         for start in ts:
             t = start.clone()
             t.loops = start.loops + ((key, 0),)
-            enter(t)
-            while out:
-                yield out.popleft()
+            queue: deque[Traverser] = deque((t,))
             while queue:
                 cur = queue.popleft()
+                if self._until(ctx, cur, True):
+                    yield popped(cur)
+                    continue
+                if self._emit(ctx, cur, True):
+                    yield popped(cur)
                 for r in self.body.results(ctx, cur):
                     ctx.check_time()
-                    r = r.clone()
-                    top = r.loops[-1]
-                    r.loops = r.loops[:-1] + ((top[0], top[1] + 1),)
-                    if not self.until_first and self._until(ctx, r):
+                    r = incr(r)
+                    if self._until(ctx, r, False):
                         yield popped(r)
                         continue
-                    if not self.emit_first and self._emit(ctx, r):
+                    queue.append(r)
+                    if self._emit(ctx, r, False):
                         yield popped(r)
-                    if self.until_first or self.emit_first:
-                        enter(r)
-                        while out:
-                            yield out.popleft()
-                    else:
-                        queue.append(r)
+
+    def _levels(self, ctx, ts):
+        key = self.loop_name or id(self)
+        popped, incr = self._popped, self._incr
+        store = getattr(ctx, "persist", None)
+        if store is None:
+            store = ctx.persist = {}
+        keep = [id(s) for s in global_steps(self.body) if getattr(s, "persistent", False)]
+        saved = {k: store.get(k) for k in keep}
+        for k in keep:
+            store[k] = set()
+        try:
+            pending = []
+            for start in ts:
+                t = start.clone()
+                t.loops = start.loops + ((key, 0),)
+                pending.append(t)
+            while pending:
+                level = []
+                for cur in pending:
+                    if self._until(ctx, cur, True):
+                        yield popped(cur)
+                        continue
+                    if self._emit(ctx, cur, True):
+                        yield popped(cur)
+                    level.append(cur)
+                pending = []
+                for r in self.body.run(ctx, iter(level)):
+                    ctx.check_time()
+                    r = incr(r)
+                    if self._until(ctx, r, False):
+                        yield popped(r)
+                        continue
+                    pending.append(r)
+                    if self._emit(ctx, r, False):
+                        yield popped(r)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    store.pop(k, None)
+                else:
+                    store[k] = v
 
 
 def _pred_traversal(p: Any) -> Traversal:
@@ -122,6 +239,19 @@ def _pred_traversal(p: Any) -> Traversal:
     step = IsStep.__new__(IsStep)
     step.test = p
     return Traversal([step])
+
+
+class _TokenStep(Step):
+    """The value of a T token (choose(T.label))."""
+
+    name = "token"
+
+    def __init__(self, token: T):
+        self.token = token
+
+    def process(self, ctx, ts):
+        for t in ts:
+            yield t.split(token_value(ctx, t.obj, self.token))
 
 
 register("repeat")(RepeatStep)
@@ -135,8 +265,19 @@ class UnionStep(Step):
             if not is_traversal(a):
                 raise QueryEvaluationError(f"union() takes traversals, got {a!r}")
         self.branches = [c.child(a) for a in args]
+        self._barrier: bool | None = None
+
+    def global_children(self) -> list[Traversal]:
+        return self.branches
 
     def process(self, ctx, ts):
+        if self._barrier is None:
+            self._barrier = any(has_barrier(b) for b in self.branches)
+        if self._barrier:
+            items = list(ts)
+            for b in self.branches:
+                yield from b.run(ctx, (t.clone() for t in items))
+            return
         for t in ts:
             for b in self.branches:
                 yield from b.results(ctx, t)
@@ -194,96 +335,144 @@ class OptionalStep(Step):
 
 register("optional")(OptionalStep)
 
+_IDENTITY = Traversal([])
+
 
 class ChooseStep(Step):
-    """choose(cond, true, false) / choose(P, true, false) / choose(t).option(...) / branch(t)."""
+    """choose(cond, true[, false]) / choose(P, ...) / choose(t|T).option(...) / branch(t).option(...).
+
+    TinkerPop's BranchStep / ChooseStep: the choice is the first result of the choice
+    traversal (``Pick.unproductive`` when there is none); options whose key equals the choice
+    (or whose predicate / traversal accepts it) get the traverser, ``Pick.none`` when none does,
+    ``Pick.any`` (branch only) always. choose() takes the first matching option only and
+    defaults none / unproductive to identity().
+    """
 
     def __init__(self, c, name, args):
         self.name = name
-        self.pred_mode = False
+        self.if_mode = False
         self.options: list[tuple[Any, Traversal]] = []
-        self.none: Traversal | None = None
-        self.any: Traversal | None = None
-        self.unproductive: Traversal | None = None
+        self.picks: dict[str, list[Traversal]] = {}
+        self.default_picks: set[str] = set()
+        self._barrier: bool | None = None
         if not args:
             raise QueryEvaluationError(f"{name}() needs arguments")
         first = args[0]
         if is_predicate(first):
+            if len(args) < 2:
+                raise QueryEvaluationError(f"{name}(P) takes a true-branch traversal")
             self.cond = _pred_traversal(first)
+        elif isinstance(first, T):
+            self.cond = Traversal([_TokenStep(first)])
         elif is_traversal(first):
             self.cond = c.child(first)
         else:
             raise QueryEvaluationError(f"lambdas are not supported: {name}() takes a traversal")
         if len(args) > 1:
-            self.pred_mode = True
+            if name != "choose" or len(args) > 3:
+                raise QueryEvaluationError(f"{name}() takes a choice traversal")
+            for a in args[1:]:
+                if not is_traversal(a):
+                    raise QueryEvaluationError(f"choose() branches must be traversals, got {a!r}")
+            self.if_mode = True
             self.true = c.child(args[1])
             self.false = c.child(args[2]) if len(args) > 2 else Traversal([])
-        elif name == "choose":
-            self.none = Traversal([])
-            self.default_none = True
+        if name == "choose":
+            self.picks = {"unproductive": [Traversal([])], "none": [Traversal([])]}
+            self.default_picks = {"unproductive", "none"}
 
     def modulate(self, c, name, args, before=False):
         if name != "option":
             return super().modulate(c, name, args)
         if len(args) == 1:
-            key, trav = Pick.any_, args[0]
-            if not is_traversal(trav):
-                raise QueryEvaluationError("option() takes a traversal")
-            key = NOTHING
-            self.options.append((NOTHING, c.child(trav)))
-            return
-        key, trav = args[0], args[1]
-        if not is_traversal(trav):
-            raise QueryEvaluationError("option() takes a key and a traversal")
-        child = c.child(trav)
+            key, trav = Pick.any, args[0]
+        elif len(args) == 2:
+            key, trav = args
+        else:
+            raise QueryEvaluationError("option() takes a pick token and a traversal")
+        if trav is None:
+            from .map import ConstantStep
+            step = ConstantStep.__new__(ConstantStep)
+            step.value = None
+            child = Traversal([step])
+        elif is_traversal(trav):
+            child = c.child(trav)
+        else:
+            raise QueryEvaluationError(f"option() takes a traversal, got {trav!r}")
         if isinstance(key, Pick):
             n = key.name.rstrip("_")
-            if n == "none":
-                self.none = child
-            elif n == "any":
-                self.any = child
-            else:
-                self.unproductive = child
+            if self.name == "choose":
+                if n == "any":
+                    raise QueryEvaluationError("Choose step can not have an any-option as only one"
+                                               " option per traverser is allowed")
+                if n in self.default_picks:
+                    self.default_picks.discard(n)
+                    self.picks[n] = [child]
+                return
+            self.picks.setdefault(n, []).append(child)
             return
         if is_traversal(key):
+            if self.name == "choose":
+                raise QueryEvaluationError("Traversal is not allowed as a Pick token for"
+                                           " choose().option()")
             key = ("trav", c.child(key))
         self.options.append((key, child))
 
+    def global_children(self) -> list[Traversal]:
+        if self.if_mode:
+            return [self.true, self.false]
+        out = []
+        for n in ("any", "none", "unproductive"):
+            out.extend(self.picks.get(n, ()))
+        out.extend(t for _, t in self.options)
+        return out
+
     def children(self):
-        return [self.cond] + [t for _, t in self.options]
+        return [self.cond] + self.global_children()
+
+    def _match(self, ctx, key, choice, t: Traverser) -> bool:
+        if isinstance(key, tuple) and len(key) == 2 and key[0] == "trav":
+            return key[1].test(ctx, Traverser(choice, 1, (t.path, choice, frozenset()), t.sack,
+                                               t.loops))
+        if is_predicate(key):
+            return test_predicate(key, choice) is True
+        return equals(key, choice)
 
     def _branches(self, ctx, t: Traverser) -> list[Traversal]:
-        if self.pred_mode:
+        if self.if_mode:
             return [self.true if self.cond.test(ctx, t) else self.false]
         choice = self.cond.first(ctx, t)
         if choice is NOTHING:
-            out = [self.unproductive] if self.unproductive is not None else (
-                [] if self.name == "branch" or self.none is None else [])
-            if self.unproductive is None and self.name == "choose":
-                out = [Traversal([])]
-            return out + ([self.any] if self.any is not None else [])
-        picked = []
-        for key, trav in self.options:
-            if key is NOTHING:
-                picked.append(trav)
-            elif isinstance(key, tuple) and len(key) == 2 and key[0] == "trav":
-                if key[1].test(ctx, t.split(choice, extend=False)):
-                    picked.append(trav)
-            elif is_predicate(key):
-                if test_predicate(key, choice) is True:
-                    picked.append(trav)
-            elif equals(key, choice):
-                picked.append(trav)
-        if not picked and self.none is not None:
-            picked = [self.none]
-        if self.any is not None:
-            picked.append(self.any)
-        return picked
+            picked = list(self.picks.get("unproductive") or self.picks.get("none") or ())
+        else:
+            picked = [trav for key, trav in self.options if self._match(ctx, key, choice, t)]
+            if not picked:
+                picked = list(self.picks.get("none") or ())
+        if self.name == "choose":
+            return picked[:1]
+        return picked + list(self.picks.get("any", ()))
 
     def process(self, ctx, ts):
+        order = {id(b): i for i, b in enumerate(self.global_children())}
+        if self._barrier is None:
+            self._barrier = any(has_barrier(b) for b in self.global_children())
+        if self._barrier:
+            buckets: dict[int, tuple[Traversal, list[Traverser]]] = {}
+            for t in ts:
+                for b in self._branches(ctx, t):
+                    buckets.setdefault(order.get(id(b), -1), (b, []))[1].append(t.clone())
+            for i in sorted(buckets):
+                b, items = buckets[i]
+                yield from b.run(ctx, iter(items))
+            return
         for t in ts:
-            for b in self._branches(ctx, t):
-                yield from b.results(ctx, t)
+            branches = self._branches(ctx, t)
+            if len(branches) == 1:
+                yield from branches[0].results(ctx, t)
+                continue
+            branches.sort(key=lambda b: order.get(id(b), -1))
+            for b in branches:
+                yield from b.results(ctx, t.clone())
 
 
 register("choose")(lambda c, args: ChooseStep(c, "choose", args))

@@ -190,6 +190,7 @@ class DedupStep(Step):
             args = args[1:]
         self.labels = list(args)
         self.by = None
+        self.barrier = self.persistent = not self.local
 
     def modulate(self, c, name, args, before=False):
         if name != "by":
@@ -228,7 +229,10 @@ class DedupStep(Step):
                         out.append(x)
                 yield t.split(out if not isinstance(obj, set) else set(out))
             return
-        seen = set()
+        store = getattr(ctx, "persist", None)
+        seen = store.get(id(self)) if store else None
+        if seen is None:
+            seen = set()
         for t in ts:
             k = self._key(ctx, t)
             if k is NOTHING or k in seen:
@@ -265,6 +269,7 @@ class RangeStep(Step):
         self.local = bool(args) and isinstance(args[0], Scope) and args[0] == Scope.local
         if args and isinstance(args[0], Scope):
             args = args[1:]
+        self.barrier = not self.local
         for a in args:
             if isinstance(a, bool) or not isinstance(a, int):
                 raise QueryEvaluationError(f"{name}() takes integers, got {a!r}")
@@ -364,6 +369,7 @@ class SampleStep(Step):
             raise QueryEvaluationError("sample() takes a number of traversers")
         self.n = args[0]
         self.by = None
+        self.barrier = not self.local
 
     def modulate(self, c, name, args, before=False):
         if name != "by":

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from gremlin_python.process.traversal import Column, Operator, Order, Pop, Scope, T, WithOptions
+from gremlin_python.statics import long
 
 from ...errors import QueryEvaluationError
 from ..graph import Edg, Prop, VProp, Vtx
@@ -23,7 +24,7 @@ from ..traversal import (
     make_by,
     scope_value,
 )
-from ..values import ORDER_KEY, PathValue, is_number
+from ..values import ORDER_KEY, PathValue, cast_number, is_number, num_kind, num_op
 from . import register
 from .graph import FlatMapStep, MapStep, to_internal
 
@@ -214,13 +215,18 @@ def _numbers(name: str, values: list) -> list:
 
 
 def add(a: Any, b: Any) -> Any:
+    """Gremlin's ``Operator.sum`` (TinkerPop's NumberHelper.add: common type, overflow promotes
+    int -> long)."""
+    if is_number(a) and is_number(b):
+        return num_op("add", a, b)
     if isinstance(a, Decimal) or isinstance(b, Decimal):
         return Decimal(str(a)) + Decimal(str(b))
     return a + b
 
 
 def reduce_values(name: str, items: list[tuple[Any, int]]) -> Any:
-    """Reduce ``(value, bulk)`` pairs; NOTHING when there is nothing to reduce."""
+    """Reduce ``(value, bulk)`` pairs; NOTHING when there is nothing to reduce, ``None`` when
+    every value is null (sum, mean, min, max)."""
     if name == "count":
         return sum(b for _, b in items)
     if name == "fold":
@@ -228,27 +234,31 @@ def reduce_values(name: str, items: list[tuple[Any, int]]) -> Any:
         for v, b in items:
             out.extend([v] * b)
         return out
+    if not items:
+        return NOTHING
     if name == "sum":
         vals = [(v, b) for v, b in items if v is not None]
         _numbers("sum", [v for v, _ in vals])
         if not vals:
-            return NOTHING
-        total: Any = 0
+            return None
+        total: Any = None
         for v, b in vals:
-            total = add(total, v * b)
+            x = v if b == 1 else num_op("mul", v, cast_number_soft(b, num_kind(v)))
+            total = x if total is None else num_op("add", total, x)
         return total
     if name == "mean":
         vals = [(v, b) for v, b in items if v is not None]
         _numbers("mean", [v for v, _ in vals])
         if not vals:
-            return NOTHING
-        n = sum(b for _, b in vals)
-        if any(isinstance(v, Decimal) for v, _ in vals):
-            return sum((Decimal(str(v)) * b for v, b in vals), Decimal(0)) / n
-        return sum(float(v) * b for v, b in vals) / n
+            return None
+        total = None
+        for v, b in vals:
+            x = v if b == 1 else num_op("mul", v, b)
+            total = x if total is None else num_op("add", total, x)
+        return num_op("div", total, long(sum(b for _, b in vals)), force_fp=True)
     vals = [v for v, _ in items if v is not None]
     if not vals:
-        return NOTHING
+        return None
     nums = [v for v in vals if is_number(v)]
     if nums and len(nums) == len(vals) and any(isinstance(v, float) and math.isnan(v) for v in nums):
         clean = [v for v in nums if not (isinstance(v, float) and math.isnan(v))]
@@ -256,6 +266,14 @@ def reduce_values(name: str, items: list[tuple[Any, int]]) -> Any:
             return float("nan") if name == "max" or not clean else min(clean, key=ORDER_KEY)
         return min(clean, key=ORDER_KEY)
     return (max if name == "max" else min)(vals, key=ORDER_KEY)
+
+
+def cast_number_soft(n: int, kind: str) -> Any:
+    """NumberHelper.coerceTo: ``n`` as ``kind`` when it fits, else unchanged."""
+    try:
+        return cast_number(n, kind)
+    except QueryEvaluationError:
+        return n
 
 
 class ReduceStep(Step):
@@ -346,6 +364,7 @@ class OrderStep(Step):
 
     def __init__(self, c, args):
         self.local = bool(args) and args[0] == Scope.local
+        self.barrier = not self.local
         self.bys: list[By] = []
 
     def modulate(self, c, name, args, before=False):

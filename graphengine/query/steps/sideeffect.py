@@ -115,6 +115,7 @@ class GroupStep(Step):
         if self.key is not None and not isinstance(self.key, str):
             raise QueryEvaluationError(f"{name}() takes a side-effect key, got {self.key!r}")
         self.reducing = self.key is None
+        self.barrier = True
         self.bys: list[By] = []
 
     def modulate(self, c, name, args, before=False):
@@ -162,6 +163,7 @@ class AggregateStep(Step):
         if len(args) != 1 or not isinstance(args[0], str):
             raise QueryEvaluationError("aggregate() takes a side-effect key")
         self.key = args[0]
+        self.barrier = not self.lazy
         self.by: By | None = None
 
     def modulate(self, c, name, args, before=False):
@@ -237,6 +239,7 @@ class TreeStep(Step):
     def __init__(self, c, args):
         self.key = args[0] if args else None
         self.reducing = self.key is None
+        self.barrier = True
         self.bys: list[By] = []
 
     def modulate(self, c, name, args, before=False):
@@ -314,6 +317,7 @@ register("sideEffect")(SideEffectStep)
 
 class BarrierStep(Step):
     name = "barrier"
+    barrier = True
 
     def __init__(self, c, args):
         self.norm = bool(args) and isinstance(args[0], Barrier)
