@@ -413,3 +413,226 @@ def java_class(v: Any) -> str:
 def java_simple_name(v: Any) -> str:
     """Java's ``getClass().getSimpleName()``: ``Integer``, ``ArrayList``."""
     return "null" if v is None else java_type_name(v).rsplit(".", 1)[-1]
+
+
+# ---------------------------------------------------------------------------- Java numbers
+#
+# TinkerPop's NumberHelper: an operation on two numbers runs in their highest common Java type
+# (byte < short < int < long < BigInteger; float < double < BigDecimal; an integer with a
+# floating point number gives the floating type of at least the integer's width) and, on
+# overflow, is retried with more bits (int -> long, float -> double); long overflow raises,
+# double overflow gives an infinity.
+
+_NUM_BITS = {"byte": (8, False), "short": (16, False), "int": (32, False), "long": (64, False),
+             "bigint": (128, False), "float": (32, True), "double": (64, True),
+             "bigdecimal": (128, True)}
+_INT_LIMITS = {"byte": 8, "short": 16, "int": 32, "long": 64}
+JAVA_NUMBER_NAMES = {"byte": "Byte", "short": "Short", "int": "Integer", "long": "Long",
+                     "bigint": "BigInteger", "float": "Float", "double": "Double",
+                     "bigdecimal": "BigDecimal"}
+
+
+def num_kind(v: Any) -> str:
+    """The Java number type of a value: byte, short, int, long, bigint, float, double,
+    bigdecimal (a plain Python int is an Integer when it fits, else a Long, else a BigInteger)."""
+    if isinstance(v, float):
+        return "float" if type(v).__name__ == "Float32" else "double"
+    if isinstance(v, Decimal):
+        return "bigdecimal"
+    n = type(v).__name__
+    if n == "SingleByte":
+        return "byte"
+    if n in ("short", "long", "bigint"):
+        return n
+    if -2 ** 31 <= v < 2 ** 31:
+        return "int"
+    return "long" if -2 ** 63 <= v < 2 ** 63 else "bigint"
+
+
+def _kind_of(bits: int, fp: bool) -> str:
+    if fp:
+        return "float" if bits <= 32 else "double" if bits <= 64 else "bigdecimal"
+    return ("byte" if bits <= 8 else "short" if bits <= 16 else "int" if bits <= 32
+            else "long" if bits <= 64 else "bigint")
+
+
+def common_kind(*nums: Any, force_fp: bool = False) -> str:
+    bits, fp = 8, force_fp
+    for x in nums:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            continue
+        b, f = _NUM_BITS[num_kind(x)]
+        bits = max(bits, b)
+        fp = fp or f
+    return _kind_of(bits, fp)
+
+
+def _float32(x: float) -> float:
+    import numpy as np
+    return float(np.float32(x))
+
+
+def make_number(kind: str, v: Any) -> Any:
+    """``v`` (an exact Python number of the right family) as the engine's value of ``kind``."""
+    from gremlin_python.statics import SingleByte, bigint, long, short
+    if kind == "int":
+        return int(v)
+    if kind == "double":
+        return float(v)
+    if kind == "float":
+        from .parser import Float32
+        return Float32(_float32(float(v)))
+    if kind == "bigdecimal":
+        return v if isinstance(v, Decimal) else Decimal(str(v)) if isinstance(v, float) else Decimal(v)
+    return {"byte": SingleByte, "short": short, "long": long, "bigint": bigint}[kind](int(v))
+
+
+def _to_decimal(v: Any) -> Decimal:
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v)) if type(v).__name__ != "Float32" else Decimal(str(v))
+    return Decimal(int(v))
+
+
+def _to_int(v: Any) -> int:
+    if isinstance(v, Decimal):
+        return int(v)
+    if isinstance(v, float):
+        return int(v)
+    return int(v)
+
+
+def _int_div(a: int, b: int) -> int:
+    if b == 0:
+        raise QueryEvaluationError("/ by zero")
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _apply(op: str, kind: str, a: Any, b: Any) -> Any:
+    """One NumberHelper operation in ``kind``; raises OverflowError when it overflows."""
+    if kind in _INT_LIMITS or kind == "bigint":
+        x, y = _to_int(a), _to_int(b)
+        r = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
+             "div": lambda: _int_div(x, y)}[op]()
+        if kind != "bigint":
+            lim = 2 ** (_INT_LIMITS[kind] - 1)
+            if not -lim <= r < lim:
+                raise OverflowError(kind)
+        return make_number(kind, r)
+    if kind == "bigdecimal":
+        import decimal
+        x, y = _to_decimal(a), _to_decimal(b)
+        if op == "div":
+            if y == 0:
+                raise QueryEvaluationError("Division by zero")
+            with decimal.localcontext() as c:
+                c.prec = max(len(x.as_tuple().digits), len(y.as_tuple().digits)) + 10
+                r = x / y
+            return r
+        return {"add": x + y, "sub": x - y, "mul": x * y}[op]
+    x, y = float(a), float(b)
+    if op == "div":
+        if y == 0:
+            r = math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x) * math.copysign(1, y)
+        else:
+            r = x / y
+    else:
+        try:
+            r = {"add": x + y, "sub": x - y, "mul": x * y}[op]
+        except OverflowError:
+            r = math.inf
+    if kind == "float":
+        r = _float32(r)
+    if math.isinf(r) and not (math.isinf(x) or math.isinf(y)):
+        raise OverflowError(kind)
+    return make_number(kind, r)
+
+
+def _promote(kind: str) -> str | None:
+    return {"byte": "short", "short": "int", "int": "long", "float": "double"}.get(kind)
+
+
+def num_op(op: str, a: Any, b: Any, force_fp: bool = False) -> Any:
+    """NumberHelper.add / sub / mul / div: ``null`` operands give ``a``."""
+    if a is None or b is None:
+        return a
+    kind = common_kind(a, b, force_fp=force_fp)
+    while True:
+        try:
+            return _apply(op, kind, a, b)
+        except OverflowError:
+            nxt = _promote(kind)
+            if nxt is None:
+                if kind == "double":
+                    return _apply_unchecked(op, a, b)
+                raise QueryEvaluationError(f"{JAVA_NUMBER_NAMES[kind].lower()} overflow") from None
+            kind = nxt
+
+
+def _apply_unchecked(op: str, a: Any, b: Any) -> float:
+    x, y = float(a), float(b)
+    try:
+        return {"add": x + y, "sub": x - y, "mul": x * y}[op] if op != "div" else x / y
+    except OverflowError:
+        return math.inf
+
+
+def num_minmax(which: str, a: Any, b: Any) -> Any:
+    """NumberHelper.min / max: nulls and NaNs lose; the result in the common type."""
+    if a is None or b is None:
+        return b if a is None else a
+    na = isinstance(a, float) and math.isnan(a)
+    nb = isinstance(b, float) and math.isnan(b)
+    if na or nb:
+        return b if na else a
+    c = compare(a, b)
+    pick = a if (c <= 0) == (which == "min") else b
+    return cast_number(pick, common_kind(a, b))
+
+
+def cast_number(v: Any, kind: str) -> Any:
+    """NumberHelper.castTo: ``v`` as ``kind``, raising when it does not fit."""
+    src = num_kind(v)
+    if src == kind:
+        return v
+    target = JAVA_NUMBER_NAMES[kind]
+    src_name = JAVA_NUMBER_NAMES[src]
+    if kind in _INT_LIMITS:
+        if isinstance(v, float):
+            if math.isnan(v):
+                raise QueryEvaluationError(f"Can't convert NaN to {target}.")
+            if math.isinf(v):
+                raise QueryEvaluationError(f"Can't convert floating point infinity to {target}.")
+            if v >= 2 ** 63:
+                raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}"
+                                           " due to overflow.")
+            if v < -2 ** 63:
+                raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}"
+                                           " due to underflow.")
+        n = int(v)
+        lim = 2 ** (_INT_LIMITS[kind] - 1)
+        if not -lim <= n < lim:
+            raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}"
+                                       " due to overflow.")
+        return make_number(kind, n)
+    if kind in ("float", "double"):
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            return make_number(kind, v)
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        limit = 3.4028234663852886e38 if kind == "float" else math.inf
+        if math.isinf(f) or abs(f) > limit:
+            raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}"
+                                       " due to overflow.")
+        return make_number(kind, f)
+    if kind == "bigint":
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}.")
+        return make_number(kind, int(v))
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        raise QueryEvaluationError(f"Can't convert number of type {src_name} to {target}.")
+    return make_number(kind, _to_decimal(v))

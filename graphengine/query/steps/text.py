@@ -18,7 +18,16 @@ from gremlin_python.process.traversal import DT, GType, Scope
 from ...errors import QueryEvaluationError
 from ..graph import Edg, VProp, Vtx
 from ..traversal import NOTHING, Compiler, Step, Traversal, is_traversal, scope_value
-from ..values import PathValue, hash_key, is_number, java_class, make_set
+from ..values import (
+    PathValue,
+    cast_number,
+    hash_key,
+    is_number,
+    java_class,
+    java_simple_name,
+    make_number,
+    make_set,
+)
 from . import register
 from .graph import element_id, values_of
 
@@ -353,63 +362,85 @@ register("dateDiff")(DateDiffStep)
 
 # ---------------------------------------------------------------------------- conversions
 
-_INT_RANGES = {"BYTE": 8, "SHORT": 16, "INT": 32, "LONG": 64}
+_HEX = re.compile(r"([+-])?(?:0[xX]|#)([0-9a-fA-F]+)")
+_JAVA_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdDlL]?")
+_GTYPE_KINDS = {"BYTE": "byte", "SHORT": "short", "INT": "int", "LONG": "long", "BIGINT": "bigint",
+                "FLOAT": "float", "DOUBLE": "double", "BIGDECIMAL": "bigdecimal"}
 
 
-def _parse_number(step, v: Any) -> Any:
-    if isinstance(v, bool):
-        raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as number.")
-    if is_number(v):
-        return v
-    if isinstance(v, str):
-        s = v.strip()
-        try:
-            return int(s)
-        except ValueError:
-            pass
-        try:
-            return float(s)
-        except ValueError as e:
-            raise QueryEvaluationError(f"Can't parse string '{v}' as number.") from e
-    raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as number.")
+def parse_java_number(text: str) -> Any:
+    """Apache commons NumberUtils.createNumber, as asNumber() uses it: hex (Integer, Long or
+    BigInteger by digit count), integers (Integer, Long, BigInteger by size), decimals (Float
+    when 7 or fewer fraction digits fit, Double up to 16, else BigDecimal), l/f/d suffixes."""
+    s = text.strip()
+    m = _HEX.fullmatch(s)
+    if m:
+        n = int(m.group(2), 16) * (-1 if m.group(1) == "-" else 1)
+        digits = len(m.group(2).lstrip("0"))
+        return make_number("bigint" if digits > 16 else "long" if digits > 8 else "int", n)
+    if not s or not _JAVA_NUMBER.fullmatch(s):
+        raise QueryEvaluationError(f"Can't parse string '{text}' as number.")
+    suffix = s[-1].lower() if s[-1].isalpha() and s[-1].lower() in "fdl" else ""
+    body = s[:-1] if suffix else s
+    if suffix == "l":
+        if "." in body or "e" in body.lower():
+            raise QueryEvaluationError(f"Can't parse string '{text}' as number.")
+        n = int(body)
+        return make_number("long" if -2 ** 63 <= n < 2 ** 63 else "bigint", n)
+    if suffix == "f":
+        return make_number("float", float(body))
+    if suffix == "d":
+        return float(body)
+    if "." not in body and "e" not in body.lower():
+        n = int(body)
+        if -2 ** 31 <= n < 2 ** 31:
+            return n
+        return make_number("long" if -2 ** 63 <= n < 2 ** 63 else "bigint", n)
+    mant = body.lower().split("e")[0]
+    frac = mant.split(".")[1] if "." in mant else ""
+    value = float(body)
+    all_zeros = not any(ch in "123456789" for ch in mant)
+    if len(frac) <= 7:
+        f32 = make_number("float", value)
+        if not (math.isinf(f32) or (f32 == 0 and not all_zeros)):
+            return f32
+    if len(frac) <= 16 and not (math.isinf(value) or (value == 0 and not all_zeros)):
+        return value
+    return Decimal(body)
 
 
 def _as_number(step, ctx, v):
     if v is None:
-        raise QueryEvaluationError("Can't parse type null as number.")
-    n = _parse_number(step, v)
+        return None
+    if isinstance(v, str):
+        n = parse_java_number(v)
+    elif is_number(v):
+        n = v
+    elif isinstance(v, dt.datetime):
+        d = v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+        delta = d - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        n = make_number("long", (delta.days * 86400 + delta.seconds) * 1000
+                        + delta.microseconds // 1000)
+    else:
+        raise QueryEvaluationError(f"Can't parse type {java_simple_name(v)} as number.")
+    kind = step.kind
+    return n if kind is None else cast_number(n, kind)
+
+
+def _as_number_step(c, args):
+    args = list(args)
+    step = ScopedMapStep("asNumber", _as_number, args, strict_string=False)
     typ = step.args[0] if step.args else None
-    if typ is None:
-        return n
-    name = typ.name if isinstance(typ, GType) else str(typ)
-    from gremlin_python.statics import SingleByte, long, short
-    if name in _INT_RANGES:
-        if isinstance(n, float):
-            if math.isnan(n) or math.isinf(n):
-                raise QueryEvaluationError(f"Can't convert number of type Double to {name}")
-            n = int(n)
-        elif isinstance(n, Decimal):
-            n = int(n)
-        bits = _INT_RANGES[name]
-        if not -(2 ** (bits - 1)) <= n < 2 ** (bits - 1):
-            raise QueryEvaluationError(f"Can't convert number of type {type(n).__name__} to"
-                                       f" {name.lower()} due to overflow.")
-        return {"BYTE": SingleByte, "SHORT": short, "INT": int, "LONG": long}[name](n)
-    if name in ("FLOAT", "DOUBLE"):
-        return float(n)
-    if name == "BIGINT":
-        return int(n)
-    if name == "BIGDECIMAL":
-        try:
-            return Decimal(str(n))
-        except InvalidOperation as e:
-            raise QueryEvaluationError(f"Can't convert {n!r} to BigDecimal") from e
-    if name == "NUMBER":
-        return n
-    raise QueryEvaluationError(f"asNumber() does not convert to {name}")
+    step.kind = None
+    if typ is not None:
+        name = typ.name if isinstance(typ, GType) else str(typ)
+        if name.upper() not in _GTYPE_KINDS:
+            raise QueryEvaluationError(f"asNumber() requires a numeric type token, got {name}")
+        step.kind = _GTYPE_KINDS[name.upper()]
+    return step
 
 
-register("asNumber")(lambda c, args: ScopedMapStep("asNumber", _as_number, list(args), strict_string=False))
+register("asNumber")(_as_number_step)
 
 
 def _as_bool(step, ctx, v):
