@@ -29,6 +29,16 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 _SMALL = 32  # up to this many picks, Floyd's algorithm checks membership by a linear scan
 
+# Below this much work (vertices or picks) a kernel runs on one thread: starting a parallel
+# region costs more than it saves there, and much more when other processes share the cores
+# (a region waits for its slowest thread's time slice).
+PARALLEL_MIN_WORK = 1 << 16
+
+
+def parallel_for(work: int) -> bool:
+    """Whether a kernel over ``work`` items runs its parallel version."""
+    return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
+
 
 def stream_key(seed: int, *parts: int) -> np.uint64:
     """The key of one random stream: ``seed`` mixed with ``parts`` (hop, edge type, ...)."""
@@ -69,7 +79,42 @@ def _below(state, draw, n):
 # ---------------------------------------------------------------------------- neighbor picks
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _count_one(p, lids, indptr, eids, fanout, replace, weights, weighted, counts):
+    r = lids[p]
+    start = indptr[r]
+    deg = indptr[r + 1] - start
+    if deg == 0 or fanout == 0:
+        counts[p] = 0
+    elif fanout < 0:
+        counts[p] = deg
+    elif not weighted:
+        counts[p] = fanout if (replace or fanout < deg) else deg
+    else:
+        eligible = 0
+        for i in range(start, start + deg):
+            if weights[eids[i]] > 0:
+                eligible += 1
+        if replace:
+            counts[p] = fanout if eligible > 0 else 0
+        else:
+            counts[p] = min(fanout, eligible)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_counts_serial(positions, lids, indptr, eids, fanout, replace, weights, weighted,
+                        counts):
+    for j in range(positions.shape[0]):
+        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
+def _pick_counts_parallel(positions, lids, indptr, eids, fanout, replace, weights, weighted,
+                          counts):
+    for j in prange(positions.shape[0]):
+        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts)
+
+
 def pick_counts(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts):
     """``counts[p]``: how many neighbors frontier vertex ``p`` picks, for ``p`` in ``positions``.
 
@@ -77,29 +122,59 @@ def pick_counts(positions, lids, indptr, eids, fanout, replace, weights, weighte
     ``fanout``. Weighted picks never take an edge whose weight is not positive (or is NaN),
     except ``fanout < 0``, which takes every neighbor.
     """
-    for j in prange(positions.shape[0]):
-        p = positions[j]
-        r = lids[p]
-        start = indptr[r]
-        deg = indptr[r + 1] - start
-        if deg == 0 or fanout == 0:
-            counts[p] = 0
-        elif fanout < 0:
-            counts[p] = deg
-        elif not weighted:
-            counts[p] = fanout if (replace or fanout < deg) else deg
-        else:
-            eligible = 0
-            for i in range(start, start + deg):
-                if weights[eids[i]] > 0:
-                    eligible += 1
-            if replace:
-                counts[p] = fanout if eligible > 0 else 0
-            else:
-                counts[p] = min(fanout, eligible)
+    kernel = _pick_counts_parallel if parallel_for(len(positions)) else _pick_counts_serial
+    kernel(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pick_one(p, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key, offsets,
+              frontier_base, out_nbr, out_eid, out_from):
+    o = offsets[p]
+    c = offsets[p + 1] - o
+    if c == 0:
+        return
+    r = lids[p]
+    start = indptr[r]
+    deg = indptr[r + 1] - start
+    state = _state(key, p)
+    for t in range(c):
+        out_from[o + t] = frontier_base + p
+    if fanout < 0 or (not replace and c == deg):
+        for t in range(c):
+            out_nbr[o + t] = nbrs[start + t]
+            out_eid[o + t] = eids[start + t]
+        return
+    if not weighted and replace:
+        for t in range(c):
+            out_eid[o + t] = _below(state, t, deg)
+    elif not weighted:
+        _floyd(state, deg, c, out_eid, o)
+    elif replace:
+        _weighted_with_replacement(state, start, deg, c, eids, weights, out_eid, o)
+    else:
+        _weighted_without_replacement(state, start, deg, c, eids, weights, out_eid, o)
+    for t in range(c):  # out_eid held row offsets so far
+        i = start + out_eid[o + t]
+        out_nbr[o + t] = nbrs[i]
+        out_eid[o + t] = eids[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_neighbors_serial(positions, lids, indptr, nbrs, eids, fanout, replace, weights,
+                           weighted, key, offsets, frontier_base, out_nbr, out_eid, out_from):
+    for j in range(positions.shape[0]):
+        _pick_one(positions[j], lids, indptr, nbrs, eids, fanout, replace, weights, weighted,
+                  key, offsets, frontier_base, out_nbr, out_eid, out_from)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
+def _pick_neighbors_parallel(positions, lids, indptr, nbrs, eids, fanout, replace, weights,
+                             weighted, key, offsets, frontier_base, out_nbr, out_eid, out_from):
+    for j in prange(positions.shape[0]):
+        _pick_one(positions[j], lids, indptr, nbrs, eids, fanout, replace, weights, weighted,
+                  key, offsets, frontier_base, out_nbr, out_eid, out_from)
+
+
 def pick_neighbors(positions, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key,
                    offsets, frontier_base, out_nbr, out_eid, out_from):
     """Write the picks of each frontier vertex ``p`` in ``positions`` at ``offsets[p]``:
@@ -110,36 +185,10 @@ def pick_neighbors(positions, lids, indptr, nbrs, eids, fanout, replace, weights
     weighted sample without replacement); weighted picks with replacement invert the
     cumulative weights.
     """
-    for j in prange(positions.shape[0]):
-        p = positions[j]
-        o = offsets[p]
-        c = offsets[p + 1] - o
-        if c == 0:
-            continue
-        r = lids[p]
-        start = indptr[r]
-        deg = indptr[r + 1] - start
-        state = _state(key, p)
-        for t in range(c):
-            out_from[o + t] = frontier_base + p
-        if fanout < 0 or (not replace and c == deg):
-            for t in range(c):
-                out_nbr[o + t] = nbrs[start + t]
-                out_eid[o + t] = eids[start + t]
-            continue
-        if not weighted and replace:
-            for t in range(c):
-                out_eid[o + t] = _below(state, t, deg)
-        elif not weighted:
-            _floyd(state, deg, c, out_eid, o)
-        elif replace:
-            _weighted_with_replacement(state, start, deg, c, eids, weights, out_eid, o)
-        else:
-            _weighted_without_replacement(state, start, deg, c, eids, weights, out_eid, o)
-        for t in range(c):  # out_eid held row offsets so far
-            i = start + out_eid[o + t]
-            out_nbr[o + t] = nbrs[i]
-            out_eid[o + t] = eids[i]
+    work = len(positions) * len(out_nbr) // max(len(offsets) - 1, 1)  # about this call's picks
+    kernel = _pick_neighbors_parallel if parallel_for(work) else _pick_neighbors_serial
+    kernel(positions, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key,
+           offsets, frontier_base, out_nbr, out_eid, out_from)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -270,10 +319,10 @@ def renumber(picked, local_of, base, new_nodes, out_local):
     return m
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def reset(nodes, local_of):
     """Clear the map entries a batch touched (the map is reused by the next batch)."""
-    for i in prange(nodes.shape[0]):
+    for i in range(nodes.shape[0]):
         local_of[nodes[i]] = -1
 
 

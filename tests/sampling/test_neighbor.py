@@ -13,7 +13,7 @@ from sampling_graphs import build
 from scipy import stats
 
 from graphengine.errors import SamplingError, SchemaError
-from graphengine.sampling import sample_neighbors
+from graphengine.sampling import kernels, sample_neighbors
 
 ALPHA = 1e-4  # generous: a wrong distribution fails by far more
 
@@ -102,18 +102,25 @@ def test_same_seed_same_sample(er):
     assert not torch.equal(a.edge, c.edge)
 
 
-def test_thread_count_does_not_change_the_sample(er):
+@pytest.mark.parametrize("weight", [None, "w"])
+def test_thread_count_does_not_change_the_sample(monkeypatch, weight):
+    """Serial kernels, and parallel ones on 1 and on all threads: one sample."""
+    rng = np.random.default_rng(0)
+    g = build(rng.integers(0, 200, 4000), rng.integers(0, 200, 4000), 200,
+              weight=rng.random(4000))
+    seeds = np.arange(0, 200, 3)
+    outs = [sample_neighbors(g, seeds, [6, 4], weight=weight, seed=5)]
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 0)
     before = numba.get_num_threads()
-    outs = []
     try:
         for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
             numba.set_num_threads(threads)
-            outs.append(sample_neighbors(er.g, np.arange(0, 300, 3), [6, 4], seed=5,
-                                         weight=None))
+            outs.append(sample_neighbors(g, seeds, [6, 4], weight=weight, seed=5))
     finally:
         numba.set_num_threads(before)
-    for k in ("node", "row", "col", "edge"):
-        assert torch.equal(getattr(outs[0], k), getattr(outs[-1], k))
+    for out in outs[1:]:
+        for k in ("node", "row", "col", "edge"):
+            assert torch.equal(getattr(outs[0], k), getattr(out, k))
 
 
 def _in_user_ids(ref, out):
