@@ -28,7 +28,7 @@ from ..store.graph import Graph
 from . import vectorized
 from .graph import Edg, Prop, QueryGraph, VProp, Vtx
 from .steps import load_all
-from .steps.mutation import START
+from .steps.mutation import START, SubgraphValue
 from .steps.sideeffect import GroupValue, TreeValue
 from .traversal import Compiler, Context, MapEntry, Traverser
 from .values import ELEMENT_ID, PathValue
@@ -230,6 +230,8 @@ class Gremlin:
             return Path([set(lab) for lab in v.labels], [self._out(o) for o in v.objects])
         if isinstance(v, MapEntry):
             return {_key(self._out(v.key)): self._out(v.value)}
+        if isinstance(v, SubgraphValue):
+            return v.to_store(g)
         if isinstance(v, (GroupValue, TreeValue)):
             return self._out(v.final())
         if isinstance(v, dict):

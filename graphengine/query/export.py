@@ -131,3 +131,19 @@ def _rebuild(qg: Any, fnum: int, partitioner: str) -> Graph:
         g = g.add_vertices(table, label=label, vid_field="id")
     id_types = {v.name: v.schema.field("id").type for v in g.schema.vertex_labels}
     return _add_edges(g, _edge_rows(qg, list(qg.edges())), id_types)
+
+
+def export_subgraph(qg: Any, gids: list[int], eids: list[int]) -> Graph:
+    """A new store graph of some vertices and edges of ``qg`` (``subgraph()``'s result), with
+    their ids, labels and properties."""
+    base: Graph = qg.base
+    g = Graph.empty(qg.directed, base.fnum, base.partitioner.kind)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for gid in gids:
+        by_label[qg.vertex_label(gid)].append(gid)
+    for label, group in by_label.items():
+        ids, cols = _vertex_rows(qg, group)
+        table = pa.table({"id": _id_array(ids), **{k: _array(v) for k, v in cols.items()}})
+        g = g.add_vertices(table, label=label, vid_field="id")
+    id_types = {v.name: v.schema.field("id").type for v in g.schema.vertex_labels}
+    return _add_edges(g, _edge_rows(qg, eids), id_types)
