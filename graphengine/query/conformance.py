@@ -1290,6 +1290,13 @@ class Report:
         return {f: (self._count("pass", f), self._count("fail", f), self._count("skip", f))
                 for f in names}
 
+    def features(self) -> dict[str, tuple[int, int, int]]:
+        """``feature file -> (pass, fail, skip)``, files sorted."""
+        out: dict[str, list[int]] = {}
+        for o in self.outcomes:
+            out.setdefault(o.feature, [0, 0, 0])[("pass", "fail", "skip").index(o.status)] += 1
+        return {k: (v[0], v[1], v[2]) for k, v in sorted(out.items())}
+
     def table(self) -> str:
         """The per-folder pass / fail / skip table with pass rates, and the total."""
         head = f"{'folder':<12} {'pass':>6} {'fail':>6} {'skip':>6} {'rate':>8}"
@@ -1390,6 +1397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                     help=f"seconds per scenario (default {DEFAULT_TIMEOUT:g}; 0: none)")
     ap.add_argument("--top", type=int, default=15, help="failure reasons to list (default 15)")
+    ap.add_argument("--by-feature", action="store_true",
+                    help="also print pass / fail / skip per feature file (those with failures)")
     ap.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
@@ -1411,6 +1420,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nmost frequent failure reasons (top {len(groups)}):")
         for cat, n in groups:
             print(f"  {n:>5}  {cat}")
+    if args.by_feature:
+        print("\nfeature files with failures (pass / fail / skip):")
+        for name, (p, f, sk) in report.features().items():
+            if f:
+                print(f"  {name:<48} {p:>4} {f:>4} {sk:>4}")
     if args.failures:
         _print_failures(report, sys.stdout)
     if args.json:

@@ -433,6 +433,8 @@ Feature: f
     assert report.pass_rate == 0.0
     assert "total" in report.table()
     assert len(report.failure_groups()) == 4
+    assert report.features() == {"x/Test.feature": (0, 4, 1)}
+    assert report.folders() == {"x": (0, 4, 1)}
 
 
 def test_cli_without_features(tmp_path, capsys):
