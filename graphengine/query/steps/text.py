@@ -70,7 +70,10 @@ def gremlin_str(v: Any, ctx=None) -> str:
 
 
 class ScopedMapStep(Step):
-    """A step mapping each value (or, with Scope.local, each element of a list)."""
+    """A step mapping each value (or, with Scope.local, each element of a list).
+
+    ``strict_string``: a string step (TinkerPop's StringLocalStep / *GlobalStep): globally it
+    takes a string (null passes), locally a string or a list of strings (nulls kept)."""
 
     def __init__(self, name: str, fn: Callable[[Any, Any, Any], Any], args: list, local_ok=True,
                  strict_string=True):
@@ -88,24 +91,29 @@ class ScopedMapStep(Step):
     def process(self, ctx, ts):
         for t in ts:
             obj = t.obj
-            if self.local and isinstance(obj, (list, tuple, set, PathValue)):
+            if self.local and isinstance(obj, (list, tuple, set, frozenset, PathValue)):
                 seq = obj.objects if isinstance(obj, PathValue) else list(obj)
+                if self.strict:
+                    for x in seq:
+                        if x is not None and not isinstance(x, str):
+                            raise QueryEvaluationError(
+                                f"The {self.name}(local) step can only take string or list of"
+                                f" strings, encountered {java_class(x)} in list")
                 yield t.split([self._one(ctx, x) for x in seq])
-            else:
-                if isinstance(obj, (list, tuple, set)) and self.strict and not self.local \
-                        and self.name not in ("asString", "reverse"):
-                    raise QueryEvaluationError(
-                        f"The {self.name}() step can only take string as argument, encountered"
-                        f" {_type_name(obj)}")
-                v = self._one(ctx, obj)
-                if v is not NOTHING:
-                    yield t.split(v)
+                continue
+            if self.local and self.strict and obj is not None and not isinstance(obj, str):
+                raise QueryEvaluationError(
+                    f"The {self.name}(local) step can only take string or list of strings,"
+                    f" encountered {java_class(obj)}")
+            v = self._one(ctx, obj)
+            if v is not NOTHING:
+                yield t.split(v)
 
 
 def _need_str(step, v):
     if not isinstance(v, str):
         raise QueryEvaluationError(f"The {step.name}() step can only take string as argument,"
-                                   f" encountered {_type_name(v)}")
+                                   f" encountered {java_class(v)}")
 
 
 def _string_fn(op: Callable[[str], Any]):
@@ -119,7 +127,7 @@ def _string_fn(op: Callable[[str], Any]):
 
 def _as_string(step, ctx, v):
     if v is None:
-        raise QueryEvaluationError("The asString() step cannot convert null to string")
+        raise QueryEvaluationError("Can't parse null as String.")
     return gremlin_str(v, ctx)
 
 
@@ -135,21 +143,22 @@ _SIMPLE = {
 for _n, _f in _SIMPLE.items():
     register(_n)((lambda n, f: lambda c, args: ScopedMapStep(n, f, args))(_n, _f))
 
-register("asString")(lambda c, args: ScopedMapStep("asString", _as_string, args))
+register("asString")(lambda c, args: ScopedMapStep("asString", _as_string, args,
+                                                   strict_string=False))
 
 
 def _reverse(step, ctx, v):
-    if v is None:
-        return None
     if isinstance(v, str):
         return v[::-1]
-    if isinstance(v, (list, tuple)):
-        return list(reversed(v))
-    raise QueryEvaluationError(f"The reverse() step can only take string or list as argument,"
-                               f" encountered {_type_name(v)}")
+    if isinstance(v, PathValue):
+        return list(reversed(v.objects))
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return list(reversed(list(v)))
+    return v
 
 
-register("reverse")(lambda c, args: ScopedMapStep("reverse", _reverse, args))
+register("reverse")(lambda c, args: ScopedMapStep("reverse", _reverse, args,
+                                                 strict_string=False))
 
 
 def _replace(step, ctx, v):
