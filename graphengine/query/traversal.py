@@ -134,6 +134,7 @@ class Strategies:
         self.read_only = False
         self.productive_by = False
         self.seed: int | None = None
+        self.reserved_keys: frozenset[str] | None = None   # ReservedKeysVerificationStrategy
 
 
 class Context:
@@ -280,7 +281,8 @@ class Compiler:
             raise QueryEvaluationError(f"The repeat()-traversal was not defined: {name}() must"
                                        f" modulate a repeat() step")
         self.pending = saved
-        return Traversal(steps)
+        from .steps.filter import apply_connective
+        return Traversal(apply_connective(steps))
 
     def child(self, arg: Any) -> Traversal:
         """Compile an argument that must be a traversal."""

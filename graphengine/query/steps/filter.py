@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from gremlin_python.process.traversal import P, Scope, TextP
@@ -72,6 +73,78 @@ for _n in ("filter", "not", "and", "or"):
     register(_n)((lambda n: lambda c, args: TraversalFilterStep(c, n, args))(_n))
 
 
+class WhereTest:
+    """A where()-traversal ``as(start)...as(end)``: starts at the object labelled ``start``
+    (TinkerPop's WhereStartStep) and passes when it reaches the object labelled ``end`` in the
+    incoming traverser's scope (WhereEndStep)."""
+
+    def __init__(self, start: str | None, end: str | None, trav: Traversal):
+        self.start, self.end, self.trav = start, end, trav
+
+    def test(self, ctx, t: Traverser) -> bool:
+        start = t
+        if self.start is not None:
+            v = scope_value(ctx, t, self.start)
+            if v is NOTHING:
+                return False
+            start = Traverser(v, 1, (t.path, v, frozenset()), t.sack, t.loops)
+        if self.end is None:
+            return self.trav.test(ctx, start)
+        want = scope_value(ctx, t, self.end)
+        if want is NOTHING:
+            return False
+        return any(equals(r.obj, want) for r in self.trav.run(ctx, (start.clone(1),)))
+
+
+def where_traversal(trav: Traversal) -> Any:
+    """Configure a where()-traversal's start and end labels (inside and / or / not too)."""
+    steps = list(trav.steps)
+    if steps and isinstance(steps[0], TraversalFilterStep) and steps[0].name in ("and", "or", "not"):
+        node = copy.copy(steps[0])
+        node.travs = [where_traversal(x) if isinstance(x, Traversal) else x for x in node.travs]
+        return Traversal([node, *steps[1:]])
+    start = end = None
+    if steps and isinstance(steps[0], AsStep) and len(steps[0].labels) == 1:
+        start = next(iter(steps[0].labels))
+        steps = steps[1:]
+    if steps and isinstance(steps[-1], AsStep):
+        if len(steps[-1].labels) > 1:
+            raise QueryEvaluationError(f"The end step of a where()-traversal can only have one"
+                                       f" label: {sorted(steps[-1].labels)}")
+        end = next(iter(steps[-1].labels))
+        steps = steps[:-1]
+    if start is None and end is None:
+        return trav
+    return WhereTest(start, end, Traversal(steps))
+
+
+def _is_connective_marker(s: Step) -> bool:
+    return isinstance(s, TraversalFilterStep) and s.name in ("and", "or") and not s.travs
+
+
+def apply_connective(steps: list[Step]) -> list[Step]:
+    """TinkerPop's ConnectiveStrategy: ``a.and().b`` -> ``and(a, b)``, ``a.or().b`` ->
+    ``or(a, b)`` (and binds tighter); the start step (V(), inject()) stays in front."""
+    if not any(_is_connective_marker(s) for s in steps):
+        return steps
+    first = 0
+    if steps and getattr(steps[0], "name", None) in ("V", "E", "inject"):
+        first = 1
+        while first < len(steps) and isinstance(steps[first], AsStep):
+            first += 1
+    return steps[:first] + _connect(steps[first:])
+
+
+def _connect(steps: list[Step]) -> list[Step]:
+    for name in ("or", "and"):
+        for i, s in enumerate(steps):
+            if _is_connective_marker(s) and s.name == name:
+                node = copy.copy(s)
+                node.travs = [Traversal(_connect(steps[:i])), Traversal(_connect(steps[i + 1:]))]
+                return [node]
+    return steps
+
+
 class WhereStep(FilterStep):
     """where(P), where(label, P), where(traversal), with by() modulators."""
 
@@ -84,15 +157,9 @@ class WhereStep(FilterStep):
         self.trav: Traversal | None = None
         self.trav_start = self.trav_end = None
         if len(args) == 1 and is_traversal(args[0]):
-            inner = c.child(args[0])
-            steps = list(inner.steps)
-            if steps and isinstance(steps[0], AsStep):
-                self.trav_start = next(iter(steps[0].labels))
-                steps = steps[1:]
-            if steps and isinstance(steps[-1], AsStep):
-                self.trav_end = next(iter(steps[-1].labels))
-                steps = steps[:-1]
-            self.trav = Traversal(steps)
+            self.trav = where_traversal(c.child(args[0]))
+            if isinstance(self.trav, WhereTest):
+                self.trav_start, self.trav_end = self.trav.start, self.trav.end
         elif len(args) == 1 and is_predicate(args[0]):
             self.pred = args[0]
         elif len(args) == 2 and isinstance(args[0], str) and is_predicate(args[1]):
@@ -113,22 +180,7 @@ class WhereStep(FilterStep):
 
     def keep(self, ctx, t):
         if self.trav is not None:
-            start = t
-            if self.trav_start is not None:
-                v = scope_value(ctx, t, self.trav_start)
-                if v is NOTHING:
-                    return False
-                start = t.split(v, extend=False)
-                start = Traverser(v, 1, t.path, t.sack, t.loops)
-            if self.trav_end is None:
-                return self.trav.test(ctx, start)
-            want = scope_value(ctx, t, self.trav_end)
-            if want is NOTHING:
-                return False
-            for r in self.trav.run(ctx, (start.clone(1),)):
-                if equals(r.obj, want):
-                    return True
-            return False
+            return self.trav.test(ctx, t)
         if self.start_label is not None:
             a = scope_value(ctx, t, self.start_label)
             if a is NOTHING:
@@ -245,20 +297,18 @@ register("dedup")(DedupStep)
 
 
 def local_range(obj: Any, low: int, high: int) -> Any:
-    """range(local): a sub-list/sub-map; a single element when the range holds exactly one."""
+    """range(local) (TinkerPop 3.8): a sub-list / sub-set / sub-map, always a collection;
+    other objects pass unchanged."""
+    end = None if high < 0 else high
     if isinstance(obj, dict):
-        items = list(obj.items())[low:None if high < 0 else high]
-        return dict(items)
+        return dict(list(obj.items())[low:end])
     if isinstance(obj, PathValue):
-        seq = obj.objects
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        seq = list(obj)
-    else:
-        return obj
-    part = seq[low:None if high < 0 else high]
-    if high == low + 1 and high >= 0:
-        return part[0] if part else NOTHING
-    return part
+        return list(obj.objects)[low:end]
+    if isinstance(obj, (set, frozenset)):
+        return set(list(obj)[low:end])
+    if isinstance(obj, (list, tuple)):
+        return list(obj)[low:end]
+    return obj
 
 
 class RangeStep(Step):
@@ -291,19 +341,14 @@ class RangeStep(Step):
             if self.local:
                 for t in ts:
                     obj = t.obj
-                    if isinstance(obj, dict):
-                        items = list(obj.items())
-                        yield t.split(dict(items[max(0, len(items) - self.n):]))
-                    elif isinstance(obj, (list, tuple, set, frozenset, PathValue)):
-                        seq = obj.objects if isinstance(obj, PathValue) else list(obj)
-                        part = seq[max(0, len(seq) - self.n):]
-                        if self.n == 1:
-                            if part:
-                                yield t.split(part[0])
-                        else:
-                            yield t.split(part)
+                    if isinstance(obj, (dict, list, tuple, set, frozenset)):
+                        size = len(obj)
+                    elif isinstance(obj, PathValue):
+                        size = len(obj.objects)
                     else:
                         yield t
+                        continue
+                    yield t.split(local_range(obj, max(0, size - self.n), size))
                 return
             buf: list[Traverser] = []
             for t in ts:
@@ -319,9 +364,7 @@ class RangeStep(Step):
             return
         if self.local:
             for t in ts:
-                v = local_range(t.obj, self.low, self.high)
-                if v is not NOTHING:
-                    yield t.split(v)
+                yield t.split(local_range(t.obj, self.low, self.high))
             return
         low, high = self.low, self.high
         if high == 0:

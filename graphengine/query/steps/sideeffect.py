@@ -350,3 +350,23 @@ class InjectStep(Step):
 
 
 register("inject")(InjectStep)
+
+
+class FailStep(Step):
+    """fail([message]): raise as soon as a traverser reaches it."""
+
+    name = "fail"
+
+    def __init__(self, c, args):
+        if len(args) > 1 or (args and not isinstance(args[0], str)):
+            raise QueryEvaluationError("fail() takes an optional message")
+        self.message = args[0] if args else "fail() step triggered"
+
+    def process(self, ctx, ts):
+        for _ in ts:
+            raise QueryEvaluationError(self.message)
+        return
+        yield
+
+
+register("fail")(FailStep)
