@@ -205,6 +205,10 @@ class Gremlin:
             st.include_meta_properties = bool(conf.get("includeMetaProperties", False))
         elif name == "ReadOnlyStrategy":
             st.read_only = True
+        elif name == "ReservedKeysVerificationStrategy":
+            if conf.get("throwException"):
+                keys = conf.get("keys")
+                st.reserved_keys = frozenset(keys if keys else ("id", "label"))
         elif name == "ProductiveByStrategy":
             st.productive_by = True
         elif name == "SeedStrategy":

@@ -69,7 +69,7 @@ class Edg:
 class VProp:
     """A vertex property: owner vertex, key, value, id and meta-properties."""
 
-    __slots__ = ("vertex", "key", "value", "id", "meta")
+    __slots__ = ("id", "key", "meta", "value", "vertex")
 
     def __init__(self, vertex: Vtx, key: str, value: Any, id: Any, meta: dict | None = None):
         self.vertex = vertex

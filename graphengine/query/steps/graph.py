@@ -494,7 +494,7 @@ class PropertiesStep(FlatMapStep):
     def __init__(self, name: str, keys: list):
         self.name = name
         for k in keys:
-            if not isinstance(k, str):
+            if k is not None and not isinstance(k, str):   # a null key names no property
                 raise QueryEvaluationError(f"{name}() takes property keys (strings), got {k!r}")
         self.keys = tuple(keys)
 

@@ -46,6 +46,16 @@ def _check_writable(ctx: Context) -> None:
                                    " read only: ReadOnlyStrategy")
 
 
+def _check_reserved(ctx: Context, keys: list) -> None:
+    """ReservedKeysVerificationStrategy(throwException: true): no property key may be reserved."""
+    reserved = ctx.strategies.reserved_keys
+    if reserved:
+        for k in keys:
+            if isinstance(k, str) and k in reserved:
+                raise QueryEvaluationError(f"The provided traversal is setting a property key to a"
+                                           f" reserved word: {k}")
+
+
 def _card_name(c: Any) -> str:
     return c.name.rstrip("_")
 
@@ -161,6 +171,7 @@ class AddVertexStep(_AddStep):
 
     def process(self, ctx, ts):
         _check_writable(ctx)
+        _check_reserved(ctx, [k for k, _ in self.params])
         g = ctx.graph
         st = ctx.strategies
         for t in ts:
@@ -253,6 +264,7 @@ class AddEdgeStep(_AddStep):
 
     def process(self, ctx, ts):
         _check_writable(ctx)
+        _check_reserved(ctx, [k for k, _ in self.params])
         g = ctx.graph
         st = ctx.strategies
         for t in ts:
@@ -352,6 +364,7 @@ class PropertyStep(Step):
 
     def process(self, ctx, ts):
         _check_writable(ctx)
+        _check_reserved(ctx, list(self.map or ()) + [self.key] + [k for k, _ in self.meta])
         for t in ts:
             if self.map is not None:
                 for k, v in self.map.items():
