@@ -170,8 +170,18 @@ class Context:
             if not any(x in s.read_partitions for x in vals):
                 return False
         if s.subgraph_vertices is not None:
-            return s.subgraph_vertices.test(self, Traverser(v, 1, (None, v, frozenset())))
+            return self._criterion(s.subgraph_vertices, v)
         return True
+
+    def _criterion(self, trav: Traversal, obj: Any) -> bool:
+        """A SubgraphStrategy filter for one element; it reads the whole graph (TinkerPop does
+        not apply the strategy to its own filters)."""
+        saved = self.strategies
+        self.strategies = Strategies()
+        try:
+            return trav.test(self, Traverser(obj, 1, (None, obj, frozenset())))
+        finally:
+            self.strategies = saved
 
     def edge_visible(self, e: Edg) -> bool:
         s = self.strategies
@@ -180,7 +190,7 @@ class Context:
             if val not in s.read_partitions:
                 return False
         if s.subgraph_edges is not None:
-            if not s.subgraph_edges.test(self, Traverser(e, 1, (None, e, frozenset()))):
+            if not self._criterion(s.subgraph_edges, e):
                 return False
         if s.subgraph_vertices is not None and s.check_adjacent:
             out, inn = self.graph.edge_ends(e.eid)
@@ -193,7 +203,7 @@ class Context:
             if (p.meta or {}).get(s.partition_key) not in s.read_partitions:
                 return False
         if s.subgraph_vprops is not None:
-            return s.subgraph_vprops.test(self, Traverser(p, 1, (None, p, frozenset())))
+            return self._criterion(s.subgraph_vprops, p)
         return True
 
     @property
