@@ -25,19 +25,12 @@ from ..values import (
     is_number,
     java_class,
     java_simple_name,
+    java_type_name,
     make_number,
     make_set,
 )
 from . import register
 from .graph import element_id, values_of
-
-
-def _type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    return {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
-            str: "java.lang.String", list: "java.util.ArrayList", dict: "java.util.LinkedHashMap",
-            }.get(type(v), type(v).__name__)
 
 
 def gremlin_str(v: Any, ctx=None) -> str:
@@ -220,8 +213,8 @@ class ConcatStep(Step):
         for t in ts:
             obj = t.obj
             if obj is not None and not isinstance(obj, str):
-                raise QueryEvaluationError(f"The concat() step can only take string as argument,"
-                                           f" encountered {_type_name(obj)}")
+                raise QueryEvaluationError("String concat() can only take string as argument,"
+                                           f" encountered {java_class(obj)}")
             out = obj if obj is not None else ""
             for p in self.parts:
                 if isinstance(p, Traversal):
@@ -229,7 +222,8 @@ class ConcatStep(Step):
                     if v is NOTHING or v is None:
                         continue
                     if not isinstance(v, str):
-                        raise QueryEvaluationError("concat() takes strings")
+                        raise QueryEvaluationError(f"class {java_type_name(v)} cannot be cast to"
+                                                   " class java.lang.String")
                     out += v
                 elif p is not None:
                     out += p
@@ -293,31 +287,45 @@ register("format")(FormatStep)
 # ---------------------------------------------------------------------------- dates
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def parse_date(v: Any) -> dt.datetime:
+    """asDate(): an OffsetDateTime from a date, an ISO-8601 string or integral epoch millis."""
+    if v is None:
+        raise QueryEvaluationError("Can't parse null as OffsetDateTime.")
     if isinstance(v, dt.datetime):
         return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
     if isinstance(v, str):
         s = v.strip()
-        if s.endswith("Z"):
+        if s.endswith("Z") or s.endswith("z"):
             s = s[:-1] + "+00:00"
         try:
             d = dt.datetime.fromisoformat(s)
         except ValueError as e:
-            raise QueryEvaluationError(f"Can't parse {v!r} as a date") from e
+            raise QueryEvaluationError(f"Can't parse {v} as OffsetDateTime.") from e
         return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
-    if is_number(v):
-        return dt.datetime.fromtimestamp(float(v) / 1000.0, tz=dt.timezone.utc)
-    raise QueryEvaluationError(f"asDate() can only take string or number as argument,"
-                               f" encountered {_type_name(v)}")
+    if is_number(v) and not isinstance(v, (float, Decimal)) and not isinstance(v, bool):
+        if not -2 ** 63 <= v < 2 ** 63:
+            raise QueryEvaluationError(f"Can't parse {v} as OffsetDateTime.")
+        try:
+            return _EPOCH + dt.timedelta(milliseconds=int(v))
+        except OverflowError as e:
+            raise QueryEvaluationError(f"Can't parse {v} as OffsetDateTime.") from e
+    raise QueryEvaluationError(f"Can't parse {java_type_name(v)} as OffsetDateTime.")
 
 
 def _as_date(step, ctx, v):
-    if v is None:
-        raise QueryEvaluationError("asDate() cannot convert null")
     return parse_date(v)
 
 
 register("asDate")(lambda c, args: ScopedMapStep("asDate", _as_date, args, strict_string=False))
+
+
+def epoch_millis(d: dt.datetime) -> int:
+    d = d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    delta = d - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 class DateAddStep(Step):
@@ -329,11 +337,11 @@ class DateAddStep(Step):
         self.unit, self.n = args
 
     def process(self, ctx, ts):
-        unit = self.unit.name
+        unit = self.unit.name.rstrip("_")
         for t in ts:
             if not isinstance(t.obj, dt.datetime):
-                raise QueryEvaluationError(f"dateAdd accepts Date or OffsetDateTime, encountered"
-                                           f" {_type_name(t.obj)}")
+                raise QueryEvaluationError("dateAdd() accept only OffsetDateTime or Date"
+                                           " (deprecated).")
             delta = {"second": dt.timedelta(seconds=self.n), "minute": dt.timedelta(minutes=self.n),
                      "hour": dt.timedelta(hours=self.n), "day": dt.timedelta(days=self.n)}[unit]
             yield t.split(t.obj + delta)
@@ -343,6 +351,9 @@ register("dateAdd")(DateAddStep)
 
 
 class DateDiffStep(Step):
+    """dateDiff(date | traversal): milliseconds from the argument to the incoming date (a null
+    argument counts as the epoch)."""
+
     name = "dateDiff"
 
     def __init__(self, c, args):
@@ -351,19 +362,21 @@ class DateDiffStep(Step):
         self.arg = c.child(args[0]) if is_traversal(args[0]) else args[0]
 
     def process(self, ctx, ts):
+        from gremlin_python.statics import long
         for t in ts:
             if not isinstance(t.obj, dt.datetime):
-                raise QueryEvaluationError(f"dateDiff accepts Date or OffsetDateTime, encountered"
-                                           f" {_type_name(t.obj)}")
+                raise QueryEvaluationError(
+                    "DateDiff can only take OffsetDateTime or Date (deprecated) as argument,"
+                    f" encountered {java_class(t.obj)}")
             other = self.arg.first(ctx, t) if isinstance(self.arg, Traversal) else self.arg
-            if other is NOTHING or other is None:
-                yield t.split(int((t.obj - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()))
-                continue
-            if not isinstance(other, dt.datetime):
-                raise QueryEvaluationError("dateDiff() takes a date")
-            a = t.obj if t.obj.tzinfo else t.obj.replace(tzinfo=dt.timezone.utc)
-            b = other if other.tzinfo else other.replace(tzinfo=dt.timezone.utc)
-            yield t.split(int((a - b).total_seconds()))
+            if other is NOTHING:
+                raise QueryEvaluationError("The provided traverser does not map to a value")
+            if other is not None and not isinstance(other, dt.datetime):
+                raise QueryEvaluationError(
+                    "DateDiff can only take OffsetDateTime or Date (deprecated) as argument,"
+                    f" encountered {java_class(other)}")
+            ms = epoch_millis(t.obj) - (0 if other is None else epoch_millis(other))
+            yield t.split(long(ms))
 
 
 register("dateDiff")(DateDiffStep)
@@ -426,10 +439,7 @@ def _as_number(step, ctx, v):
     elif is_number(v):
         n = v
     elif isinstance(v, dt.datetime):
-        d = v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
-        delta = d - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-        n = make_number("long", (delta.days * 86400 + delta.seconds) * 1000
-                        + delta.microseconds // 1000)
+        n = make_number("long", epoch_millis(v))
     else:
         raise QueryEvaluationError(f"Can't parse type {java_simple_name(v)} as number.")
     kind = step.kind
@@ -454,7 +464,7 @@ register("asNumber")(_as_number_step)
 
 def _as_bool(step, ctx, v):
     if v is None:
-        return None
+        raise QueryEvaluationError("Can't parse null as Boolean.")
     if isinstance(v, bool):
         return v
     if is_number(v):
@@ -462,12 +472,12 @@ def _as_bool(step, ctx, v):
             return False
         return v != 0
     if isinstance(v, str):
-        if v.lower() == "true":
+        if v.strip().lower() == "true":
             return True
-        if v.lower() == "false":
+        if v.strip().lower() == "false":
             return False
-        return None
-    raise QueryEvaluationError(f"Can't parse type {_type_name(v)} as boolean.")
+        raise QueryEvaluationError(f"Can't parse {v} as Boolean.")
+    raise QueryEvaluationError(f"Can't parse {java_type_name(v)} as Boolean.")
 
 
 register("asBool")(lambda c, args: ScopedMapStep("asBool", _as_bool, args, strict_string=False))
@@ -578,17 +588,19 @@ __all__ = ["element_id", "gremlin_str", "parse_date", "uuid"]
 
 def _conjoin(step, ctx, v):
     if v is None:
-        return None
-    if not isinstance(v, (list, tuple, set, PathValue)):
-        raise QueryEvaluationError(f"conjoin() step can only take an array or an Iterable type for"
-                                   f" its incoming traverser, encountered {_type_name(v)}")
+        raise QueryEvaluationError("Incoming traverser for conjoin step can't be null.")
+    if not isinstance(v, (list, tuple, set, frozenset, PathValue)):
+        raise QueryEvaluationError("conjoin step can only take an array or an Iterable type for"
+                                   f" incoming traversers, encountered {java_class(v)}")
     seq = v.objects if isinstance(v, PathValue) else list(v)
+    if not seq:
+        return ""
     sep = step.args[0] if step.args else ""
     if sep is None:
-        raise QueryEvaluationError("conjoin() needs a delimiter, got null")
+        raise QueryEvaluationError("Input delimiter to conjoin step can't be null.")
     parts = [gremlin_str(x, ctx) for x in seq if x is not None]
     if not parts:
-        return NOTHING if not seq else None
+        return None
     return sep.join(parts)
 
 
