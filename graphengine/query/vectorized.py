@@ -77,7 +77,8 @@ def _dense_degree_sum(indptr, inner, bulk):
 
 
 class _Frontier:
-    """Bulks per global id: sparse (ids, bulk) or dense (bulk over the id space)."""
+    """Bulks per global id: sparse (ids, bulk) or dense (bulk over the id space; a boolean
+    array while every bulk is 0 or 1)."""
 
     def __init__(self, n: int, ids: np.ndarray | None = None, bulk: np.ndarray | None = None,
                  dense: np.ndarray | None = None):
@@ -91,25 +92,29 @@ class _Frontier:
         return self.dense is not None
 
     def total(self) -> int:
-        return int(self.dense.sum()) if self.is_dense else int(self.bulk.sum())
+        if self.is_dense:
+            d = self.dense
+            return int(np.count_nonzero(d)) if d.dtype == bool else int(d.sum())
+        return int(self.bulk.sum())
 
     def mask(self, keep: np.ndarray) -> _Frontier:
         """Keep the ids where ``keep`` (a boolean array over the id space) is true."""
         if self.is_dense:
-            return _Frontier(self.n, dense=np.where(keep, self.dense, 0))
+            d = self.dense
+            return _Frontier(self.n, dense=d & keep if d.dtype == bool else np.where(keep, d, 0))
         sel = keep[self.ids]
         return _Frontier(self.n, self.ids[sel], self.bulk[sel])
 
     def dedup(self) -> _Frontier:
         if self.is_dense:
-            return _Frontier(self.n, dense=(self.dense > 0).astype(np.int64))
+            return _Frontier(self.n, dense=self.dense > 0)
         ids = np.unique(self.ids)
         return _Frontier(self.n, ids, np.ones(len(ids), dtype=np.int64))
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         if self.is_dense:
             ids = np.flatnonzero(self.dense)
-            return ids, self.dense[ids]
+            return ids, self.dense[ids].astype(np.int64)
         return self.ids, self.bulk
 
 
@@ -130,7 +135,7 @@ class _Plan:
         qg = self.qg
         dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
         if f.is_dense or len(f.ids) > f.n // _DENSE_FRACTION:
-            bulk = f.dense if f.is_dense else np.bincount(f.ids, weights=f.bulk,
+            bulk = f.dense.astype(np.int64, copy=False) if f.is_dense else np.bincount(f.ids, weights=f.bulk,
                                                         minlength=f.n).astype(np.int64)
             out = None if count_only else np.zeros(f.n, dtype=np.int64)
             total = 0
@@ -332,7 +337,10 @@ def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
     n = qg.base.id_space
     start = instructions[0][1:]
     if not start:
-        frontier = _Frontier(n, dense=(qg._vlabel >= 0).astype(np.int64))
+        live = qg.__dict__.get("_live")
+        if live is None:
+            live = qg.__dict__["_live"] = qg._vlabel >= 0
+        frontier = _Frontier(n, dense=live)     # unit bulks: a boolean frontier
     else:
         flat = []
         for a in start:

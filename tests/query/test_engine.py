@@ -4,6 +4,7 @@ the graph as it was, the vectorized path against the interpreter, and analytics 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import P
@@ -137,6 +138,6 @@ def test_pagerank_column_orders_a_traversal(modern):
     g = modern.add_column(ranks, {"pagerank": "r"})
     q = sess.gremlin(g)
     got = q.execute("g.V().order().by('pagerank', desc).limit(2).values('name')").all()
-    table = g.to_pandas("person")._append(g.to_pandas("software"))
+    table = pd.concat([g.to_pandas("person"), g.to_pandas("software")])
     want = table.sort_values("pagerank", ascending=False, kind="stable").name.tolist()[:2]
     assert got == want
