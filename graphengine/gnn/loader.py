@@ -276,7 +276,7 @@ class LinkNeighborLoader:
         self.sampler = GraphSampler(g, num_neighbors, replace=replace, weight=weight,
                                     direction=direction, edge_labels=edge_labels, seed=seed)
         generator = torch.Generator().manual_seed(seed) if seed is not None and shuffle else None
-        self.loader = LinkLoader(self.data, self.sampler, edge_label_index=edge_label_index,
+        self.loader = LinkLoader(self.data, self.sampler, edge_label_index=(None, edge_label_index),
                                  edge_label=edge_label, neg_sampling=neg_sampling,
                                  batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                                  generator=generator, filter_per_worker=False)

@@ -8,7 +8,14 @@ import torch
 import graphengine as ge
 from graphengine import datasets
 from graphengine.errors import GraphEngineError, SchemaError, UnknownVertexError
-from graphengine.gnn import NodeFeatures, RowMap, column_tensor, feature_tensor, masks, to_pyg
+from graphengine.gnn import (
+    NodeFeatures,
+    RowMap,
+    column_tensor,
+    feature_tensor,
+    masks,
+    to_pyg,
+)
 
 
 def _address(array: pa.Array) -> int:
