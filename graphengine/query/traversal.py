@@ -299,7 +299,11 @@ class Compiler:
         if isinstance(arg, Bytecode):
             if arg.source_instructions:
                 raise QueryEvaluationError("a child traversal cannot carry source instructions")
-            return self.compile(arg.step_instructions)
+            child = self.compile(arg.step_instructions)
+            if child.steps:
+                # a child's start step sees the parent's traverser first (TinkerPop's StartStep)
+                child.steps[0].child_start = True
+            return child
         if isinstance(arg, Traversal):
             return arg
         if hasattr(arg, "bytecode"):

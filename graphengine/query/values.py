@@ -117,9 +117,10 @@ def hash_key(v: Any) -> Any:
 # ---------------------------------------------------------------------------- comparability
 
 def compare(a: Any, b: Any) -> int | None:
-    """-1 / 0 / 1 when ``a`` and ``b`` are comparable, else None (Gremlin's ERROR)."""
+    """-1 / 0 / 1 when ``a`` and ``b`` are comparable, else None (Gremlin's ERROR). ``null``
+    compares equal to ``null`` only."""
     if a is None or b is None:
-        return None
+        return 0 if a is None and b is None else None
     if is_number(a) and is_number(b):
         if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
             return None

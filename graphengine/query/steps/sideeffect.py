@@ -342,6 +342,14 @@ class InjectStep(Step):
         self.values = list(args)
 
     def process(self, ctx, ts):
+        if getattr(self, "child_start", False):
+            # in a child traversal the parent's traverser comes before the injected values
+            for t in ts:
+                if t.obj is not START:
+                    yield t
+            for v in self.values:
+                yield ctx.new_traverser(to_internal(ctx, v))
+            return
         for v in self.values:
             yield ctx.new_traverser(to_internal(ctx, v))
         for t in ts:
