@@ -295,7 +295,7 @@ class QueryGraph:
             return vid.gid if self.vertex_exists(vid.gid) else None
         gid = self._vid_index.get(_hashable(vid))
         if gid is not None:
-            return gid if gid not in self.dropped_v else None
+            return gid if self.vertex_exists(gid) else None
         for label in self.base.vertex_labels:
             typ = self.base.schema.vertex_label(label).schema.field("id").type
             if isinstance(vid, bool):

@@ -133,7 +133,7 @@ class GraphStep(Step):
             for i in self.ids:
                 i = to_internal(ctx, i)
                 if self.edges:
-                    e = g.find_edge(i.eid if isinstance(i, Edg) else i)
+                    e = g.find_edge(i)
                     if e is not None:
                         found.append(Edg(e))
                 else:
@@ -536,7 +536,7 @@ class PropertyMapStep(MapStep):
             self.tokens = 15 if args[0] else 0
             args = args[1:]
         for k in args:
-            if not isinstance(k, str):
+            if k is not None and not isinstance(k, str):   # a null key names no property
                 raise QueryEvaluationError(f"{name}() takes property keys, got {k!r}")
         self.keys = tuple(args)
         self.by = None
@@ -545,6 +545,8 @@ class PropertyMapStep(MapStep):
     def modulate(self, c, name, args, before=False):
         if name == "by" and self.name == "valueMap":
             from ..traversal import make_by
+            if self.by is not None:
+                raise QueryEvaluationError("valueMap() step can only have one by modulator")
             self.by = make_by(c, args)
         elif name == "with":
             key = args[0] if args else None
