@@ -119,6 +119,9 @@ class Gremlin:
         qg.begin()
         token = ELEMENT_ID.set(self._element_id)
         try:
+            self._compiler.connective = not any(
+                inst[0] == "withoutStrategies" and any("ConnectiveStrategy" in str(a) for a in inst[1:])
+                for inst in bytecode.source_instructions)
             steps = self._source(ctx, bytecode)
             fast = vectorized.try_run(ctx, bytecode.step_instructions) if steps is None else None
             if fast is not None:

@@ -291,6 +291,8 @@ class Compiler:
             raise QueryEvaluationError(f"The repeat()-traversal was not defined: {name}() must"
                                        f" modulate a repeat() step")
         self.pending = saved
+        if not getattr(self, "connective", True):
+            return Traversal(steps)
         from .steps.filter import apply_connective
         return Traversal(apply_connective(steps))
 

@@ -113,6 +113,9 @@ class _Parser:
                 if self.take() != ("op", ")"):
                     raise QueryEvaluationError(f"math(): missing ')' in {self.expr!r}")
                 return ("fn", val, arg)
+            if val in _FUNCS and self.peek()[0] is not None:
+                # exp4j: a function may take its operand without parentheses (``ceil _``)
+                return ("fn", val, self.unary())
             if val not in self.variables:
                 self.variables.append(val)
             return ("var", val)

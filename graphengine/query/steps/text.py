@@ -30,7 +30,8 @@ from ..values import (
     make_set,
 )
 from . import register
-from .graph import element_id, values_of
+from .graph import element_id, properties_of, values_of
+from .mutation import START
 
 
 def gremlin_str(v: Any, ctx=None) -> str:
@@ -613,3 +614,110 @@ class ConjoinStep(ScopedMapStep):
 
 
 register("conjoin")(lambda c, args: ConjoinStep("conjoin", _conjoin, args))
+
+
+# ---------------------------------------------------------------------------- call()
+
+_SERVICES = ("tinker.search", "tinker.degree.centrality")
+
+
+class CallStep(Step):
+    """call(service[, params map][, params traversal]) with with(key, value|traversal): the
+    services TinkerGraph registers: ``--list`` (the service names), ``tinker.search`` (a start
+    service: the properties of vertices, edges and vertex properties whose value matches
+    ``regex`` or contains ``search``, optionally of elements of ``type``) and
+    ``tinker.degree.centrality`` (mid-traversal: the number of edges of each vertex in
+    ``direction``, IN by default)."""
+
+    name = "call"
+
+    def __init__(self, c, args):
+        args = list(args)
+        self.service = args.pop(0) if args else "--list"
+        self.static: dict = {}
+        self.map_trav = None
+        self.dynamic: list[tuple[Any, Any]] = []
+        for a in args:
+            if isinstance(a, dict):
+                self.static.update(a)
+            elif is_traversal(a):
+                self.map_trav = c.child(a)
+            else:
+                raise QueryEvaluationError(f"call() takes a params map or traversal, got {a!r}")
+        if self.service != "--list" and self.service not in _SERVICES:
+            raise QueryEvaluationError(f"The service {self.service} is not registered")
+
+    def modulate(self, c, name, args, before=False):
+        if name != "with" or len(args) != 2:
+            return super().modulate(c, name, args)
+        key, value = args
+        self.dynamic.append((key, c.child(value) if is_traversal(value) else value))
+
+    def _params(self, ctx, t) -> dict:
+        params = dict(self.static)
+        if self.map_trav is not None:
+            m = self.map_trav.first(ctx, t)
+            if isinstance(m, dict):
+                params.update(m)
+        for k, v in self.dynamic:
+            if isinstance(v, Traversal):
+                v = v.first(ctx, t)
+                if v is NOTHING:
+                    continue
+            params[k] = v
+        return params
+
+    def process(self, ctx, ts):
+        for t in ts:
+            start = t.obj is START
+            params = self._params(ctx, t)
+            if self.service == "--list":
+                name = params.get("service")
+                names = [n for n in _SERVICES if name is None or n == name]
+                for n in names:
+                    yield ctx.new_traverser(n) if start else t.split(n)
+            elif self.service == "tinker.search":
+                if not start:
+                    raise QueryEvaluationError("This service cannot be used mid-traversal:"
+                                               " tinker.search")
+                for p in self._search(ctx, params):
+                    yield ctx.new_traverser(p)
+            else:
+                if start:
+                    raise QueryEvaluationError("This service cannot be used to start a"
+                                               " traversal: tinker.degree.centrality")
+                if not isinstance(t.obj, Vtx):
+                    raise QueryEvaluationError("tinker.degree.centrality takes vertices")
+                d = params.get("direction", "IN")
+                d = getattr(d, "name", str(d)).lower().rstrip("_")
+                dirs = ("out", "in") if d == "both" else (d,)
+                from gremlin_python.statics import long
+                n = sum(len(ctx.graph.adjacent(t.obj.gid, x)) for x in dirs)
+                yield t.split(long(n))
+
+    def _search(self, ctx, params):
+        if "regex" in params:
+            pattern = re.compile(str(params["regex"]))
+        elif "search" in params:
+            pattern = re.compile(".*(" + str(params["search"]) + ").*")
+        else:
+            raise QueryEvaluationError("Missing search/regex parameter")
+        typ = params.get("type")
+        if typ not in (None, "Vertex", "Edge", "VertexProperty"):
+            raise QueryEvaluationError(f"Type must be one of Vertex/Edge/VertexProperty: {typ}")
+        g = ctx.graph
+        vertices = [Vtx(gid) for gid in g.vertices()]
+        elements: list = []
+        if typ in (None, "Vertex"):
+            elements += vertices
+        if typ in (None, "Edge"):
+            elements += [Edg(eid) for eid in g.edges()]
+        if typ in (None, "VertexProperty"):
+            elements += [vp for v in vertices for vp in properties_of(ctx, v)]
+        for e in elements:
+            for p in properties_of(ctx, e):
+                if pattern.fullmatch(gremlin_str(p.value, ctx)):
+                    yield p
+
+
+register("call")(CallStep)
