@@ -50,6 +50,7 @@ def is_type(value: Any, gtype: Any) -> bool:
         "PATH": lambda v: isinstance(v, PathValue),
         "BINARY": lambda v: isinstance(v, (bytes, bytearray)),
         "DURATION": lambda v: isinstance(v, dt.timedelta),
+        "GRAPH": lambda v: type(v).__name__ == "SubgraphValue",
     }
     fn = checks.get(name)
     return bool(fn and fn(value))
