@@ -6,11 +6,12 @@ merge, product)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import uuid
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from gremlin_python.process.traversal import DT, GType, Scope
@@ -125,6 +126,10 @@ def _as_string(step, ctx, v):
     return gremlin_str(v, ctx)
 
 
+def _simple_step(name, fn, c, args):
+    return ScopedMapStep(name, fn, args)
+
+
 _SIMPLE = {
     "length": _string_fn(len),
     "toLower": _string_fn(str.lower),
@@ -135,7 +140,7 @@ _SIMPLE = {
 }
 
 for _n, _f in _SIMPLE.items():
-    register(_n)((lambda n, f: lambda c, args: ScopedMapStep(n, f, args))(_n, _f))
+    register(_n)(functools.partial(_simple_step, _n, _f))
 
 register("asString")(lambda c, args: ScopedMapStep("asString", _as_string, args,
                                                    strict_string=False))
@@ -256,30 +261,34 @@ class FormatStep(Step):
         from ..traversal import make_by
         self.bys.append(make_by(c, args))
 
+    def _value(self, ctx, t, name: str, pos: list) -> Any:
+        if name == "_" and self.bys:
+            v = self.bys[pos[0] % len(self.bys)].value(ctx, t)
+            pos[0] += 1
+            return v
+        if isinstance(t.obj, (Vtx, Edg, VProp)) and values_of(ctx, t.obj, (name,)):
+            return values_of(ctx, t.obj, (name,))[0]
+        if isinstance(t.obj, dict) and name in t.obj:
+            return t.obj[name]
+        return scope_value(ctx, t, name)
+
     def process(self, ctx, ts):
         for t in ts:
-            ok = True
             pos = [0]
-
-            def sub(m):
-                nonlocal ok
-                name = m.group(1)
-                if name == "_" and self.bys:
-                    v = self.bys[pos[0] % len(self.bys)].value(ctx, t)
-                    pos[0] += 1
-                elif isinstance(t.obj, (Vtx, Edg, VProp)) and values_of(ctx, t.obj, (name,)):
-                    v = values_of(ctx, t.obj, (name,))[0]
-                elif isinstance(t.obj, dict) and name in t.obj:
-                    v = t.obj[name]
-                else:
-                    v = scope_value(ctx, t, name)
+            parts = []
+            last = 0
+            ok = True
+            for m in _FORMAT.finditer(self.fmt):
+                v = self._value(ctx, t, m.group(1), pos)
                 if v is NOTHING:
                     ok = False
-                    return ""
-                return gremlin_str(v, ctx)
-            s = _FORMAT.sub(sub, self.fmt)
+                    break
+                parts.append(self.fmt[last:m.start()])
+                parts.append(gremlin_str(v, ctx))
+                last = m.end()
             if ok:
-                yield t.split(s)
+                parts.append(self.fmt[last:])
+                yield t.split("".join(parts))
 
 
 register("format")(FormatStep)
@@ -299,7 +308,7 @@ def parse_date(v: Any) -> dt.datetime:
         return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
     if isinstance(v, str):
         s = v.strip()
-        if s.endswith("Z") or s.endswith("z"):
+        if s.endswith(("Z", "z")):
             s = s[:-1] + "+00:00"
         try:
             d = dt.datetime.fromisoformat(s)
@@ -487,6 +496,10 @@ register("asBool")(lambda c, args: ScopedMapStep("asBool", _as_bool, args, stric
 # ---------------------------------------------------------------------------- list operations
 
 
+def _list_op_step(name, c, args):
+    return ListOpStep(c, name, args)
+
+
 class ListOpStep(Step):
     """combine / difference / disjunct / intersect / merge / product (TinkerPop's ListFunction
     argument checks and messages)."""
@@ -581,7 +594,7 @@ class ListOpStep(Step):
 
 
 for _n in ("combine", "difference", "disjunct", "intersect", "merge", "product"):
-    register(_n)((lambda n: lambda c, args: ListOpStep(c, n, args))(_n))
+    register(_n)(functools.partial(_list_op_step, _n))
 
 
 __all__ = ["element_id", "gremlin_str", "parse_date", "uuid"]
