@@ -3,11 +3,20 @@ unfold, order, map, flatMap, local, index, loops, sack."""
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 from typing import Any
 
-from gremlin_python.process.traversal import Column, Operator, Order, Pop, Scope, T, WithOptions
+from gremlin_python.process.traversal import (
+    Column,
+    Operator,
+    Order,
+    Pop,
+    Scope,
+    T,
+    WithOptions,
+)
 from gremlin_python.statics import long
 
 from ...errors import QueryEvaluationError
@@ -304,7 +313,7 @@ class ReduceStep(Step):
                 elif isinstance(obj, (list, tuple, set, frozenset)):
                     seq = list(obj)
                 else:
-                    seq = [obj] if self.name != "count" else [obj]
+                    seq = [obj]
                 v = reduce_values(self.name, [(x, 1) for x in seq])
                 if v is not NOTHING:
                     yield t.split(v)
@@ -330,8 +339,12 @@ def _fresh(ctx, obj: Any) -> Traverser:
     return t
 
 
+def _reduce_step(name: str, c: Compiler, args: list) -> ReduceStep:
+    return ReduceStep(name, args)
+
+
 for _n in ("count", "sum", "min", "max", "mean", "fold"):
-    register(_n)((lambda n: lambda c, args: ReduceStep(n, args))(_n))
+    register(_n)(functools.partial(_reduce_step, _n))
 
 
 class UnfoldStep(Step):
