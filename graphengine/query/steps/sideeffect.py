@@ -22,6 +22,9 @@ def apply_operator(op: Operator, a: Any, b: Any) -> Any:
     name = op.name.rstrip("_")
     if name in ("sum", "sumLong"):
         return add(a, b)
+    if name in ("minus", "mult", "div") and is_number(a) and is_number(b):
+        from ..values import num_op
+        return num_op({"minus": "sub", "mult": "mul", "div": "div"}[name], a, b)
     if name == "minus":
         return a - b
     if name == "mult":
@@ -72,37 +75,66 @@ class GroupValue:
         self.members[h].append(t)
 
     def final(self) -> dict:
+        """The group map (TinkerPop's GroupStep): a key / token / identity value by() folds the
+        values; a value traversal without a barrier keeps its first result of the key's last
+        productive traverser; with a barrier, the part before it runs over all the key's
+        traversers and the rest reduces them (keys whose values are filtered out vanish)."""
         out = {}
         for h, key in self.keys.items():
             ts = self.members[h]
             if self.count:
-                out[key] = sum(t.bulk for t in ts)
+                out[_hkey(key)] = sum(t.bulk for t in ts)
                 continue
-            by = self.value_by
-            if by is None:
-                vals = []
-                for t in ts:
-                    vals.extend([t.obj] * t.bulk)
-                out[key] = vals
-            elif by.kind == "traversal":
-                trav: Traversal = by.arg
-                res = list(trav.run(self.ctx, (t.clone() for t in ts)))
-                if trav.is_reducing:
-                    if res:
-                        out[key] = res[0].obj
-                else:
-                    vals = []
-                    for r in res:
-                        vals.extend([r.obj] * r.bulk)
-                    out[key] = vals
-            else:
-                vals = []
-                for t in ts:
-                    v = by.value(self.ctx, t)
-                    if v is not NOTHING:
-                        vals.extend([v] * t.bulk)
-                out[key] = vals
+            v = self._value(ts)
+            if v is not NOTHING:
+                out[_hkey(key)] = v
         return out
+
+    def _value(self, ts: list[Traverser]) -> Any:
+        by, ctx = self.value_by, self.ctx
+        if by is None or by.kind != "traversal":
+            vals = []
+            for t in ts:
+                v = t.obj if by is None else by.value(ctx, t)
+                if v is not NOTHING:
+                    vals.extend([v] * t.bulk)
+            return vals
+        trav: Traversal = by.arg
+        steps = trav.steps
+        idx = next((i for i, s in enumerate(steps) if _group_barrier(s)), None)
+        if idx is None:
+            value = NOTHING
+            for t in ts:
+                r = trav.first(ctx, t)
+                if r is not NOTHING:
+                    value = r
+            return value
+        pre, rest = Traversal(steps[:idx]), Traversal(steps[idx:])
+        collected = list(pre.run(ctx, (t.clone() for t in ts)))
+        if not collected and not steps[idx].reducing and not any(
+                getattr(s, "reducing", False) for s in steps[idx + 1:]):
+            return NOTHING
+        for r in rest.run(ctx, iter(collected)):
+            return r.obj
+        return NOTHING
+
+
+def _hkey(key: Any) -> Any:
+    """Map keys must be hashable: lists become tuples (they leave the engine as lists)."""
+    if isinstance(key, list):
+        return tuple(_hkey(k) for k in key)
+    if isinstance(key, set):
+        return frozenset(_hkey(k) for k in key)
+    return key
+
+
+def _group_barrier(step: Step) -> bool:
+    """A barrier that splits a group value traversal (TinkerPop: not a LocalBarrier)."""
+    if not (getattr(step, "barrier", False) or getattr(step, "reducing", False)):
+        return False
+    if isinstance(step, (AggregateStep, BarrierStep)):
+        return False
+    return not (isinstance(step, (GroupStep, TreeStep)) and step.key is not None)
 
 
 class GroupStep(Step):
@@ -121,8 +153,11 @@ class GroupStep(Step):
     def modulate(self, c, name, args, before=False):
         if name != "by":
             return super().modulate(c, name, args)
-        if len(self.bys) >= (1 if self.count else 2):
-            raise QueryEvaluationError(f"{self.name}() takes at most {1 if self.count else 2} by()")
+        if self.count and self.bys:
+            raise QueryEvaluationError("GroupCount step can only have one by modulator")
+        if len(self.bys) >= 2:
+            raise QueryEvaluationError("The key and value traversals for group()-step have already"
+                                       " been set")
         self.bys.append(make_by(c, args))
 
     def process(self, ctx, ts):
@@ -133,17 +168,18 @@ class GroupStep(Step):
                 acc = prev
             ctx.side_effects[self.key] = acc
         key_by = self.bys[0] if self.bys else None
+        buf = []
         for t in ts:
+            if self.key is not None:
+                buf.append(t)
             k = key_by.value(ctx, t) if key_by is not None else t.obj
             if k is NOTHING:
-                if self.key is not None:
-                    yield t
                 continue
             acc.add(k, t)
-            if self.key is not None:
-                yield t
         if self.key is None:
             yield _fresh(ctx, acc.final())
+        else:
+            yield from buf
 
 
 register("group")(lambda c, args: GroupStep(c, "group", args))
@@ -254,10 +290,12 @@ class TreeStep(Step):
             if isinstance(prev, TreeValue):
                 tree = prev
             ctx.side_effects[self.key] = tree
+        buf = []
         for t in ts:
             tree.add(t)
             if self.key is not None:
-                yield t
+                buf.append(t)
+        yield from buf
         if self.key is None:
             yield _fresh(ctx, tree.final())
 
