@@ -80,10 +80,13 @@ def _below(state, draw, n):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _count_one(p, lids, indptr, eids, fanout, replace, weights, weighted, counts):
+def _count_one(p, lids, indptr, eids, fanout, replace, weights, weighted, counts, row_start,
+               row_deg):
     r = lids[p]
     start = indptr[r]
     deg = indptr[r + 1] - start
+    row_start[p] = start
+    row_deg[p] = deg
     if deg == 0 or fanout == 0:
         counts[p] = 0
     elif fanout < 0:
@@ -103,98 +106,134 @@ def _count_one(p, lids, indptr, eids, fanout, replace, weights, weighted, counts
 
 @numba.njit(cache=True, nogil=True)
 def _pick_counts_serial(positions, lids, indptr, eids, fanout, replace, weights, weighted,
-                        counts):
+                        counts, row_start, row_deg):
     for j in range(positions.shape[0]):
-        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts)
+        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts,
+                   row_start, row_deg)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _pick_counts_parallel(positions, lids, indptr, eids, fanout, replace, weights, weighted,
-                          counts):
+                          counts, row_start, row_deg):
     for j in prange(positions.shape[0]):
-        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts)
+        _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts,
+                   row_start, row_deg)
 
 
-def pick_counts(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts):
-    """``counts[p]``: how many neighbors frontier vertex ``p`` picks, for ``p`` in ``positions``.
+def pick_counts(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts,
+                row_start, row_deg):
+    """For each frontier vertex ``p`` in ``positions`` (local row ``lids[p]``): ``counts[p]``,
+    how many neighbors it picks, and its row's ``row_start[p]`` / ``row_deg[p]``.
 
     Every neighbor when ``fanout < 0`` or when ``fanout >= degree`` without replacement, else
     ``fanout``. Weighted picks never take an edge whose weight is not positive (or is NaN),
     except ``fanout < 0``, which takes every neighbor.
     """
     kernel = _pick_counts_parallel if parallel_for(len(positions)) else _pick_counts_serial
-    kernel(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts)
+    kernel(positions, lids, indptr, eids, fanout, replace, weights, weighted, counts,
+           row_start, row_deg)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _pick_one(p, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key, offsets,
-              frontier_base, out_nbr, out_eid, out_from):
+def _choose_one(p, row_start, row_deg, eids, fanout, replace, weights, weighted, key, offsets,
+                frontier_base, out_index, out_from):
     o = offsets[p]
     c = offsets[p + 1] - o
     if c == 0:
         return
-    r = lids[p]
-    start = indptr[r]
-    deg = indptr[r + 1] - start
-    state = _state(key, p)
+    start = row_start[p]
+    deg = row_deg[p]
     for t in range(c):
         out_from[o + t] = frontier_base + p
     if fanout < 0 or (not replace and c == deg):
         for t in range(c):
-            out_nbr[o + t] = nbrs[start + t]
-            out_eid[o + t] = eids[start + t]
+            out_index[o + t] = start + t
         return
+    state = _state(key, p)
     if not weighted and replace:
         for t in range(c):
-            out_eid[o + t] = _below(state, t, deg)
+            out_index[o + t] = _below(state, t, deg)
     elif not weighted:
-        _floyd(state, deg, c, out_eid, o)
+        _floyd(state, deg, c, out_index, o)
     elif replace:
-        _weighted_with_replacement(state, start, deg, c, eids, weights, out_eid, o)
+        _weighted_with_replacement(state, start, deg, c, eids, weights, out_index, o)
     else:
-        _weighted_without_replacement(state, start, deg, c, eids, weights, out_eid, o)
-    for t in range(c):  # out_eid held row offsets so far
-        i = start + out_eid[o + t]
-        out_nbr[o + t] = nbrs[i]
-        out_eid[o + t] = eids[i]
+        _weighted_without_replacement(state, start, deg, c, eids, weights, out_index, o)
+    for t in range(c):
+        out_index[o + t] += start
 
 
 @numba.njit(cache=True, nogil=True)
-def _pick_neighbors_serial(positions, lids, indptr, nbrs, eids, fanout, replace, weights,
-                           weighted, key, offsets, frontier_base, out_nbr, out_eid, out_from):
+def _choose_serial(positions, row_start, row_deg, eids, fanout, replace, weights, weighted, key,
+                   offsets, frontier_base, out_index, out_from):
     for j in range(positions.shape[0]):
-        _pick_one(positions[j], lids, indptr, nbrs, eids, fanout, replace, weights, weighted,
-                  key, offsets, frontier_base, out_nbr, out_eid, out_from)
+        _choose_one(positions[j], row_start, row_deg, eids, fanout, replace, weights, weighted,
+                    key, offsets, frontier_base, out_index, out_from)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _pick_neighbors_parallel(positions, lids, indptr, nbrs, eids, fanout, replace, weights,
-                             weighted, key, offsets, frontier_base, out_nbr, out_eid, out_from):
+def _choose_parallel(positions, row_start, row_deg, eids, fanout, replace, weights, weighted,
+                     key, offsets, frontier_base, out_index, out_from):
     for j in prange(positions.shape[0]):
-        _pick_one(positions[j], lids, indptr, nbrs, eids, fanout, replace, weights, weighted,
-                  key, offsets, frontier_base, out_nbr, out_eid, out_from)
+        _choose_one(positions[j], row_start, row_deg, eids, fanout, replace, weights, weighted,
+                    key, offsets, frontier_base, out_index, out_from)
 
 
-def pick_neighbors(positions, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key,
-                   offsets, frontier_base, out_nbr, out_eid, out_from):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gather_one(p, offsets, nbrs, eids, out_nbr, out_eid):
+    for j in range(offsets[p], offsets[p + 1]):
+        i = out_eid[j]
+        out_nbr[j] = nbrs[i]
+        out_eid[j] = eids[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_serial(positions, offsets, nbrs, eids, out_nbr, out_eid):
+    for j in range(positions.shape[0]):
+        _gather_one(positions[j], offsets, nbrs, eids, out_nbr, out_eid)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _gather_parallel(positions, offsets, nbrs, eids, out_nbr, out_eid):
+    for j in prange(positions.shape[0]):
+        _gather_one(positions[j], offsets, nbrs, eids, out_nbr, out_eid)
+
+
+def pick_neighbors(positions, row_start, row_deg, nbrs, eids, fanout, replace, weights, weighted,
+                   key, offsets, frontier_base, out_nbr, out_eid, out_from):
     """Write the picks of each frontier vertex ``p`` in ``positions`` at ``offsets[p]``:
     neighbor gid, edge id and ``frontier_base + p`` (the picking vertex's batch position).
 
     Uniform picks without replacement use Floyd's algorithm (a uniform ``k``-subset in ``k``
     draws); weighted ones Efraimidis & Spirakis's keys ``log(u) / w`` (the ``k`` largest form a
     weighted sample without replacement); weighted picks with replacement invert the
-    cumulative weights.
+    cumulative weights. The choice of row entries and their gather are two passes: the gather
+    is a tight loop of independent loads, which the CPU overlaps (the arrays are far larger
+    than the caches).
     """
     work = len(positions) * len(out_nbr) // max(len(offsets) - 1, 1)  # about this call's picks
-    kernel = _pick_neighbors_parallel if parallel_for(work) else _pick_neighbors_serial
-    kernel(positions, lids, indptr, nbrs, eids, fanout, replace, weights, weighted, key,
-           offsets, frontier_base, out_nbr, out_eid, out_from)
+    par = parallel_for(work)
+    (_choose_parallel if par else _choose_serial)(
+        positions, row_start, row_deg, eids, fanout, replace, weights, weighted, key, offsets,
+        frontier_base, out_eid, out_from)
+    (_gather_parallel if par else _gather_serial)(positions, offsets, nbrs, eids, out_nbr,
+                                                  out_eid)
 
 
 @numba.njit(cache=True, nogil=True)
 def _floyd(state, deg, c, out, o):
-    """Floyd's algorithm: ``c`` distinct offsets of ``range(deg)``, uniformly, into
-    ``out[o:o + c]``."""
+    """``c`` distinct offsets of ``range(deg)``, uniformly, into ``out[o:o + c]``: Floyd's
+    algorithm (Bentley & Floyd 1987), or Knuth's selection sampling (Algorithm S) when the
+    row is at most four times the picks (no scratch memory, O(deg))."""
+    if c > _SMALL and deg <= 4 * c:
+        t = 0
+        for i in range(deg):
+            if _uniform(state, i) * (deg - i) < c - t:
+                out[o + t] = i
+                t += 1
+                if t == c:
+                    break
+        return
     if c <= _SMALL:
         for t in range(c):
             jj = deg - c + t

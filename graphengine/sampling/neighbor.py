@@ -161,9 +161,12 @@ def expand(adj: Adjacency, frontier: np.ndarray, fanout: int, replace: bool,
     weighted = weights is not None
     w = weights if weighted else _NO_WEIGHTS
     counts = np.empty(n, dtype=np.int64)
+    row_start = np.empty(n, dtype=np.int64)
+    row_deg = np.empty(n, dtype=np.int64)
     for fid, pos in groups:
         indptr, _, eids = adj.parts[fid]
-        kernels.pick_counts(pos, lids, indptr, eids, fanout, replace, w, weighted, counts)
+        kernels.pick_counts(pos, lids, indptr, eids, fanout, replace, w, weighted, counts,
+                            row_start, row_deg)
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0] = 0
     np.cumsum(counts, out=offsets[1:])
@@ -172,9 +175,9 @@ def expand(adj: Adjacency, frontier: np.ndarray, fanout: int, replace: bool,
     out_eid = np.empty(total, dtype=np.int64)
     out_from = np.empty(total, dtype=np.int64)
     for fid, pos in groups:
-        indptr, nbrs, eids = adj.parts[fid]
-        kernels.pick_neighbors(pos, lids, indptr, nbrs, eids, fanout, replace, w, weighted, key,
-                               offsets, frontier_base, out_nbr, out_eid, out_from)
+        _, nbrs, eids = adj.parts[fid]
+        kernels.pick_neighbors(pos, row_start, row_deg, nbrs, eids, fanout, replace, w, weighted,
+                               key, offsets, frontier_base, out_nbr, out_eid, out_from)
     return out_nbr, out_eid, out_from
 
 
