@@ -99,8 +99,9 @@ class Prop:
         self.value = value
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is Prop and other.key == self.key and other.value == self.value
-                and other.element == self.element)
+        # TinkerPop's ElementHelper.areEqual(Property, Object): key and value, not the owner
+        return (type(other) is Prop and other.key == self.key
+                and type(other.value) is type(self.value) and other.value == self.value)
 
     def __hash__(self) -> int:
         return hash(("p", self.key, _hashable(self.value)))

@@ -110,7 +110,7 @@ def hash_key(v: Any) -> Any:
     if isinstance(v, PathValue):
         return ("p", tuple(hash_key(x) for x in v.objects))
     if isinstance(v, Prop):
-        return ("pr", v.key, hash_key(v.value), v.element)
+        return ("pr", v.key, hash_key(v.value))   # TinkerPop: properties equal by key and value
     return (type(v).__name__, v)
 
 
