@@ -15,7 +15,7 @@ References:
 from .features import NodeFeatures, RowMap, column_tensor, feature_tensor, masks
 from .inference import full_graph, infer, predict
 from .loader import LinkNeighborLoader, NeighborLoader, Prefetcher, resolve_device
-from .models import InputDropout, make_model
+from .models import PAPER_SETTINGS, InputDropout, make_model
 from .pyg import GraphFeatureStore, GraphGraphStore, edge_coo, to_pyg
 from .train import (
     EarlyStopping,
@@ -26,9 +26,28 @@ from .train import (
 )
 
 __all__ = [
-    "EarlyStopping", "EpochRecord", "GraphFeatureStore", "GraphGraphStore", "History",
-    "InputDropout", "LinkNeighborLoader", "NeighborLoader", "NodeFeatures", "Prefetcher",
-    "RowMap", "column_tensor", "edge_coo", "feature_tensor", "full_graph", "infer",
-    "make_model", "masks", "predict", "resolve_device", "to_pyg", "train_link_predictor",
+    "PAPER_SETTINGS",
+    "EarlyStopping",
+    "EpochRecord",
+    "GraphFeatureStore",
+    "GraphGraphStore",
+    "History",
+    "InputDropout",
+    "LinkNeighborLoader",
+    "NeighborLoader",
+    "NodeFeatures",
+    "Prefetcher",
+    "RowMap",
+    "column_tensor",
+    "edge_coo",
+    "feature_tensor",
+    "full_graph",
+    "infer",
+    "make_model",
+    "masks",
+    "predict",
+    "resolve_device",
+    "to_pyg",
+    "train_link_predictor",
     "train_node_classifier",
 ]

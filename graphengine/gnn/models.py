@@ -21,7 +21,38 @@ from torch_geometric.nn.models.basic_gnn import BasicGNN
 
 from ..errors import SchemaError
 
-ARCHITECTURES = {"gcn": GCN, "gat": GAT, "sage": GraphSAGE}
+
+class PaperGAT(GAT):
+    """PyG's :class:`~torch_geometric.nn.models.GAT` with the paper's output layer:
+    ``output_heads`` attention heads averaged (Veličković et al. 2018 use one on Cora and
+    CiteSeer; PyG's model gives the output layer the hidden layers' ``heads``)."""
+
+    def __init__(self, *args, output_heads: int = 1, **kwargs):
+        object.__setattr__(self, "_output_heads", output_heads)  # read by init_conv in super
+        super().__init__(*args, **kwargs)
+
+    def init_conv(self, in_channels, out_channels, **kwargs):
+        if getattr(self, "_is_conv_to_out", False):
+            kwargs["heads"] = self._output_heads
+        return super().init_conv(in_channels, out_channels, **kwargs)
+
+
+ARCHITECTURES = {"gcn": GCN, "gat": PaperGAT, "sage": GraphSAGE}
+
+#: The papers' Planetoid settings, as :func:`graphengine.gnn.train_node_classifier` arguments
+#: (row-normalized features, 200 epochs, the model of the best validation accuracy).
+PAPER_SETTINGS: dict[str, dict] = {
+    # Kipf & Welling 2017, section 5.3
+    "gcn": {"arch": "gcn", "hidden_channels": 16, "num_layers": 2, "dropout": 0.5,
+            "lr": 0.01, "weight_decay": 5e-4, "epochs": 200},
+    # Veličković et al. 2018, section 3.3 (transductive): 8 heads x 8 features
+    "gat": {"arch": "gat", "hidden_channels": 64, "heads": 8, "num_layers": 2,
+            "dropout": 0.6, "lr": 0.005, "weight_decay": 5e-4, "epochs": 200},
+    # Hamilton et al. 2017's mean aggregator on the same split, sampled [25, 10]
+    "sage": {"arch": "sage", "hidden_channels": 64, "num_layers": 2, "dropout": 0.5,
+             "lr": 0.01, "weight_decay": 5e-4, "epochs": 50, "num_neighbors": [25, 10],
+             "batch_size": 64},
+}
 
 
 def sparse_dropout(x: Tensor, p: float, training: bool, nonzero: Tensor | None = None) -> Tensor:
@@ -80,9 +111,9 @@ def make_model(arch: str, in_channels: int, out_channels: int, hidden_channels: 
                num_layers: int = 2, dropout: float = 0.5, input_dropout: float | None = None,
                heads: int = 8) -> torch.nn.Module:
     """A PyG model by name: ``"gcn"`` (Kipf & Welling 2017), ``"gat"`` (Veličković et al.
-    2018: ``heads`` attention heads of ``hidden_channels // heads`` channels, attention
-    dropout ``dropout``, output heads averaged) or ``"sage"`` (Hamilton et al. 2017, mean
-    aggregator).
+    2018: ``heads`` attention heads of ``hidden_channels // heads`` channels, ELU, attention
+    dropout ``dropout``, one output head: :class:`PaperGAT`) or ``"sage"`` (Hamilton et al.
+    2017, mean aggregator).
 
     Args:
         arch: the architecture's name.
@@ -100,7 +131,7 @@ def make_model(arch: str, in_channels: int, out_channels: int, hidden_channels: 
     key = arch.lower()
     if key not in ARCHITECTURES:
         raise SchemaError(f"unknown architecture {arch!r} (choose from {sorted(ARCHITECTURES)})")
-    kwargs = {"heads": heads} if key == "gat" else {}
+    kwargs = {"heads": heads, "act": "elu"} if key == "gat" else {}
     model = ARCHITECTURES[key](in_channels, hidden_channels, num_layers, out_channels,
                                dropout=dropout, **kwargs)
     p = dropout if input_dropout is None else input_dropout

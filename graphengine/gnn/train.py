@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,13 +45,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EpochRecord:
-    """One epoch's figures: mean training loss and the metric on each split."""
+    """One epoch's figures: mean training loss, the metric on each split, the validation
+    loss (NaN where not computed)."""
 
     epoch: int
     loss: float
     train: float
     val: float
     test: float
+    val_loss: float
     seconds: float
 
 
@@ -115,23 +118,29 @@ class History:
 
 @dataclass
 class EarlyStopping:
-    """Stop when the validation metric has not improved for ``patience`` epochs (None: never)."""
+    """Stop when the validation metric has not improved for ``patience`` epochs (None: never).
+
+    An epoch improves on the best one with a higher metric, or the same metric and a lower
+    validation loss (the papers stop on both: Veličković et al. 2018, section 3.3).
+    """
 
     patience: int | None = None
-    best: float = float("-inf")
+    best: tuple[float, float] = (float("-inf"), float("-inf"))
     bad_epochs: int = 0
 
-    def step(self, value: float) -> tuple[bool, bool]:
-        """``(improved, stop)`` after an epoch whose validation metric is ``value``."""
-        if value > self.best:
-            self.best, self.bad_epochs = value, 0
+    def step(self, value: float, loss: float = float("nan")) -> tuple[bool, bool]:
+        """``(improved, stop)`` after an epoch of validation metric ``value`` and ``loss``."""
+        key = (value, float("-inf") if math.isnan(loss) else -loss)
+        if key > self.best:
+            self.best, self.bad_epochs = key, 0
             return True, False
         self.bad_epochs += 1
         return False, self.patience is not None and self.bad_epochs >= self.patience
 
 
 def _run(model: torch.nn.Module, epochs: int, history: History,
-         train_epoch: Callable[[int], float], evaluate: Callable[[], tuple[float, float, float]],
+         train_epoch: Callable[[int], float],
+         evaluate: Callable[[], tuple[float, float, float, float]],
          patience: int | None, checkpoint: str | Path | None, curve: str | Path | None,
          progress: bool) -> History:
     """The loop both tasks share: epochs, selection by validation, checkpoint, curve."""
@@ -141,10 +150,10 @@ def _run(model: torch.nn.Module, epochs: int, history: History,
     for epoch in bar:
         t0 = time.perf_counter()
         loss = train_epoch(epoch)
-        train, val, test = evaluate()
-        history.records.append(EpochRecord(epoch, loss, train, val, test,
+        train, val, test, val_loss = evaluate()
+        history.records.append(EpochRecord(epoch, loss, train, val, test, val_loss,
                                            time.perf_counter() - t0))
-        improved, stop = stopper.step(val)
+        improved, stop = stopper.step(val, val_loss)
         if improved:
             history.best_epoch = epoch
             best_state = copy.deepcopy(model.state_dict())
@@ -292,11 +301,13 @@ def train_node_classifier(
                 count += batch.batch_size
             return total / max(count, 1)
 
-    def evaluate() -> tuple[float, float, float]:
+    def evaluate() -> tuple[float, float, float, float]:
         logits = infer(model, g, features, batch_size=inference_batch_size, label=vl,
                        standardize=standardize, device=dev, data=full)
+        val_loss = float(F.cross_entropy(logits[val_mask], y[val_mask])) if bool(
+            val_mask.any()) else float("nan")
         return (_accuracy(logits, y, train_mask), _accuracy(logits, y, val_mask),
-                _accuracy(logits, y, test_mask))
+                _accuracy(logits, y, test_mask), val_loss)
 
     _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress)
     return model.eval(), history
@@ -401,13 +412,14 @@ def train_link_predictor(
     def score(z: Tensor, index: Tensor) -> Tensor:
         return (z[index[0]] * z[index[1]]).sum(-1)
 
-    def evaluate() -> tuple[float, float, float]:
+    def evaluate() -> tuple[float, float, float, float]:
         z = infer(model, train_g, features, device=dev, data=full)
         train_pos = ends[:, rng.choice(train, size=min(len(train), max(len(val), 100)),
                                        replace=False)]
         return (_auc(score(z, train_pos), score(z, negatives(train_pos.shape[1]))),
                 _auc(score(z, val_pos), score(z, val_neg)) if len(val) else float("nan"),
-                _auc(score(z, test_pos), score(z, test_neg)) if len(test) else float("nan"))
+                _auc(score(z, test_pos), score(z, test_neg)) if len(test) else float("nan"),
+                float("nan"))
 
     _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress)
     return model.eval(), history, train_g
