@@ -184,6 +184,7 @@ class Gremlin:
                                            " supported by graphengine's Gremlin engine")
             else:
                 raise QueryEvaluationError(f"unknown source instruction {name}()")
+        _verify_strategies(bytecode)
         return special
 
     def _strategy(self, ctx: Context, s: Any) -> None:
@@ -264,6 +265,44 @@ class Gremlin:
         if isinstance(e, Edg):
             return g.edge_id(e.eid)
         return getattr(e, "id", None)
+
+
+def _strategy_name(s: Any) -> str:
+    name = s if isinstance(s, str) else (getattr(s, "strategy_name", None) or type(s).__name__)
+    return name.rsplit(".", 1)[-1]
+
+
+def _verify_strategies(bytecode: Bytecode) -> None:
+    """The verification strategies that reject a traversal before it runs."""
+    active: dict[str, Any] = {}
+    for inst in bytecode.source_instructions:
+        if inst[0] == "withStrategies":
+            for s in inst[1:]:
+                active[_strategy_name(s)] = s
+        elif inst[0] == "withoutStrategies":
+            for s in inst[1:]:
+                active.pop(_strategy_name(s), None)
+    if "VertexProgramRestrictionStrategy" in active and "VertexProgramStrategy" in active:
+        raise QueryEvaluationError("The TraversalSource does not allow the use of a GraphComputer")
+    elv = active.get("EdgeLabelVerificationStrategy")
+    if elv is not None and (getattr(elv, "configuration", None) or {}).get("throwException") \
+            and _unlabeled_vertex_step(bytecode.step_instructions):
+        raise QueryEvaluationError("The provided traversal contains a vertex step without any"
+                                   " specified edge label")
+
+
+def _unlabeled_vertex_step(instructions: list) -> bool:
+    for inst in instructions:
+        name, args = inst[0], list(inst[1:])
+        if name in ("out", "in", "both", "outE", "inE", "bothE") and not args:
+            return True
+        if name in ("to", "toE") and len(args) == 1 and type(args[0]).__name__ == "Direction":
+            return True
+        for a in args:
+            bc = a if isinstance(a, Bytecode) else getattr(a, "bytecode", None)
+            if isinstance(bc, Bytecode) and _unlabeled_vertex_step(bc.step_instructions):
+                return True
+    return False
 
 
 def _key(k: Any) -> Any:
