@@ -66,6 +66,8 @@ class Gremlin:
     Args:
         graph: the store graph to query (``sess.gremlin(g)`` makes one).
         evaluation_timeout: seconds a traversal may run (None: no limit).
+        allow_null_properties: ``property(k, null)`` stores a null value (TinkerGraph's
+            ``allowNullPropertyValues``) instead of removing the property.
 
     >>> import graphengine
     >>> from graphengine.datasets import load_modern_graph
@@ -74,8 +76,9 @@ class Gremlin:
     ['vadas', 'josh']
     """
 
-    def __init__(self, graph: Graph, evaluation_timeout: float | None = None):
-        self._qg = QueryGraph(graph)
+    def __init__(self, graph: Graph, evaluation_timeout: float | None = None,
+                 allow_null_properties: bool = False):
+        self._qg = QueryGraph(graph, allow_null_properties)
         self.evaluation_timeout = evaluation_timeout
         self._compiler = Compiler(load_all())
         self._store: Graph | None = graph

@@ -137,8 +137,12 @@ class _ERec:
 class QueryGraph:
     """A store version plus the delta written by traversals (see the module docstring)."""
 
-    def __init__(self, base: Graph):
+    def __init__(self, base: Graph, allow_null: bool = False):
         self.base = base
+        #: TinkerGraph's allowNullPropertyValues: property(k, null) stores a null value
+        #: instead of removing the property (only the delta holds nulls; the store reads a
+        #: null column value as no property)
+        self.allow_null = allow_null
         self.directed = base.directed
         self._cols: dict[tuple[str, str], list] = {}
         self._ecols: dict[tuple[str, str], np.ndarray] = {}
@@ -391,6 +395,15 @@ class QueryGraph:
             if val is not None:
                 out[key] = val
         return out
+
+    def edge_values(self, eid: int, key: str) -> list:
+        """``[value]`` of property ``key`` of one edge, ``[]`` when it has none (a stored null
+        value gives ``[None]``)."""
+        if eid in self.new_e or eid in self.eprops:
+            props = self.edge_properties(eid)
+            return [props[key]] if key in props else []
+        v = self.edge_value(eid, key)
+        return [] if v is None else [v]
 
     def edge_value(self, eid: int, key: str) -> Any:
         if eid in self.new_e or eid in self.eprops:

@@ -218,3 +218,15 @@ def test_graph_after_mutations_is_a_new_store_version(modern):
     assert run(fresh, "g.V(100).out('knows').values('name')") == ["marko"]
     # the base version is untouched
     assert count(Gremlin(base), "g.V()") == 6
+
+
+def test_null_property_values_when_allowed():
+    q = Gremlin(graphengine.session().g(), allow_null_properties=True)
+    run(q, "g.addV('person').property('name','josh').property('age', null)")
+    run(q, "g.addV('person').property('name','vadas').as('v').addE('knows').from('v').to('v')"
+           ".property('weight', null)")
+    assert count(q, "g.V().has('person','age',null)") == 1
+    assert count(q, "g.E().has('knows','weight',null)") == 1
+    assert run(q, "g.V().has('name','josh').valueMap('age')") == [{"age": [None]}]
+    run(q, "g.V().has('name','josh').property('age', 3)")
+    assert run(q, "g.V().has('name','josh').values('age')") == [3]

@@ -96,8 +96,7 @@ def values_of(ctx: Context, obj: Any, keys: tuple = ()) -> list:
             and ctx.strategies.partition_key is None:
         return g.vertex_values(obj.gid, keys[0])
     if isinstance(obj, Edg) and len(keys) == 1 and ctx.strategies.partition_key is None:
-        v = g.edge_value(obj.eid, keys[0])
-        return [] if v is None else [v]
+        return g.edge_values(obj.eid, keys[0])
     if isinstance(obj, dict):
         return [obj[k] for k in (keys or obj.keys()) if k in obj]
     return [p.value for p in properties_of(ctx, obj, keys)]

@@ -115,7 +115,7 @@ def _set_vertex_prop(ctx: Context, gid: int, key: str, value: Any, card: str,
     """``vertex.property(card, key, value, meta...)``; a null value removes the key (TinkerGraph
     without null property values)."""
     g = ctx.graph
-    if value is None:
+    if value is None and not g.allow_null:
         for vp in list(g.vertex_properties(gid).get(key, ())):
             g.remove_vertex_property(vp)
         return
@@ -123,7 +123,7 @@ def _set_vertex_prop(ctx: Context, gid: int, key: str, value: Any, card: str,
 
 
 def _set_edge_prop(ctx: Context, eid: int, key: str, value: Any) -> None:
-    if value is None:
+    if value is None and not ctx.graph.allow_null:
         ctx.graph.remove_edge_property(eid, key)
     else:
         ctx.graph.set_edge_property(eid, key, value)
@@ -415,7 +415,7 @@ class PropertyStep(Step):
             meta_d = {}
             for k, v in meta:
                 _validate_property_key(k)
-                if v is not None:
+                if v is not None or g.allow_null:
                     meta_d[k] = v
             st = ctx.strategies
             if st.partition_key is not None and st.include_meta_properties:
@@ -434,7 +434,7 @@ class PropertyStep(Step):
             if card is not None and card != "single":
                 raise QueryEvaluationError("Meta-properties have no cardinality")
             _validate_property_key(key)
-            if value is None:
+            if value is None and not g.allow_null:
                 g.remove_meta_property(obj, key)
             else:
                 g.set_meta_property(obj, key, value)
@@ -718,7 +718,7 @@ class MergeStep(Step):
             cv = cardinality_value(v)
             if cv is not None:
                 explicit.append((k, cv))
-            elif v is not None:
+            elif v is not None or g.allow_null:
                 g.set_vertex_property(gid, k, v, "list")
         for k, (card, v) in explicit:
             _set_vertex_prop(ctx, gid, k, v, card)
@@ -772,7 +772,8 @@ class MergeStep(Step):
             o, i = g.edge_ends(eid)
             if out_gid is not None and o != out_gid or in_gid is not None and i != in_gid:
                 continue
-            if all(_has(g.edge_value(eid, k), v) for k, v in m.items() if isinstance(k, str)):
+            if all(any(_has(x, v) for x in g.edge_values(eid, k))
+                   for k, v in m.items() if isinstance(k, str)):
                 found.append(Edg(eid))
         return found
 
@@ -787,11 +788,11 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _has(actual: Any, expected: Any) -> bool:
-    """``has(key, value)`` for one stored value (absent: None never matches)."""
+    """``has(key, value)`` for one value the element has (a stored null matches null)."""
     cv = cardinality_value(expected)
     if cv is not None:
         expected = cv[1]
-    return actual is not None and expected is not None and equals(actual, expected)
+    return equals(actual, expected)
 
 
 def _gid_of(ctx: Context, v: Any) -> int | None:
