@@ -28,6 +28,7 @@ from ..store.graph import Graph
 from . import vectorized
 from .graph import Edg, Prop, QueryGraph, VProp, Vtx
 from .steps import load_all
+from .steps.branch import needs_path
 from .steps.mutation import START, SubgraphValue
 from .steps.sideeffect import GroupValue, TreeValue
 from .traversal import Compiler, Context, MapEntry, Traverser
@@ -131,6 +132,7 @@ class Gremlin:
                 qg.commit()
                 return [GTraverser(self._out(v), b) for v, b in fast]
             trav = self._compiler.compile(bytecode.step_instructions)
+            ctx.path_free = not needs_path(trav)
             root = ctx.new_traverser(START)
             root.path = None
             out = list(trav.run(ctx, (root,)))

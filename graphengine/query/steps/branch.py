@@ -15,6 +15,7 @@ from typing import Any
 from gremlin_python.process.traversal import Pick, T
 
 from ...errors import QueryEvaluationError
+from ..graph import Vtx
 from ..traversal import (
     NOTHING,
     By,
@@ -150,8 +151,13 @@ class RepeatStep(Step):
     def process(self, ctx, ts):
         if self._barrier is None:
             self._barrier = has_barrier(self.body)
-        if self._barrier:
-            return self._levels(ctx, ts)
+        # like TinkerPop's RepeatUnrollStrategy + LazyBarrierStrategy: times(n) over a
+        # path-free traversal runs loop by loop with equal traversers bulked together
+        merge = (self.times is not None and self.until is None and self.emit is False
+                 and getattr(ctx, "path_free", False) and ctx.bulk_enabled
+                 and ctx.sack_init is None)
+        if self._barrier or merge:
+            return self._levels(ctx, ts, merge)
         return self._per_start(ctx, ts)
 
     @staticmethod
@@ -191,7 +197,7 @@ class RepeatStep(Step):
                     if self._emit(ctx, r, False):
                         yield popped(r)
 
-    def _levels(self, ctx, ts):
+    def _levels(self, ctx, ts, merge: bool = False):
         key = self.loop_name or id(self)
         popped, incr = self._popped, self._incr
         store = getattr(ctx, "persist", None)
@@ -208,6 +214,8 @@ class RepeatStep(Step):
                 t.loops = start.loops + ((key, 0),)
                 pending.append(t)
             while pending:
+                if merge:
+                    pending = bulked(pending)
                 level = []
                 for cur in pending:
                     if self._until(ctx, cur, True):
@@ -217,21 +225,62 @@ class RepeatStep(Step):
                         yield popped(cur)
                     level.append(cur)
                 pending = []
+                outs: list[Traverser] = []
                 for r in self.body.run(ctx, iter(level)):
                     ctx.check_time()
                     r = incr(r)
                     if self._until(ctx, r, False):
-                        yield popped(r)
+                        if merge:
+                            outs.append(popped(r))
+                        else:
+                            yield popped(r)
                         continue
                     pending.append(r)
                     if self._emit(ctx, r, False):
                         yield popped(r)
+                if outs:
+                    yield from bulked(outs)
         finally:
             for k, v in saved.items():
                 if v is None:
                     store.pop(k, None)
                 else:
                     store[k] = v
+
+
+def bulked(items: list[Traverser]) -> list[Traverser]:
+    """Merge traversers at the same vertex with the same loops (path-free traversals only)."""
+    seen: dict[tuple, Traverser] = {}
+    out = []
+    for t in items:
+        if type(t.obj) is Vtx:
+            k = (t.obj.gid, t.loops)
+            m = seen.get(k)
+            if m is not None:
+                m.bulk += t.bulk
+                continue
+            t = seen[k] = t.clone()
+        out.append(t)
+    return out
+
+
+def needs_path(trav: Traversal) -> bool:
+    """Whether any step of a traversal (at any depth) reads the traversers' paths."""
+    from .filter import PathFilterStep
+    from .map import PathStep
+    from .match import MatchStep
+    from .modulators import AsStep
+    from .sideeffect import TreeStep
+    kinds = (AsStep, PathStep, PathFilterStep, TreeStep, MatchStep)
+
+    def walk(t: Traversal) -> bool:
+        for s in t.steps:
+            if isinstance(s, kinds) or getattr(s, "name", "") == "otherV":
+                return True
+            if any(walk(c) for c in child_traversals(s)):
+                return True
+        return False
+    return walk(trav)
 
 
 def _pred_traversal(p: Any) -> Traversal:

@@ -110,6 +110,9 @@ class GroupValue:
                     value = r
             return value
         pre, rest = Traversal(steps[:idx]), Traversal(steps[idx:])
+        if getattr(ctx, "path_free", False) and ctx.sack_init is None and ctx.bulk_enabled:
+            from .branch import bulked
+            ts = bulked(ts)
         collected = list(pre.run(ctx, (t.clone() for t in ts)))
         if not collected and not steps[idx].reducing and not any(
                 getattr(s, "reducing", False) for s in steps[idx + 1:]):
