@@ -7,16 +7,33 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from gremlin_python.statics import SingleByte, bigint, long, short
-
+from ..errors import QueryEvaluationError
 from .graph import Edg, Prop, VProp, Vtx
+from .values import TreeDict, is_number, num_kind
+
+_NUMERIC = {"BYTE": "byte", "SHORT": "short", "INT": "int", "LONG": "long", "BIGINT": "bigint",
+            "FLOAT": "float", "DOUBLE": "double", "BIGDECIMAL": "bigdecimal"}
+_REGISTERED = {"BigDecimal": "BIGDECIMAL", "BigInteger": "BIGINT", "ByteBuffer": "BINARY",
+               "Boolean": "BOOLEAN", "Byte": "BYTE", "Character": "CHAR",
+               "OffsetDateTime": "DATETIME", "Double": "DOUBLE", "Duration": "DURATION",
+               "Edge": "EDGE", "Float": "FLOAT", "Graph": "GRAPH", "Integer": "INT",
+               "List": "LIST", "Long": "LONG", "Map": "MAP", "Number": "NUMBER", "Path": "PATH",
+               "Property": "PROPERTY", "Set": "SET", "Short": "SHORT", "String": "STRING",
+               "Tree": "TREE", "UUID": "UUID", "Vertex": "VERTEX",
+               "VertexProperty": "VPROPERTY"}
 
 
 def is_type(value: Any, gtype: Any) -> bool:
     """True when ``value`` is of the Gremlin type ``gtype`` (a GType member or its name)."""
     from .values import PathValue
 
-    name = getattr(gtype, "name", str(gtype)).upper()
+    if isinstance(gtype, str):
+        # P.typeOf("Integer"): the simple Java class names of the GTypes (GlobalTypeCache)
+        if gtype not in _REGISTERED:
+            raise QueryEvaluationError(f"{gtype} is not a registered type")
+        name = _REGISTERED[gtype]
+    else:
+        name = getattr(gtype, "name", str(gtype)).upper()
     if name == "NULL":
         return value is None
     if value is None:
@@ -27,15 +44,9 @@ def is_type(value: Any, gtype: Any) -> bool:
         return isinstance(value, bool)
     if isinstance(value, bool):
         return False
+    if name in _NUMERIC:
+        return is_number(value) and num_kind(value) == _NUMERIC[name]
     checks = {
-        "BYTE": lambda v: isinstance(v, SingleByte),
-        "SHORT": lambda v: isinstance(v, short),
-        "INT": lambda v: type(v) is int and -2 ** 31 <= v < 2 ** 31,
-        "LONG": lambda v: isinstance(v, long) or (type(v) is int and not -2 ** 31 <= v < 2 ** 31),
-        "BIGINT": lambda v: isinstance(v, bigint),
-        "FLOAT": lambda v: type(v).__name__ == "Float32",
-        "DOUBLE": lambda v: isinstance(v, float) and type(v).__name__ != "Float32",
-        "BIGDECIMAL": lambda v: isinstance(v, Decimal),
         "STRING": lambda v: isinstance(v, str),
         "CHAR": lambda v: isinstance(v, str) and len(v) == 1,
         "UUID": lambda v: isinstance(v, uuid.UUID),
@@ -51,6 +62,7 @@ def is_type(value: Any, gtype: Any) -> bool:
         "BINARY": lambda v: isinstance(v, (bytes, bytearray)),
         "DURATION": lambda v: isinstance(v, dt.timedelta),
         "GRAPH": lambda v: type(v).__name__ == "SubgraphValue",
+        "TREE": lambda v: isinstance(v, TreeDict),
     }
     fn = checks.get(name)
     return bool(fn and fn(value))

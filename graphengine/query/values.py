@@ -321,6 +321,12 @@ def is_predicate(v: Any) -> bool:
 
 # ---------------------------------------------------------------------------- Java names / sets
 
+class TreeDict(dict):
+    """A Gremlin ``Tree`` (a map of maps; ``typeOf(GType.TREE)`` knows it)."""
+
+    __slots__ = ()
+
+
 class FrozenDict(dict):
     """A map that can be a set member or a map key (its hash is its contents')."""
 

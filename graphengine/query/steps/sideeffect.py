@@ -208,6 +208,8 @@ class AggregateStep(Step):
     def modulate(self, c, name, args, before=False):
         if name != "by":
             return super().modulate(c, name, args)
+        if self.by is not None:
+            raise QueryEvaluationError("Aggregate step can only have one by modulator")
         self.by = make_by(c, args)
 
     def _add(self, ctx, t):
@@ -239,8 +241,19 @@ class AggregateStep(Step):
                 yield t
             return
         buf = list(ts)
-        for t in buf:
-            self._add(ctx, t)
+        reducer = ctx.side_effect_reducers.get(self.key)
+        if reducer is not None and reducer.name.rstrip("_") == "assign":
+            # the barrier's collection is merged into the side effect by its reducer
+            vals = []
+            for t in buf:
+                v = self.by.value(ctx, t) if self.by is not None else t.obj
+                if v is not NOTHING:
+                    vals.extend([v] * t.bulk)
+            old = ctx.side_effects.get(self.key)
+            ctx.side_effects[self.key] = set(vals) if isinstance(old, set) else vals
+        else:
+            for t in buf:
+                self._add(ctx, t)
         yield from buf
 
 
@@ -267,8 +280,10 @@ class TreeValue:
             node = node[h][1]
 
     def final(self) -> dict:
+        from ..values import TreeDict
+
         def conv(node):
-            return {obj: conv(child) for obj, child in node.values()}
+            return TreeDict({obj: conv(child) for obj, child in node.values()})
         return conv(self.root)
 
 
