@@ -2,6 +2,7 @@
 conventions hold; bad input fails with graphengine errors."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,10 @@ from graphengine.sampling import GraphSampler
 def sbm():
     with ge.session() as sess:
         yield datasets.sbm(sess, [60, 60, 60], 0.1, 0.01, num_features=8, seed=2)
+
+
+def _fixed(matrix: np.ndarray) -> pa.Array:
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
 
 
 def _edges(g) -> set[tuple[int, int]]:
@@ -184,3 +189,34 @@ def test_cuda_batches_arrive_on_the_device(sbm):
     model = GraphSAGE(8, 16, 2, 3).cuda()
     out = model(batch.x, batch.edge_index)
     assert out.is_cuda
+
+
+def test_several_labels_give_hetero_batches():
+    rng = np.random.default_rng(0)
+    user_x = rng.random((10, 3), dtype=np.float32)
+    item_x = rng.random((6, 5), dtype=np.float32)
+    with ge.session() as sess:
+        g = sess.g(directed=True)
+        g = g.add_vertices(pa.table({"id": np.arange(10), "feat": _fixed(user_x),
+                                     "label": np.arange(10) % 2}), label="user")
+        g = g.add_vertices(pa.table({"id": np.arange(100, 106), "feat": _fixed(item_x)}),
+                           label="item")
+        g = g.add_edges(pa.table({"src": [0, 1, 2, 3, 4, 5], "dst": [100, 101, 102, 100, 104, 105]}),
+                        label="buys", src_label="user", dst_label="item")
+        g = g.add_edges(pa.table({"src": [0, 1, 2, 3], "dst": [1, 2, 3, 0]}), label="follows",
+                        src_label="user", dst_label="user")
+    _, gs = to_pyg(g)
+    assert {a.edge_type for a in gs.get_all_edge_attrs()} == {
+        ("user", "buys", "item"), ("user", "follows", "user")}
+    (batch,) = list(NeighborLoader(g, [3, 2], label="user", input_nodes=[0, 1, 2, 5],
+                                   batch_size=4, seed=0, direction="out"))
+    assert batch["user"].batch_size == 4 and batch["user"].n_id[:4].tolist() == [0, 1, 2, 5]
+    assert torch.equal(batch["user"].x, torch.from_numpy(user_x)[batch["user"].n_id])
+    assert torch.equal(batch["item"].x, torch.from_numpy(item_x)[batch["item"].n_id])
+    assert batch["user"].y.tolist() == (batch["user"].n_id % 2).tolist()
+    s, d = batch["user", "buys", "item"].edge_index
+    bought = {(u, i - 100) for u, i in zip([0, 1, 2, 3, 4, 5], [100, 101, 102, 100, 104, 105])}
+    pairs = zip(batch["user"].n_id[s].tolist(), batch["item"].n_id[d].tolist())
+    assert set(pairs) <= bought
+    with pytest.raises(SchemaError, match="vertex labels"):
+        NeighborLoader(g, [2])  # which label the seeds are: name it
