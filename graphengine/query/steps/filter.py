@@ -192,36 +192,43 @@ class WhereStep(FilterStep):
             a = by0.value_of(ctx, a, t)
             if a is NOTHING:
                 return False
-        pred = self._resolve(ctx, t, self.pred)
+        pred = self._resolve(ctx, t, self.pred, [1])
         if pred is NOTHING:
             return False
         return test_predicate(pred, a) is True
 
-    def _resolve(self, ctx, t, p: P) -> Any:
-        """The predicate with its label arguments replaced by the labelled values."""
+    def _resolve(self, ctx, t, p: P, ring: list[int]) -> Any:
+        """The predicate with its label arguments replaced by the labelled values; the by()
+        modulators apply in turn (the first to the start, the next ones to each label)."""
         if p.operator in ("and", "or"):
-            a = self._resolve(ctx, t, p.value)
-            b = self._resolve(ctx, t, p.other)
+            a = self._resolve(ctx, t, p.value, ring)
+            b = self._resolve(ctx, t, p.other, ring)
             if a is NOTHING or b is NOTHING:
                 return NOTHING
             return P(p.operator, a, b)
         if p.operator == "not":
-            a = self._resolve(ctx, t, p.value)
+            a = self._resolve(ctx, t, p.value, ring)
             return NOTHING if a is NOTHING else P("not", a)
-        by1 = self._by(1)
+        by = self._by(ring[0])
+        ring[0] += 1
 
         def value(label):
             v = scope_value(ctx, t, label)
             if v is NOTHING:
                 return NOTHING
-            if by1 is not None:
-                v = by1.value_of(ctx, v, t)
+            if by is not None:
+                v = by.value_of(ctx, v, t)
             return v
         if p.operator in ("within", "without"):
             labels = p.value if isinstance(p.value, (list, tuple)) else [p.value] + (
                 [p.other] if p.other is not None else [])
-            vals = [value(x) for x in labels]
-            vals = [v for v in vals if v is not NOTHING]
+            vals = []
+            for x in labels:
+                v = value(x)
+                if isinstance(v, (list, tuple, set, frozenset)):
+                    vals.extend(v)
+                elif v is not NOTHING:
+                    vals.append(v)
             return P(p.operator, vals)
         v = value(p.value)
         if v is NOTHING:
@@ -247,6 +254,8 @@ class DedupStep(Step):
     def modulate(self, c, name, args, before=False):
         if name != "by":
             return super().modulate(c, name, args)
+        if self.by is not None:
+            raise QueryEvaluationError("Dedup step can only have one by modulator")
         self.by = make_by(c, args)
 
     def _key(self, ctx, t):
@@ -258,6 +267,8 @@ class DedupStep(Step):
                     return NOTHING
                 if self.by is not None:
                     v = self.by.value_of(ctx, v, t)
+                    if v is NOTHING:
+                        return NOTHING
                 vals.append(v)
             return hash_key(vals)
         if self.by is not None:
@@ -279,7 +290,10 @@ class DedupStep(Step):
                     if k not in seen:
                         seen.add(k)
                         out.append(x)
-                yield t.split(out if not isinstance(obj, set) else set(out))
+                try:
+                    yield t.split(set(out))
+                except TypeError:
+                    yield t.split(out)
             return
         store = getattr(ctx, "persist", None)
         seen = store.get(id(self)) if store else None
@@ -417,6 +431,8 @@ class SampleStep(Step):
     def modulate(self, c, name, args, before=False):
         if name != "by":
             return super().modulate(c, name, args)
+        if self.by is not None:
+            raise QueryEvaluationError("Sample step can only have one by modulator")
         self.by = make_by(c, args)
 
     def process(self, ctx, ts):

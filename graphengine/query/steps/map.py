@@ -514,6 +514,8 @@ class SackStep(Step):
     def modulate(self, c, name, args, before=False):
         if name != "by":
             return super().modulate(c, name, args)
+        if self.by is not None:
+            raise QueryEvaluationError("Sack step can only have one by modulator")
         self.by = make_by(c, args)
 
     def process(self, ctx, ts):

@@ -10,7 +10,7 @@ from gremlin_python.process.traversal import Barrier, Operator, Scope
 
 from ...errors import QueryEvaluationError
 from ..traversal import NOTHING, By, Compiler, Step, Traversal, Traverser, is_traversal, make_by
-from ..values import hash_key, is_number
+from ..values import BulkList, hash_key, is_number
 from . import register
 from .graph import to_internal
 from .map import _fresh, add
@@ -215,7 +215,7 @@ class AggregateStep(Step):
     def _add(self, ctx, t):
         coll = ctx.side_effects.get(self.key)
         if coll is None:
-            coll = []
+            coll = BulkList()
             ctx.side_effects[self.key] = coll
         v = self.by.value(ctx, t) if self.by is not None else t.obj
         if v is NOTHING:
@@ -234,7 +234,7 @@ class AggregateStep(Step):
 
     def process(self, ctx, ts):
         if self.key not in ctx.side_effects:
-            ctx.side_effects[self.key] = []
+            ctx.side_effects[self.key] = BulkList()
         if self.lazy:
             for t in ts:
                 self._add(ctx, t)
@@ -380,6 +380,8 @@ class BarrierStep(Step):
 
     def process(self, ctx, ts):
         buf = list(ts)
+        if getattr(ctx, "path_free", False) and len(buf) > 1:
+            buf = _merge_equal(ctx, buf)
         if self.norm:
             total = sum(t.sack * t.bulk for t in buf if is_number(t.sack))
             for t in buf:
@@ -389,6 +391,30 @@ class BarrierStep(Step):
 
 
 register("barrier")(BarrierStep)
+
+
+def _merge_equal(ctx, buf: list[Traverser]) -> list[Traverser]:
+    """A TraverserSet: equal traversers (object, loops) merge their bulks (unless withBulk(false))
+    and their sacks (by the sack's merge operator)."""
+    seen: dict[Any, Traverser] = {}
+    out = []
+    for t in buf:
+        try:
+            k = (hash_key(t.obj), t.loops)
+            hash(k)
+        except TypeError:
+            out.append(t)
+            continue
+        m = seen.get(k)
+        if m is None:
+            m = seen[k] = t.clone()
+            out.append(m)
+            continue
+        if ctx.bulk_enabled:
+            m.bulk += t.bulk
+        if ctx.sack_merge is not None and m.sack is not None:
+            m.sack = apply_operator(ctx.sack_merge, m.sack, t.sack)
+    return out
 
 
 class InjectStep(Step):
