@@ -294,6 +294,40 @@ class QueryGraph:
                 yield gid
         yield from list(self.new_v)
 
+    def candidate_vertices(self, label: str | None = None, key: str | None = None,
+                           value: Any = None) -> list[int]:
+        """Live vertices that may have ``label`` and property ``key`` equal to ``value``: a
+        superset of the matches, in :meth:`vertices` order (callers test each one). Base
+        vertices are narrowed with the label's gids and an Arrow comparison of the column."""
+        labels = self.base.vertex_labels if label is None else \
+            [label] if label in self.base.vertex_labels else []
+        parts = []
+        for name in labels:
+            gids = self.base.vertex_gids(name)
+            if key is not None and key not in self._vkeys[name]:
+                continue
+            if key is not None and len(gids):
+                col = self.base.vertex_table(name).column(key)
+                typ = col.type
+                scalar = None
+                if isinstance(value, str) and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                    scalar = pa.scalar(value, typ)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                        (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
+                    scalar = value
+                if scalar is not None:
+                    mask = pa.compute.fill_null(pa.compute.equal(col, scalar), False)
+                    gids = gids[np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)]
+            parts.append(np.asarray(gids, dtype=np.int64))
+        if self.vprops:      # changed base vertices: their columns are stale
+            changed = [g for g in self.vprops
+                       if label is None or self.vertex_label(g) == label]
+            parts.append(np.asarray(changed, dtype=np.int64))
+        base = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        out = [g for g in base.tolist() if g not in self.dropped_v]
+        out += [g for g, rec in self.new_v.items() if label is None or rec.label == label]
+        return out
+
     def find_vertex(self, vid: Any) -> int | None:
         """The gid of the vertex with Gremlin id ``vid``, or None."""
         if isinstance(vid, Vtx):

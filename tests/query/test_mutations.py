@@ -230,3 +230,22 @@ def test_null_property_values_when_allowed():
     assert run(q, "g.V().has('name','josh').valueMap('age')") == [{"age": [None]}]
     run(q, "g.V().has('name','josh').property('age', 3)")
     assert run(q, "g.V().has('name','josh').values('age')") == [3]
+
+
+def test_mergeV_search_narrowing_agrees_with_a_full_scan(modern):
+    from graphengine.query.values import equals
+
+    run(modern, "g.V(2).property('name','marko')")                   # a changed base vertex
+    run(modern, "g.V(6).drop()")
+    run(modern, "g.addV('person').property('name','marko').property('age',29.0)")
+    qg = modern._qg
+    for label in (None, "person", "software", "nope"):
+        for key, value in ((None, None), ("name", "marko"), ("age", 29), ("lang", "java"),
+                           ("name", 5), ("age", "x"), ("missing", 1)):
+            found = qg.candidate_vertices(label, key, value)
+            truth = [g for g in qg.vertices()
+                     if (label is None or qg.vertex_label(g) == label)
+                     and (key is None or any(equals(x, value) for x in qg.vertex_values(g, key)))]
+            assert set(truth) <= set(found)
+    assert len(run(modern, "g.mergeV([name:'marko'])")) == 3
+    assert len(run(modern, "g.mergeV([(T.label):'person', age:29])")) == 2

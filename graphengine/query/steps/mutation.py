@@ -815,13 +815,14 @@ def _vertex_of(ctx: Context, v: Any) -> Vtx:
 def _search_vertices(ctx: Context, m: dict) -> list:
     """``g.V(id).hasLabel(label).has(k, v)...`` over the whole graph (no strategies)."""
     g = ctx.graph
+    label = m.get(T.label)
+    props = [(k, v) for k, v in m.items() if isinstance(k, str)]
     if T.id in m:
         gid = g.find_vertex(m[T.id])
         cands = [gid] if gid is not None else []
     else:
-        cands = g.vertices()
-    label = m.get(T.label)
-    props = [(k, v) for k, v in m.items() if isinstance(k, str)]
+        key, value = next(((k, v) for k, v in props if cardinality_value(v) is None), (None, None))
+        cands = g.candidate_vertices(label, key, value)
     found = []
     for gid in cands:
         if label is not None and g.vertex_label(gid) != label:
