@@ -5,7 +5,11 @@ have) and dropped edges, the new version is built from the base with the store's
 updates (``add_vertices``, ``add_edges``, ``remove_edges``), so every untouched buffer is
 shared. Any other change (dropped vertices, changed properties, new property keys on an
 existing label) rebuilds the graph from the current state. Multi-properties become list
-columns; meta-properties are not kept by the store (they live on in the engine's delta).
+columns; a property whose values mix types (an int on one vertex, a string on another) becomes
+a string column; null property values become nulls (no property); meta-properties are not kept
+by the store (they live on in the engine's delta).
+
+:func:`export_subgraph` writes some vertices and edges as a graph of their own (``subgraph()``).
 """
 
 from __future__ import annotations
