@@ -198,13 +198,15 @@ class AddVertexStep(_AddStep):
                     props.append((k, v))
             _validate_label(label)
             gid = g.add_vertex(label, vid)
+            meta = {st.partition_key: st.write_partition} \
+                if st.partition_key is not None and st.include_meta_properties else None
             for k, v in props:
                 cv = cardinality_value(v)
                 card = "list"
                 if cv is not None:
                     card, v = cv
                 _validate_property_key(k)
-                _set_vertex_prop(ctx, gid, k, v, card)
+                _set_vertex_prop(ctx, gid, k, v, card, meta)
             if st.partition_key is not None:
                 g.set_vertex_property(gid, st.partition_key, st.write_partition)
             yield _emit(ctx, t, Vtx(gid))
