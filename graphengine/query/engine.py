@@ -32,7 +32,7 @@ from .steps.branch import needs_path
 from .steps.mutation import START, SubgraphValue
 from .steps.sideeffect import GroupValue, TreeValue
 from .traversal import Compiler, Context, MapEntry, Traverser
-from .values import ELEMENT_ID, PathValue
+from .values import ELEMENT_ID, KeySet, PathValue, set_of
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,8 @@ class Gremlin:
             return self._out(v.final())
         if isinstance(v, dict):
             return {_key(self._out(k)): self._out(x) for k, x in v.items()}
+        if isinstance(v, KeySet):
+            return self._out(set(set_of(v)))
         if isinstance(v, list):
             return [self._out(x) for x in v]
         if isinstance(v, tuple):

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import QueryEvaluationError
 from .graph import Edg, Prop, VProp, Vtx
-from .values import TreeDict, is_number, num_kind
+from .values import BulkList, KeySet, TreeDict, is_number, num_kind
 
 _NUMERIC = {"BYTE": "byte", "SHORT": "short", "INT": "int", "LONG": "long", "BIGINT": "bigint",
             "FLOAT": "float", "DOUBLE": "double", "BIGDECIMAL": "bigdecimal"}
@@ -51,8 +51,8 @@ def is_type(value: Any, gtype: Any) -> bool:
         "CHAR": lambda v: isinstance(v, str) and len(v) == 1,
         "UUID": lambda v: isinstance(v, uuid.UUID),
         "DATETIME": lambda v: isinstance(v, dt.datetime),
-        "LIST": lambda v: isinstance(v, (list, tuple)),
-        "SET": lambda v: isinstance(v, (set, frozenset)),
+        "LIST": lambda v: isinstance(v, (list, tuple)) and not isinstance(v, (BulkList, KeySet)),
+        "SET": lambda v: isinstance(v, (set, frozenset, BulkList, KeySet)),
         "MAP": lambda v: isinstance(v, dict),
         "VERTEX": lambda v: isinstance(v, Vtx),
         "EDGE": lambda v: isinstance(v, Edg),

@@ -470,7 +470,10 @@ def column_value(obj: Any, col: Column) -> Any:
     if isinstance(obj, MapEntry):
         return obj.key if keys else obj.value
     if isinstance(obj, dict):
-        return list(obj.keys()) if keys else list(obj.values())
+        if keys:
+            from .values import KeySet
+            return KeySet(obj.keys())
+        return list(obj.values())
     if isinstance(obj, PathValue):
         return obj.labels if keys else obj.objects
     raise QueryEvaluationError(f"Column.{col.name} cannot be read from {type(obj).__name__}")

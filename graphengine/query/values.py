@@ -68,6 +68,8 @@ def equals(a: Any, b: Any) -> bool:
         return _num(a) == _num(b)
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, KeySet) or isinstance(b, KeySet):
+        return _kind(a) == _kind(b) == 11 and hash_key(set_of(a)) == hash_key(set_of(b))
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -80,6 +82,11 @@ def equals(a: Any, b: Any) -> bool:
     if _kind(a) != _kind(b):
         return False
     return a == b
+
+
+def set_of(v: Any) -> Any:
+    """A KeySet as a frozenset of hashable members (other values unchanged)."""
+    return frozenset(freeze(x) for x in v) if isinstance(v, KeySet) else v
 
 
 def _num(v: Any) -> Any:
@@ -101,6 +108,8 @@ def hash_key(v: Any) -> Any:
         if isinstance(n, Decimal) and n == n.to_integral_value():
             n = int(n)
         return ("n", n)
+    if isinstance(v, KeySet):
+        return ("s", frozenset(hash_key(x) for x in v))
     if isinstance(v, (list, tuple)):
         return ("l", tuple(hash_key(x) for x in v))
     if isinstance(v, dict):
@@ -166,7 +175,7 @@ def _kind(v: Any) -> int:
         return 9
     if isinstance(v, PathValue):
         return 10
-    if isinstance(v, (set, frozenset)):
+    if isinstance(v, (set, frozenset, KeySet)):
         return 11
     if isinstance(v, (list, tuple)):
         return 12
@@ -320,6 +329,20 @@ def is_predicate(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------- Java names / sets
+
+class KeySet(list):
+    """A map's key set (``select(keys)``): a Java ``Set`` kept in the map's order; equal to
+    and typed as a set, and a set when it leaves the engine."""
+
+    __slots__ = ()
+
+
+class BulkList(list):
+    """The collection ``aggregate()`` fills: TinkerPop's ``BulkSet`` (a set that counts
+    duplicates; here a list, so order and multiplicity stay, that ``typeOf`` reads as a SET)."""
+
+    __slots__ = ()
+
 
 class TreeDict(dict):
     """A Gremlin ``Tree`` (a map of maps; ``typeOf(GType.TREE)`` knows it)."""
