@@ -394,24 +394,8 @@ class PropertyStep(Step):
             name = key.name.rstrip("_")
             if value is None:
                 raise QueryEvaluationError("Value of T cannot be null")
-            if isinstance(obj, Vtx) and obj.gid in g.new_v:
-                rec = g.new_v[obj.gid]
-                if name == "id":
-                    if g.find_vertex(value) is not None and not equals(rec.id, value):
-                        raise QueryEvaluationError(f"Vertex with id already exists: {value}")
-                    g._vid_index.pop(rec.id if not isinstance(rec.id, list) else None, None)
-                    rec.id = value
-                    g._vid_index[value] = obj.gid
-                    return
-                if name == "label":
-                    rec.label = value
-                    return
-            if isinstance(obj, Edg) and obj.eid in g.new_e and name == "id":
-                g.new_e[obj.eid].id = value
-                if g._eid_index is not None:
-                    g._eid_index[value] = obj.eid
-                return
-            raise QueryEvaluationError(f"T.{name} cannot be set by property() on an existing element")
+            # only a property() folded into addV()/addE() may set T (see fold_into)
+            raise QueryEvaluationError(f"T.{name} is immutable on existing elements")
         if isinstance(obj, Vtx):
             _validate_property_key(key)
             meta_d = {}
