@@ -299,3 +299,24 @@ def test_type_of(modern):
     assert run(modern, "g.inject(1L).is(P.typeOf(GType.LONG))") == [1]
     assert run(modern, "g.inject(1).is(P.typeOf(GType.LONG))") == []
     assert run(modern, "g.inject([1]).is(P.typeOf(GType.LIST))") == [[1]]
+
+
+def test_type_of_registered_names_trees_and_sets(modern):
+    assert run(modern, "g.V().values('age').is(P.typeOf('Integer')).count()") == [4]
+    assert run(modern, "g.V().values('name').is(P.typeOf('String')).count()") == [6]
+    assert "is not a registered type" in error(modern, "g.V().values('age').is(P.typeOf('nope'))")
+    assert run(modern, "g.V().has('name','marko').out().tree().is(P.typeOf(GType.TREE)).count()") \
+        == [1]
+    out = run(modern, "g.V().values('name').aggregate('x').cap('x').is(P.typeOf(GType.SET))")
+    assert sorted(out[0]) == ["josh", "lop", "marko", "peter", "ripple", "vadas"]
+    keys = run(modern, "g.V().valueMap().select(keys).dedup().is(P.typeOf(GType.SET))")
+    assert sorted(map(sorted, keys)) == [["age", "name"], ["lang", "name"]]
+
+
+def test_java_string_forms(modern):
+    from graphengine.query.steps.text import java_datetime_str, java_float_str
+    assert run(modern, "g.inject(1e10, 0.5, 1.5f).asString()") == ["1.0E10", "0.5", "1.5"]
+    assert java_float_str(1.5e-5) == "1.5E-5" and java_float_str(123.0) == "123.0"
+    assert java_datetime_str(dt.datetime(2023, 8, 2, tzinfo=UTC)) == "2023-08-02T00:00Z"
+    assert java_datetime_str(dt.datetime(2023, 8, 2, 1, 2, 3, 500000, tzinfo=UTC)) \
+        == "2023-08-02T01:02:03.500Z"

@@ -42,11 +42,7 @@ def gremlin_str(v: Any, ctx=None) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "Infinity" if v > 0 else "-Infinity"
-        return repr(v)
+        return java_float_str(v)
     if isinstance(v, Vtx) and ctx is not None:
         return f"v[{ctx.graph.vertex_id(v.gid)}]"
     if isinstance(v, Edg) and ctx is not None:
@@ -60,8 +56,50 @@ def gremlin_str(v: Any, ctx=None) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{gremlin_str(k, ctx)}={gremlin_str(x, ctx)}" for k, x in v.items()) + "}"
     if isinstance(v, dt.datetime):
-        return v.isoformat().replace("+00:00", "Z")
+        return java_datetime_str(v)
     return str(v)
+
+
+def java_float_str(v: float) -> str:
+    """Java's Double.toString / Float.toString: the shortest digits that read back, in
+    scientific notation (``1.0E10``) outside [1e-3, 1e7)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if type(v).__name__ == "Float32":
+        import numpy as np
+        text = str(np.float32(v))
+    else:
+        text = float.__repr__(v)
+    if v == 0:
+        return "-0.0" if math.copysign(1, v) < 0 else "0.0"
+    if 1e-3 <= abs(v) < 1e7:
+        d = Decimal(text)
+        out = format(d, "f")
+        return out if "." in out else out + ".0"
+    sign, digits, exp = Decimal(text).normalize().as_tuple()
+    e10 = exp + len(digits) - 1
+    rest = "".join(map(str, digits[1:])) or "0"
+    return f"{'-' if sign else ''}{digits[0]}.{rest}E{e10}"
+
+
+def java_datetime_str(d: dt.datetime) -> str:
+    """Java's OffsetDateTime.toString: seconds only when not zero, fractions in groups of 3
+    digits, ``Z`` for UTC."""
+    text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}"
+    if d.second or d.microsecond:
+        text += f":{d.second:02d}"
+        if d.microsecond:
+            text += f".{d.microsecond // 1000:03d}" if d.microsecond % 1000 == 0 \
+                else f".{d.microsecond:06d}"
+    off = d.utcoffset()
+    if off is None or not off:
+        return text + "Z"
+    total = int(off.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return text + f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}"
 
 
 class ScopedMapStep(Step):
