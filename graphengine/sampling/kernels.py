@@ -18,6 +18,10 @@ import numba
 import numpy as np
 from numba import prange
 
+from ..store.kernels import _prefetch
+
+_AHEAD = 16  # prefetch distance (entries) of the random reads
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,7 +36,7 @@ _SMALL = 32  # up to this many picks, Floyd's algorithm checks membership by a l
 # Below this much work (vertices or picks) a kernel runs on one thread: starting a parallel
 # region costs more than it saves there, and much more when other processes share the cores
 # (a region waits for its slowest thread's time slice).
-PARALLEL_MIN_WORK = 1 << 16
+PARALLEL_MIN_WORK = 1 << 18
 
 
 def parallel_for(work: int) -> bool:
@@ -107,7 +111,10 @@ def _count_one(p, lids, indptr, eids, fanout, replace, weights, weighted, counts
 @numba.njit(cache=True, nogil=True)
 def _pick_counts_serial(positions, lids, indptr, eids, fanout, replace, weights, weighted,
                         counts, row_start, row_deg):
-    for j in range(positions.shape[0]):
+    n = positions.shape[0]
+    for j in range(n):
+        if j + _AHEAD < n:
+            _prefetch(indptr, lids[positions[j + _AHEAD]])
         _count_one(positions[j], lids, indptr, eids, fanout, replace, weights, weighted, counts,
                    row_start, row_deg)
 
@@ -189,8 +196,17 @@ def _gather_one(p, offsets, nbrs, eids, out_nbr, out_eid):
 
 @numba.njit(cache=True, nogil=True)
 def _gather_serial(positions, offsets, nbrs, eids, out_nbr, out_eid):
+    last = out_eid.shape[0]
     for j in range(positions.shape[0]):
-        _gather_one(positions[j], offsets, nbrs, eids, out_nbr, out_eid)
+        p = positions[j]
+        for k in range(offsets[p], offsets[p + 1]):
+            if k + _AHEAD < last:  # another fragment's pick there only wastes the hint
+                ahead = out_eid[k + _AHEAD]
+                _prefetch(nbrs, ahead)
+                _prefetch(eids, ahead)
+            i = out_eid[k]
+            out_nbr[k] = nbrs[i]
+            out_eid[k] = eids[i]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -346,7 +362,10 @@ def renumber(picked, local_of, base, new_nodes, out_local):
     """Batch position of each picked gid; gids seen for the first time take the positions
     ``base, base + 1, ...`` in pick order and are written to ``new_nodes``. Returns how many."""
     m = 0
-    for j in range(picked.shape[0]):
+    n = picked.shape[0]
+    for j in range(n):
+        if j + _AHEAD < n:
+            _prefetch(local_of, picked[j + _AHEAD])
         v = picked[j]
         loc = local_of[v]
         if loc < 0:
