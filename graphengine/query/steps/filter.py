@@ -509,6 +509,8 @@ class PathFilterStep(FilterStep):
         objs = [o for o, _ in items]
         if self.by is not None:
             objs = [self.by.value_of(ctx, o, t) for o in objs]
+            if any(o is NOTHING for o in objs):
+                return False
         keys = [hash_key(o) for o in objs]
         simple = len(set(keys)) == len(keys)
         return simple if self.name == "simplePath" else not simple

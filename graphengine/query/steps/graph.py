@@ -316,7 +316,7 @@ class HasStep(FilterStep):
                 raise QueryEvaluationError(f"has(label, key, value): label must be a string, got {self.label!r}")
         else:
             raise QueryEvaluationError(f"has() takes 1 to 3 arguments, got {len(args)}")
-        if not isinstance(self.key, (str, T)):
+        if self.key is not None and not isinstance(self.key, (str, T)):
             raise QueryEvaluationError(f"has(): the key must be a string or a T token, got"
                                        f" {type(self.key).__name__} {self.key!r}")
         if is_traversal(self.test):
@@ -341,8 +341,10 @@ class HasStep(FilterStep):
                 vals = [obj.value] if isinstance(obj, (VProp, Prop)) else []
             if self.test is NOTHING:
                 return bool(vals)
+            if name == "id" and self.trav is None and not is_predicate(self.test):
+                return any(_id_equal(v, self.test) for v in vals)
             return any(self._test(ctx, t, v) for v in vals)
-        if isinstance(obj, Prop):
+        if isinstance(obj, Prop) or key is None:
             return False
         vals = values_of(ctx, obj, (key,))
         if self.test is NOTHING:
@@ -388,7 +390,7 @@ class HasAnyStep(FilterStep):
         self.values = vals
         if name == "hasLabel":
             for v in vals:
-                if not isinstance(v, str):
+                if v is not None and not isinstance(v, str):
                     raise QueryEvaluationError(f"hasLabel() takes strings or a predicate, got {v!r}")
 
     def _get(self, ctx, obj):

@@ -372,6 +372,11 @@ register("unfold")(lambda c, args: UnfoldStep())
 # ---------------------------------------------------------------------------- order
 
 
+def _token_name(v: Any) -> Any:
+    """T tokens (elementMap keys) order by their names among strings."""
+    return v.name.rstrip("_") if isinstance(v, T) else v
+
+
 class OrderStep(Step):
     name = "order"
 
@@ -407,7 +412,7 @@ class OrderStep(Step):
                 keyed.append((ks, it))
         for i in reversed(range(len(bys))):
             desc = bys[i].order == Order.desc
-            keyed.sort(key=lambda kv, i=i: ORDER_KEY(kv[0][i]), reverse=desc)
+            keyed.sort(key=lambda kv, i=i: ORDER_KEY(_token_name(kv[0][i])), reverse=desc)
         return [it for _, it in keyed]
 
     def process(self, ctx, ts):
