@@ -123,12 +123,10 @@ class GroupValue:
 
 
 def _hkey(key: Any) -> Any:
-    """Map keys must be hashable: lists become tuples (they leave the engine as lists)."""
-    if isinstance(key, list):
-        return tuple(_hkey(k) for k in key)
-    if isinstance(key, set):
-        return frozenset(_hkey(k) for k in key)
-    return key
+    """Map keys must be hashable: lists become tuples (they leave the engine as lists), sets
+    frozensets, maps FrozenDicts."""
+    from ..values import freeze
+    return freeze(key)
 
 
 def _group_barrier(step: Step) -> bool:
