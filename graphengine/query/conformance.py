@@ -48,7 +48,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -907,7 +907,8 @@ class _State:
     executed: bool = False
     result: Any = None          # the list (iterated to list) or the first result (next)
     mode: str = ""
-    error: BaseException | None = None
+    error: BaseException | None = None   # cleared once a Then step asserted it
+    raised: BaseException | None = None  # what the traversal raised, for the report
     expected_text: list[str] = field(default_factory=list)
 
 
@@ -923,8 +924,8 @@ def _graph_of(scenario: Scenario) -> str | None:
     return None
 
 
-def _skip_reason(scenario: Scenario) -> str | None:
-    bad = scenario.tags & SKIP_TAGS
+def _skip_reason(scenario: Scenario, skip_tags: Iterable[str] = SKIP_TAGS) -> str | None:
+    bad = scenario.tags & frozenset(skip_tags)
     if bad:
         return "tag @" + min(bad)
     for st in scenario.steps:
@@ -1125,13 +1126,18 @@ def _run_then(step: Step, state: _State, expected_notation: Notation) -> None:
 
 
 def run_scenario(scenario: Scenario, backend: Backend,
-                 timeout: float | None = DEFAULT_TIMEOUT) -> Outcome:
-    """Run one scenario; every exception, assertion and timeout becomes the outcome's reason."""
+                 timeout: float | None = DEFAULT_TIMEOUT,
+                 skip_tags: Iterable[str] = SKIP_TAGS) -> Outcome:
+    """Run one scenario; every exception, assertion and timeout becomes the outcome's reason.
+
+    Scenarios with one of ``skip_tags`` (default ``@GraphComputerOnly``), unsupported tests and
+    lambdas are skipped.
+    """
     out = Outcome(scenario.feature.path, scenario.feature.folder, scenario.name, scenario.line,
                   "pass")
     trav = next((st.docstring for st in scenario.steps if st.text == "the traversal of"), None)
     out.traversal = (trav or "").strip()
-    skip = _skip_reason(scenario)
+    skip = _skip_reason(scenario, skip_tags)
     if skip:
         out.status, out.reason, out.category = "skip", skip, skip
         return out
@@ -1168,8 +1174,8 @@ def run_scenario(scenario: Scenario, backend: Backend,
     out.seconds = time.perf_counter() - t0
     out.expected = _short(state.expected_text, _REPR_LIMIT) if state.expected_text else ""
     if state.executed:
-        out.actual = (_short(state.result, _REPR_LIMIT) if state.error is None
-                      else f"{type(state.error).__name__}: {state.error}")
+        out.actual = (_short(state.result, _REPR_LIMIT) if state.raised is None
+                      else f"{type(state.raised).__name__}: {state.raised}")
     return out
 
 
@@ -1216,7 +1222,8 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
                                                               "side effect")
             continue
         if text == "the traversal of":
-            state.traversal = (step.docstring or "").strip()
+            state.traversal = rewrite_io_paths((step.docstring or "").strip(),
+                                               getattr(backend, "data", None))
             continue
         if text in ("iterated to list", "iterated next"):
             state.mode = "list" if text == "iterated to list" else "next"
@@ -1233,13 +1240,36 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
             except _ScenarioTimeout:
                 raise
             except Exception as e:  # noqa: BLE001 (the Then steps judge it)
-                state.error = e
+                state.error = state.raised = e
             state.resolver.clear()
             continue
         if step.keyword in ("Then", "And", "But") and state.executed:
             _run_then(step, state, Notation(state.resolver, expected=True))
             continue
         raise _Failure("runner", f"unknown step: {step.keyword} {text}")
+
+
+_IO_PATH = re.compile(r'(\bio\(\s*)(["\'])(data/[^"\']+)\2')
+
+
+def rewrite_io_paths(text: str, data: Path | str | None) -> str:
+    """``g.io("data/x")`` with the path of ``x`` in the data folder, as TinkerPop's runner does.
+
+    ``data/tinkerpop-modern.json`` becomes ``<data>/tinkerpop-modern-v3.json`` (the same file);
+    paths of files the folder does not have are left as they are.
+    """
+    if data is None or "io(" not in text:
+        return text
+
+    def sub(m: re.Match) -> str:
+        name = m.group(3)[len("data/"):]
+        folder = Path(data)
+        for cand in (folder / name, folder / name.replace(".json", "-v3.json")):
+            if cand.is_file():
+                return m.group(1) + json.dumps(str(cand.resolve()))
+        return m.group(0)
+
+    return _IO_PATH.sub(sub, text)
 
 
 def _convert_or_fail(notation: Notation, text: str, what: str) -> Any:
@@ -1328,7 +1358,8 @@ class Report:
 def run_suite(path: Path | str | None = None, data: Path | str | None = None, *,
               name_filter: str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
               graph_fragments: int = 1, backend: Backend | None = None,
-              progress: Callable[[Outcome], None] | None = None) -> Report:
+              progress: Callable[[Outcome], None] | None = None,
+              skip_tags: Iterable[str] = SKIP_TAGS) -> Report:
     """Run every scenario of the feature files under ``path``.
 
     Args:
@@ -1339,6 +1370,7 @@ def run_suite(path: Path | str | None = None, data: Path | str | None = None, *,
         graph_fragments: fragments of the named graphs.
         backend: where traversals run (default :class:`LocalBackend`).
         progress: called with each outcome as it is known.
+        skip_tags: scenarios (or features) with one of these tags are skipped, not counted.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -1359,7 +1391,7 @@ def run_suite(path: Path | str | None = None, data: Path | str | None = None, *,
         for sc in feature.scenarios:
             if name_filter and name_filter not in sc.name and name_filter not in feature.path:
                 continue
-            o = run_scenario(sc, backend, timeout)
+            o = run_scenario(sc, backend, timeout, skip_tags)
             log.debug("%s %s: %s %s", feature.path, sc.name, o.status, o.reason)
             outcomes.append(o)
             if progress is not None:
@@ -1396,6 +1428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="fragments of the named graphs (default 1)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                     help=f"seconds per scenario (default {DEFAULT_TIMEOUT:g}; 0: none)")
+    ap.add_argument("--skip-tag", action="append", default=[], metavar="TAG",
+                    help="also skip scenarios tagged @TAG (repeatable; @GraphComputerOnly "
+                         "always is)")
     ap.add_argument("--top", type=int, default=15, help="failure reasons to list (default 15)")
     ap.add_argument("--by-feature", action="store_true",
                     help="also print pass / fail / skip per feature file (those with failures)")
@@ -1408,7 +1443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no TinkerPop feature files at {path}: nothing to run")
         return 0
     report = run_suite(path, args.data, name_filter=args.filter, timeout=args.timeout or None,
-                       graph_fragments=args.graph_fragments)
+                       graph_fragments=args.graph_fragments,
+                       skip_tags=SKIP_TAGS | {t.lstrip("@") for t in args.skip_tag})
     print(f"TinkerPop features: {report.root}  ({len(report.outcomes)} scenarios, "
           f"{report.seconds:.1f} s)")
     print(report.table())

@@ -458,3 +458,36 @@ def test_tinkerpop_suite_pass_rate():
         print(f"  {n:>5}  {cat}")
     assert report.passed + report.failed > 1900
     assert report.pass_rate >= PASS_RATE_FLOOR, report.table()
+
+
+def test_rewrite_io_paths(tmp_path):
+    (tmp_path / "tinkerpop-modern-v3.json").write_text("{}")
+    (tmp_path / "g.kryo").write_text("")
+    text = 'g.io("data/tinkerpop-modern.json").read()'
+    assert cf.rewrite_io_paths(text, tmp_path) == (
+        f'g.io("{(tmp_path / "tinkerpop-modern-v3.json").resolve()}").read()')
+    assert cf.rewrite_io_paths('g.io("data/g.kryo").read()', tmp_path) == (
+        f'g.io("{(tmp_path / "g.kryo").resolve()}").read()')
+    assert cf.rewrite_io_paths('g.io("data/none.xml").read()', tmp_path) == (
+        'g.io("data/none.xml").read()')
+    assert cf.rewrite_io_paths("g.V()", None) == "g.V()"
+
+
+def test_skip_tags():
+    text = '''
+Feature: f
+  @AllowNullPropertyValues
+  Scenario: nulls
+    Given the empty graph
+    And the traversal of
+      """
+      g.V().nope()
+      """
+    When iterated to list
+    Then the result should be empty
+'''
+    sc = cf.parse_feature(text, "x/T.feature", "x").scenarios[0]
+    backend = ScriptedBackend(BASE)
+    assert cf.run_scenario(sc, backend).status == "fail"
+    skipped = cf.run_scenario(sc, backend, skip_tags={"AllowNullPropertyValues"})
+    assert (skipped.status, skipped.reason) == ("skip", "tag @AllowNullPropertyValues")
