@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ..errors import SamplingError, SchemaError
 from ..store import kernels as store_kernels
@@ -71,6 +72,13 @@ class Adjacency:
                 out.append(np.ascontiguousarray(nbrs[np.lexsort((nbrs, rows))]))
             self._sorted["nbrs"] = tuple(out)
         return self._sorted["nbrs"]
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The user's seed, or one drawn from torch's global generator (``torch.manual_seed``)."""
+    if seed is None:
+        return int(torch.randint(0, 2**62, (1,)).item())
+    return int(seed)
 
 
 def check_direction(direction: str) -> None:

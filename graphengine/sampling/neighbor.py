@@ -21,6 +21,7 @@ from .adjacency import (
     edge_weights,
     graph_cache,
     local_maps,
+    resolve_seed,
 )
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def sample_neighbors(g: Graph, seeds: Seeds, fanouts: Fanouts, *, replace: bool 
     """
     check_direction(direction)
     labels = check_edge_labels(g, edge_labels)
-    key = _seed(seed)
+    key = resolve_seed(seed)
     if isinstance(seeds, Mapping):
         return _sample_hetero(g, seeds, fanouts, replace, weight, direction, labels, key)
     hops = _hop_list(fanouts)
@@ -126,12 +127,6 @@ def sample_neighbors(g: Graph, seeds: Seeds, fanouts: Fanouts, *, replace: bool 
     gids = check_gids(g, seeds)
     adj = adjacency(g, direction, labels)
     return _sample_homogeneous(g, gids, hops, replace, weights, adj, direction, key)
-
-
-def _seed(seed: int | None) -> int:
-    if seed is None:
-        return int(torch.randint(0, 2**62, (1,)).item())
-    return int(seed)
 
 
 def _check_fanout_values(values: Sequence[int], what: str) -> list[int]:
@@ -214,6 +209,8 @@ def _sample_homogeneous(g: Graph, seeds: np.ndarray, hops: list[int], replace: b
         maps.give(local_of)
     if direction == "out":
         rows, cols = cols, rows
+    log.debug("sampled %d seeds -> %d nodes, %d edges", len(seeds), sum(map(len, nodes)),
+              sum(hop_edges))
     return SamplerOutput(
         node=torch.from_numpy(_cat(nodes)),
         row=torch.from_numpy(_cat(rows)),

@@ -11,8 +11,7 @@ from numba.typed import List
 from ..errors import SamplingError
 from ..store.graph import Graph
 from . import kernels
-from .adjacency import adjacency, check_edge_labels, check_gids
-from .neighbor import _seed
+from .adjacency import adjacency, check_edge_labels, check_gids, resolve_seed
 
 
 def random_walk(g: Graph, starts, walk_length: int, *, p: float = 1.0, q: float = 1.0,
@@ -68,5 +67,5 @@ def random_walk(g: Graph, starts, walk_length: int, *, p: float = 1.0, q: float 
     if len(gids):
         kernels.random_walks(gids, walk_length, indptrs, nbrs, sorted_nbrs, adj.block_start,
                              adj.block_fid, adj.block_local, float(p), float(q),
-                             kernels.stream_key(_seed(seed), 0), out)
+                             kernels.stream_key(resolve_seed(seed), 0), out)
     return torch.from_numpy(out)
