@@ -38,6 +38,7 @@ class Session:
         self.num_fragments = num_fragments
         self.partitioner = partitioner
         self.closed = False
+        self._servers: list[Any] = []
 
     def __enter__(self) -> Session:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
@@ -46,7 +47,10 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """End the session."""
+        """End the session (stops the Gremlin servers it started)."""
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
         self.closed = True
 
     def __repr__(self) -> str:
@@ -92,6 +96,21 @@ class Session:
         from .query import Gremlin
 
         return Gremlin(graph, evaluation_timeout=evaluation_timeout)
+
+    def serve(self, graphs: Any, port: int = 8182, host: str = "127.0.0.1", **options: Any):
+        """Serve graphs to Gremlin drivers over TinkerPop's websocket protocol, in the background.
+
+        ``graphs`` is one graph (traversal source ``g``) or a mapping such as
+        ``{"gmodern": g1, "g": g2}``; a ``sess.gremlin(g)`` engine is served as is. Returns the
+        running :class:`graphengine.query.server.GremlinServer` (``url``, ``engine(name)``,
+        ``graph(name)``, ``stop()``); it stops with the session. ``options``: the server's
+        keyword arguments (``credentials``, ``evaluation_timeout``, ``max_frame_bytes`` ...).
+        """
+        from .query.server import GremlinServer
+
+        server = GremlinServer(graphs, host=host, port=port, **options).start()
+        self._servers.append(server)
+        return server
 
 
 def session(num_fragments: int = 1, partitioner: str = "hash") -> Session:

@@ -1,0 +1,813 @@
+"""The TinkerPop 3.x driver protocol's message envelopes, seen from the server's side.
+
+gremlinpython's ``driver/serializer.py`` writes requests and reads responses; a server does the
+reverse: it reads request messages and writes response messages. The value serialization is
+gremlinpython's own (``GraphBinaryReader``/``GraphBinaryWriter`` of ``graphbinaryV1`` and
+``GraphSONReader``/``GraphSONWriter`` of ``graphsonV3d0``), extended here with the types a
+client sends but gremlinpython cannot read back (``P``, ``TextP``, traversal strategies,
+classes, lambdas, ``Bytecode`` in GraphSON) and with the engine's number types on the way out
+(a Python ``int`` is an Integer when it fits, else a Long, else a BigInteger; ``Float32`` is a
+Float; ``Decimal`` a BigDecimal), so numbers keep their Java type through the wire.
+
+Wire formats (TinkerPop's "Gremlin Server" documentation, protocol of 3.x):
+
+- a request in a binary frame starts with one byte, the length of the mime type, then the mime
+  type and then the message serialized in that format; a text frame holds a GraphSON message;
+- a GraphBinary 1.0 request: version byte ``0x81``, request id (16 bytes), op and processor
+  (int32-prefixed UTF-8 strings), the number of args and each ``(key, value)`` fully qualified;
+- a GraphBinary 1.0 response: version byte ``0x81``, nullable request id, status code (int32),
+  nullable status message, status attributes and result meta (maps, not nullable), then the
+  result data fully qualified;
+- GraphSON 3.0 messages are JSON objects ``{requestId, op, processor, args}`` and
+  ``{requestId, status: {code, message, attributes}, result: {data, meta}}``.
+
+Nothing here evaluates anything: lambdas are read as :class:`Lambda` markers that the server
+rejects (status 597) before a traversal runs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import math
+import struct
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gremlin_python.process.traversal import (
+    Barrier,
+    Binding,
+    Bytecode,
+    Cardinality,
+    Column,
+    Direction,
+    Merge,
+    Operator,
+    Order,
+    P,
+    Pick,
+    Pop,
+    Scope,
+    T,
+    TextP,
+    TraversalStrategy,
+)
+from gremlin_python.statics import BigDecimal, GremlinType, SingleChar, bigint, long
+from gremlin_python.structure.graph import Path
+from gremlin_python.structure.io import graphbinaryV1 as gb
+from gremlin_python.structure.io import graphsonV3d0 as gs
+from gremlin_python.structure.io.util import SymbolUtil
+
+GRAPHBINARY_V1 = "application/vnd.graphbinary-v1.0"
+GRAPHSON_V3 = "application/vnd.gremlin-v3.0+json"
+
+# status codes of the protocol (org.apache.tinkerpop.gremlin.driver.message.ResponseStatusCode)
+SUCCESS = 200
+NO_CONTENT = 204
+PARTIAL_CONTENT = 206
+UNAUTHORIZED = 401
+AUTHENTICATE = 407
+MALFORMED_REQUEST = 498
+INVALID_REQUEST_ARGUMENTS = 499
+SERVER_ERROR = 500
+SERVER_ERROR_EVALUATION = 597
+SERVER_ERROR_TIMEOUT = 598
+SERVER_ERROR_SERIALIZATION = 599
+
+__all__ = [
+    "GRAPHBINARY_V1",
+    "GRAPHSON_V3",
+    "GraphBinaryMessageSerializer",
+    "GraphSONMessageSerializer",
+    "Lambda",
+    "MessageSerializer",
+    "ProtocolError",
+    "Request",
+    "contains_lambda",
+    "serializer_for",
+    "split_frame",
+]
+
+
+class ProtocolError(Exception):
+    """A request that cannot be served: ``code`` is the response status to send."""
+
+    def __init__(self, code: int, message: str, request_id: uuid.UUID | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class SerializationError(ProtocolError):
+    """A result value that the response format cannot hold (status 599)."""
+
+    def __init__(self, message: str):
+        super().__init__(SERVER_ERROR_SERIALIZATION, message)
+
+
+@dataclass
+class Request:
+    """One request message: ``op`` (eval, bytecode, authentication, close), ``processor``
+    ('' for scripts, 'traversal' for bytecode, 'session') and its ``args``."""
+
+    request_id: uuid.UUID | None
+    op: str
+    processor: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+class Lambda:
+    """A lambda received in a request (a script for another language): never evaluated."""
+
+    __slots__ = ("arguments", "language", "script")
+
+    def __init__(self, script: str, language: str, arguments: int = -1):
+        self.script = script
+        self.language = language
+        self.arguments = arguments
+
+    def __repr__(self) -> str:
+        return f"Lambda({self.script!r}, {self.language!r})"
+
+
+def contains_lambda(value: Any, depth: int = 0) -> bool:
+    """Whether a request argument (bytecode, predicate, collection) holds a :class:`Lambda`."""
+    if depth > 200:
+        return False
+    if isinstance(value, Lambda):
+        return True
+    if isinstance(value, Bytecode):
+        return any(contains_lambda(a, depth + 1) for inst in
+                   (*value.source_instructions, *value.step_instructions) for a in inst[1:])
+    if isinstance(value, P):
+        return contains_lambda(value.value, depth + 1) or contains_lambda(value.other, depth + 1)
+    if isinstance(value, TraversalStrategy):
+        return any(contains_lambda(v, depth + 1) for v in value.configuration.values())
+    if isinstance(value, dict):
+        return any(contains_lambda(k, depth + 1) or contains_lambda(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(contains_lambda(v, depth + 1) for v in value)
+    return False
+
+
+def split_frame(frame: bytes) -> tuple[str, bytes]:
+    """``(mime type, payload)`` of a binary request frame (first byte: the mime's length)."""
+    if not frame:
+        raise ProtocolError(MALFORMED_REQUEST, "empty request frame")
+    n = frame[0]
+    if n == 0 or len(frame) < 1 + n:
+        raise ProtocolError(MALFORMED_REQUEST, "request frame shorter than its mime type header")
+    try:
+        mime = frame[1:1 + n].decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError(MALFORMED_REQUEST, "request frame has no readable mime type") from None
+    return mime, frame[1 + n:]
+
+
+def _strategy(fqcn: str, conf: dict[str, Any]) -> TraversalStrategy:
+    name = fqcn.rsplit(".", 1)[-1]
+    return TraversalStrategy(strategy_name=name, configuration=dict(conf), fqcn=fqcn)
+
+
+def _make_p(cls: type, op: str, args: list[Any]) -> P:
+    """A predicate from its wire form: ``within``/``without`` take the whole list."""
+    if op in ("within", "without"):
+        return cls(op, list(args))
+    if len(args) == 0:
+        return cls(op, None)
+    if len(args) == 1:
+        return cls(op, args[0])
+    return cls(op, args[0], args[1])
+
+
+class MessageSerializer:
+    """One wire format: reads request payloads, writes response frames."""
+
+    mime: str = ""
+    #: responses go out as text frames (GraphSON) or binary frames (GraphBinary)
+    text_frames: bool = False
+
+    def read_request(self, payload: bytes | str) -> Request:
+        raise NotImplementedError
+
+    def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
+                       data: Any = None, attributes: dict[str, Any] | None = None,
+                       meta: dict[str, Any] | None = None) -> bytes | str:
+        raise NotImplementedError
+
+
+# ============================================================================ GraphBinary 1.0
+
+_int32 = struct.Struct(">i")
+_int64 = struct.Struct(">q")
+
+
+def _read_int(b: io.BytesIO) -> int:
+    raw = b.read(4)
+    if len(raw) != 4:
+        raise ValueError("truncated message")
+    return _int32.unpack(raw)[0]
+
+
+def _read_str(b: io.BytesIO) -> str:
+    n = _read_int(b)
+    if n < 0:
+        raise ValueError("negative string length")
+    raw = b.read(n)
+    if len(raw) != n:
+        raise ValueError("truncated message")
+    return raw.decode("utf-8")
+
+
+def _nullable(b: io.BytesIO, nullable: bool) -> bool:
+    """Reads the value flag of a nullable value; True when the value is null."""
+    if not nullable:
+        return False
+    flag = b.read(1)
+    if not flag:
+        raise ValueError("truncated message")
+    return flag[0] == 0x01
+
+
+class _GBPredicate:
+    cls: type = P
+
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        op = _read_str(b)
+        n = _read_int(b)
+        if n < 0 or n > 1 << 20:
+            raise ValueError("bad predicate argument count")
+        return _make_p(cls.cls, op, [reader.read_object(b) for _ in range(n)])
+
+
+class _GBTextP(_GBPredicate):
+    cls = TextP
+
+
+class _GBClass:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        return GremlinType(_read_str(b))
+
+
+class _GBStrategy:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        fqcn = _read_str(b)
+        conf = reader.to_object(b, gb.DataType.map, False)
+        return _strategy(fqcn, conf)
+
+
+class _GBLambda:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        language = _read_str(b)
+        script = _read_str(b)
+        arguments = _read_int(b)
+        return Lambda(script, language, arguments)
+
+
+class _GBNumber:
+    """Reads a number into the engine's Python type of its Java type."""
+
+    size = 8
+    fmt = ">q"
+    wrap: Any = long
+
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        raw = b.read(cls.size)
+        if len(raw) != cls.size:
+            raise ValueError("truncated message")
+        return cls.wrap(struct.unpack(cls.fmt, raw)[0])
+
+
+class _GBFloat(_GBNumber):
+    size = 4
+    fmt = ">f"
+
+    @staticmethod
+    def wrap(v: float) -> Any:
+        from ..parser import Float32
+        if math.isnan(v) or math.isinf(v):
+            return Float32(v)
+        import numpy as np
+        return Float32(float(repr(np.float32(v))))
+
+
+class _GBBigInt:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        n = _read_int(b)
+        raw = b.read(n)
+        if n < 0 or len(raw) != n:
+            raise ValueError("truncated message")
+        return bigint(int.from_bytes(raw, "big", signed=True))
+
+
+class _GBBigDecimal:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        scale = _read_int(b)
+        n = _read_int(b)
+        raw = b.read(n)
+        if n < 0 or len(raw) != n:
+            raise ValueError("truncated message")
+        return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(-scale)
+
+
+class _GBIntOut:
+    """Python ints out: Integer when they fit, else Long, else BigInteger."""
+
+    @classmethod
+    def dictify(cls, obj: int, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        v = int(obj)
+        if -2 ** 31 <= v < 2 ** 31 and type(obj) is not long:
+            return gb.IntIO.dictify(v, writer, to_extend, as_value, nullable)
+        if -2 ** 63 <= v < 2 ** 63 and type(obj) is not bigint:
+            return gb.LongIO.dictify(v, writer, to_extend, as_value, nullable)
+        return gb.BigIntIO.dictify(v, writer, to_extend, as_value, nullable)
+
+
+class _GBDecimalOut:
+    @classmethod
+    def dictify(cls, obj: Decimal, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        sign, digits, exp = obj.as_tuple()
+        if not isinstance(exp, int):
+            raise SerializationError(f"BigDecimal cannot hold {obj}")
+        unscaled = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        return gb.BigDecimalIO.dictify(BigDecimal(-exp, unscaled), writer, to_extend, as_value,
+                                       nullable)
+
+
+class _GBFloatOut:
+    @classmethod
+    def dictify(cls, obj: float, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        return gb.FloatIO.dictify(float(obj), writer, to_extend, as_value, nullable)
+
+
+class _GBDoubleOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        return gb.DoubleIO.dictify(float(obj), writer, to_extend, as_value, nullable)
+
+
+class _GBBoolOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        return gb.BooleanIO.dictify(bool(obj), writer, to_extend, as_value, nullable)
+
+
+def _numpy_types() -> dict[type, Any]:
+    try:
+        import numpy as np
+    except ImportError:   # pragma: no cover
+        return {}
+    out: dict[type, Any] = {np.bool_: _GBBoolOut, np.float32: _GBFloatOut,
+                            np.float64: _GBDoubleOut}
+    for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+        out[t] = _GBIntOut
+    return out
+
+
+class _GraphBinaryWriter(gb.GraphBinaryWriter):
+    """gremlinpython's writer that refuses types it has no serializer for (instead of silently
+    writing nothing) and writes the engine's number types."""
+
+    def __init__(self) -> None:
+        from ..parser import Float32
+        extra: dict[type, Any] = {int: _GBIntOut, long: _GBIntOut, Decimal: _GBDecimalOut,
+                                  Float32: _GBFloatOut, tuple: gb.ListIO,
+                                  frozenset: gb.SetDeserializer}
+        extra.update(_numpy_types())
+        super().__init__(extra)
+
+    def to_dict(self, obj: Any, to_extend: bytearray | None = None) -> Any:
+        if to_extend is None:
+            to_extend = bytearray()
+        if obj is None:
+            to_extend.extend(gb.NULL_BYTES)
+            return to_extend
+        t = type(obj)
+        ser = self.serializers.get(t)
+        if ser is None:
+            for key, s in list(self.serializers.items()):
+                if isinstance(obj, key):
+                    ser = s
+                    break
+            else:
+                raise SerializationError(f"GraphBinary cannot serialize a {t.__name__} result")
+            self.serializers[t] = ser
+        try:
+            return ser.dictify(obj, self, to_extend)
+        except (struct.error, OverflowError, AttributeError, NotImplementedError, TypeError) as e:
+            raise SerializationError(f"GraphBinary cannot serialize {t.__name__}: {e}") from e
+
+
+class GraphBinaryMessageSerializer(MessageSerializer):
+    """GraphBinary 1.0 (gremlinpython's default serializer)."""
+
+    mime = GRAPHBINARY_V1
+    text_frames = False
+
+    def __init__(self) -> None:
+        dt = gb.DataType
+        self.reader = gb.GraphBinaryReader({
+            dt.p: _GBPredicate, dt.textp: _GBTextP, dt.clazz: _GBClass,
+            dt.traversalstrategy: _GBStrategy, dt.lambda_: _GBLambda,
+            dt.long: _GBNumber, dt.float: _GBFloat, dt.biginteger: _GBBigInt,
+            dt.bigdecimal: _GBBigDecimal,
+        })
+        self.writer = _GraphBinaryWriter()
+
+    def read_request(self, payload: bytes | str) -> Request:
+        if isinstance(payload, str):
+            raise ProtocolError(MALFORMED_REQUEST, "GraphBinary requests come in binary frames")
+        b = io.BytesIO(payload)
+        rid: uuid.UUID | None = None
+        try:
+            version = b.read(1)
+            if version != b"\x81":
+                raise ProtocolError(MALFORMED_REQUEST, "GraphBinary request: version byte is not 0x81")
+            raw = b.read(16)
+            if len(raw) != 16:
+                raise ValueError("truncated request id")
+            rid = uuid.UUID(bytes=raw)
+            op = _read_str(b)
+            processor = _read_str(b)
+            n = _read_int(b)
+            if n < 0 or n > 1 << 16:
+                raise ValueError(f"bad argument count {n}")
+            args: dict[str, Any] = {}
+            for _ in range(n):
+                key = self.reader.read_object(b)
+                if not isinstance(key, str):
+                    raise TypeError("argument names must be strings")
+                args[key] = self.reader.read_object(b)
+        except ProtocolError as e:
+            e.request_id = rid
+            raise
+        except RecursionError:
+            raise ProtocolError(MALFORMED_REQUEST, "GraphBinary request nested too deeply",
+                                rid) from None
+        except Exception as e:  # noqa: BLE001 (any decoding failure is a malformed request)
+            raise ProtocolError(MALFORMED_REQUEST, f"malformed GraphBinary request: "
+                                f"{type(e).__name__}: {e}", rid) from None
+        return Request(rid, op, processor, args)
+
+    def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
+                       data: Any = None, attributes: dict[str, Any] | None = None,
+                       meta: dict[str, Any] | None = None) -> bytes:
+        ba = bytearray(b"\x81")
+        if request_id is None:
+            ba.append(0x01)
+        else:
+            ba.append(0x00)
+            ba.extend(request_id.bytes)
+        ba.extend(_int32.pack(code))
+        if message is None:
+            ba.append(0x01)
+        else:
+            ba.append(0x00)
+            raw = message.encode("utf-8")
+            ba.extend(_int32.pack(len(raw)))
+            ba.extend(raw)
+        w = self.writer
+        gb.MapIO.dictify(attributes or {}, w, ba, True, False)
+        gb.MapIO.dictify(meta or {}, w, ba, True, False)
+        w.to_dict(data, ba)
+        return bytes(ba)
+
+
+# ============================================================================ GraphSON 3.0
+
+_ENUMS: dict[str, type] = {"g:Barrier": Barrier, "g:Cardinality": Cardinality, "g:Column": Column,
+                           "g:Operator": Operator, "g:Order": Order, "g:Pick": Pick,
+                           "g:Pop": Pop, "g:Scope": Scope, "g:T": T, "g:Merge": Merge}
+
+
+def _enum_reader(cls: type) -> Any:
+    class _Reader:
+        @classmethod
+        def objectify(cls_, v: Any, reader: Any) -> Any:
+            try:
+                return cls[SymbolUtil.to_snake_case(v)]
+            except KeyError:
+                return cls[v]
+    return _Reader
+
+
+class _GSDirection:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return Direction[v]
+
+
+class _GSPredicate:
+    cls: type = P
+
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        op = v["predicate"]
+        raw = v.get("value")
+        if isinstance(raw, list) and op not in ("within", "without"):
+            args = [reader.to_object(x) for x in raw]
+        else:
+            val = reader.to_object(raw)
+            args = list(val) if op in ("within", "without") and isinstance(val, (list, set)) else [val]
+        return _make_p(cls.cls, op, args)
+
+
+class _GSTextP(_GSPredicate):
+    cls = TextP
+
+
+class _GSBytecode:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        bc = Bytecode()
+        for key, target in (("source", bc.source_instructions), ("step", bc.step_instructions)):
+            for inst in v.get(key, []):
+                if not isinstance(inst, list) or not inst or not isinstance(inst[0], str):
+                    raise ValueError("a bytecode instruction is a list that starts with its name")
+                target.append([inst[0], *(reader.to_object(a) for a in inst[1:])])
+        return bc
+
+
+class _GSBinding:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return Binding(v["key"], reader.to_object(v["value"]))
+
+
+class _GSLambda:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return Lambda(v.get("script", ""), v.get("language", ""), v.get("arguments", -1))
+
+
+class _GSClass:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return GremlinType(v)
+
+
+class _GSNumber:
+    wrap: Any = long
+
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise TypeError(f"not a number: {v!r}")
+        return cls.wrap(int(v))
+
+
+class _GSBigInt(_GSNumber):
+    wrap = bigint
+
+
+class _GSFloat:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        from ..parser import Float32
+        return Float32(float(v))
+
+
+class _GSBigDecimal:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return Decimal(str(v))
+
+
+class _GSChar:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return SingleChar(v)
+
+
+class _GraphSONReader(gs.GraphSONReader):
+    """gremlinpython's GraphSON 3.0 reader plus the request-side types (bytecode, predicates,
+    enums, strategies, lambdas); an unknown ``@type`` is an error, not a plain map."""
+
+    def __init__(self) -> None:
+        extra: dict[str, Any] = {k: _enum_reader(v) for k, v in _ENUMS.items()}
+        extra.update({"g:Direction": _GSDirection, "g:P": _GSPredicate, "g:TextP": _GSTextP,
+                      "g:Bytecode": _GSBytecode, "g:Binding": _GSBinding, "g:Lambda": _GSLambda,
+                      "g:Class": _GSClass, "g:Int64": _GSNumber, "gx:BigInteger": _GSBigInt,
+                      "g:Float": _GSFloat, "gx:BigDecimal": _GSBigDecimal, "gx:Char": _GSChar})
+        super().__init__(extra)
+
+    def to_object(self, obj: Any) -> Any:
+        if isinstance(obj, dict) and "@type" in obj:
+            tname = obj["@type"]
+            des = self.deserializers.get(tname) if isinstance(tname, str) else None
+            if des is not None:
+                return des.objectify(obj.get("@value"), self)
+            value = obj.get("@value")
+            if isinstance(value, dict) and "fqcn" in value:
+                return _strategy(value["fqcn"], self.to_object(value.get("conf") or {}))
+            raise ValueError(f"unknown GraphSON type {tname!r}")
+        if isinstance(obj, dict):
+            return {self.to_object(k): self.to_object(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self.to_object(o) for o in obj]
+        return obj
+
+
+class _GSIntOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        v = int(obj)
+        if -2 ** 31 <= v < 2 ** 31 and type(obj) is not long:
+            return gs.GraphSONUtil.typed_value("Int32", v)
+        if -2 ** 63 <= v < 2 ** 63 and type(obj) is not bigint:
+            return gs.GraphSONUtil.typed_value("Int64", v)
+        return gs.GraphSONUtil.typed_value("BigInteger", v, "gx")
+
+
+class _GSFloatOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        v = float(obj)
+        if math.isnan(v):
+            return gs.GraphSONUtil.typed_value("Float", "NaN")
+        if math.isinf(v):
+            return gs.GraphSONUtil.typed_value("Float", "Infinity" if v > 0 else "-Infinity")
+        return gs.GraphSONUtil.typed_value("Float", v)
+
+
+class _GSDoubleOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return gs.DoubleIO.dictify(float(obj), writer)
+
+
+class _GSDecimalOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return gs.GraphSONUtil.typed_value("BigDecimal", str(obj), "gx")
+
+
+class _GSBoolOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return bool(obj)
+
+
+class _GSListOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return gs.GraphSONUtil.typed_value("List", [writer.to_dict(x) for x in obj])
+
+
+class _GSSetOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        return gs.GraphSONUtil.typed_value("Set", [writer.to_dict(x) for x in obj])
+
+
+class _GSPathOut:
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        labels = gs.GraphSONUtil.typed_value("List", [
+            gs.GraphSONUtil.typed_value("Set", [writer.to_dict(x) for x in lab]) for lab in obj.labels])
+        return gs.GraphSONUtil.typed_value("Path", {
+            "labels": labels, "objects": writer.to_dict(list(obj.objects))})
+
+
+_JSON_NATIVE = (str, bool, type(None))
+
+
+class _GraphSONWriter(gs.GraphSONWriter):
+    """gremlinpython's GraphSON 3.0 writer with the engine's number types; an unknown type is
+    a serialization error."""
+
+    def __init__(self) -> None:
+        from ..parser import Float32
+        extra: dict[type, Any] = {int: _GSIntOut, long: _GSIntOut, bigint: _GSIntOut,
+                                  Float32: _GSFloatOut, Decimal: _GSDecimalOut,
+                                  tuple: _GSListOut, frozenset: _GSSetOut, Path: _GSPathOut}
+        try:
+            import numpy as np
+            extra.update({np.bool_: _GSBoolOut, np.float32: _GSFloatOut,
+                          np.float64: _GSDoubleOut})
+            for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                      np.uint64):
+                extra[t] = _GSIntOut
+        except ImportError:   # pragma: no cover
+            pass
+        super().__init__(extra)
+
+    def to_dict(self, obj: Any) -> Any:
+        if isinstance(obj, _JSON_NATIVE):
+            return obj
+        t = type(obj)
+        ser = self.serializers.get(t)
+        if ser is None:
+            for key, s in list(self.serializers.items()):
+                if isinstance(obj, key):
+                    ser = s
+                    break
+            else:
+                raise SerializationError(f"GraphSON cannot serialize a {t.__name__} result")
+            self.serializers[t] = ser
+        try:
+            return ser.dictify(obj, self)
+        except (OverflowError, AttributeError, NotImplementedError, TypeError, ValueError) as e:
+            raise SerializationError(f"GraphSON cannot serialize {t.__name__}: {e}") from e
+
+
+class GraphSONMessageSerializer(MessageSerializer):
+    """GraphSON 3.0 (``GraphSONSerializersV3d0`` in gremlinpython); responses as text frames."""
+
+    mime = GRAPHSON_V3
+    text_frames = True
+
+    def __init__(self) -> None:
+        self.reader = _GraphSONReader()
+        self.writer = _GraphSONWriter()
+
+    def read_request(self, payload: bytes | str) -> Request:
+        rid: uuid.UUID | None = None
+        try:
+            msg = json.loads(payload)
+            if not isinstance(msg, dict):
+                raise TypeError("a request message is a JSON object")
+            raw_id = msg.get("requestId")
+            if isinstance(raw_id, dict):
+                raw_id = raw_id.get("@value")
+            rid = uuid.UUID(str(raw_id)) if raw_id is not None else None
+            op = msg.get("op")
+            processor = msg.get("processor") or ""
+            if not isinstance(op, str) or not isinstance(processor, str):
+                raise TypeError("op and processor must be strings")
+            args = self.reader.to_object(msg.get("args") or {})
+            if not isinstance(args, dict):
+                raise TypeError("args must be a map")
+        except RecursionError:
+            raise ProtocolError(MALFORMED_REQUEST, "GraphSON request nested too deeply",
+                                rid) from None
+        except Exception as e:  # noqa: BLE001 (any decoding failure is a malformed request)
+            raise ProtocolError(MALFORMED_REQUEST, f"malformed GraphSON request: "
+                                f"{type(e).__name__}: {e}", rid) from None
+        if rid is None:
+            raise ProtocolError(MALFORMED_REQUEST, "GraphSON request without a requestId")
+        return Request(rid, op, processor, args)
+
+    def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
+                       data: Any = None, attributes: dict[str, Any] | None = None,
+                       meta: dict[str, Any] | None = None) -> str:
+        w = self.writer
+        msg = {"requestId": None if request_id is None else str(request_id),
+               "status": {"message": message, "code": code,
+                          "attributes": w.to_dict(attributes or {})},
+               "result": {"data": w.to_dict(data), "meta": w.to_dict(meta or {})}}
+        try:
+            return json.dumps(msg, separators=(",", ":"), default=_json_default)
+        except (TypeError, ValueError) as e:
+            raise SerializationError(f"GraphSON cannot serialize the result: {e}") from e
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (_dt.date, _dt.time)):
+        return o.isoformat()
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+_SERIALIZERS: dict[str, type[MessageSerializer]] = {
+    GRAPHBINARY_V1: GraphBinaryMessageSerializer,
+    GRAPHSON_V3: GraphSONMessageSerializer,
+    "application/json": GraphSONMessageSerializer,
+    "application/vnd.gremlin-v3.0+json;types=true": GraphSONMessageSerializer,
+}
+
+
+def serializer_for(mime: str) -> MessageSerializer | None:
+    """A (new) serializer for a request's mime type, or None when the format is not served."""
+    cls = _SERIALIZERS.get(mime.strip().lower())
+    return cls() if cls is not None else None

@@ -1,0 +1,623 @@
+"""The websocket transport: an aiohttp server that speaks TinkerPop 3.x's driver protocol.
+
+One asyncio loop accepts every connection at ``/gremlin``; each request becomes a task, and its
+traversal runs in a thread pool so the loop keeps serving other clients while it runs.
+
+Concurrency: the engine's graph is not safe for concurrent writes, so each traversal source
+holds a lock and its traversals, reads and writes alike, run one at a time (serialized per
+graph); different traversal sources run in parallel threads (within the GIL). A request waits
+for its source's lock within its evaluation timeout.
+
+Transactions: every traversal is its own transaction (a failing one leaves the graph as it was,
+as in process). ``g.tx().commit()`` (bytecode ``tx commit``, from gremlinpython's
+``g.tx()`` or the text ``g.tx().commit()``) saves a source that was loaded from a path back to
+that path (atomically: the store's ``save`` writes a new directory and swaps it in); the server
+saves those sources again when it stops if they changed. ``rollback`` and ``begin`` succeed and
+do nothing. Session requests (processor ``session``) are served as sessionless ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from gremlin_python.process.traversal import Bytecode
+
+from ...errors import GraphEngineError, QueryError
+from ...store.graph import Graph
+from ..engine import Gremlin
+from ..traversal import QueryTimeout
+from . import protocol as pr
+from .auth import Credentials, parse_sasl_plain
+
+log = logging.getLogger("graphengine.query.server")
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_MAX_FRAME_BYTES", "GremlinServer"]
+
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024
+_LANGUAGES = (None, "", "gremlin-groovy", "gremlin-lang")
+_TX_TEXT = re.compile(r"\s*g\s*\.\s*tx\(\)\s*\.\s*(commit|rollback|begin)\(\)\s*;?\s*\Z")
+_TIMEOUT_GRACE = 2.0       # seconds past a deadline before the loop stops waiting for a thread
+
+
+@dataclass
+class _Source:
+    name: str
+    engine: Gremlin
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    path: Path | None = None
+    saved: Any = None          # the store graph last saved to ``path``
+
+
+@dataclass(eq=False)
+class _Connection:
+    ws: web.WebSocketResponse
+    peer: str
+    authenticated: bool
+    user: str | None = None
+    pending: tuple[pr.MessageSerializer, pr.Request] | None = None
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    inflight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
+
+
+class _Reply(Exception):
+    """Ends a request with an error status."""
+
+    def __init__(self, code: int, message: str, exception: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.exception = exception
+
+
+def _as_engine(value: Any) -> Gremlin:
+    if isinstance(value, Gremlin):
+        return value
+    if isinstance(value, Graph):
+        return Gremlin(value)
+    raise TypeError(f"a traversal source is a Graph or a Gremlin engine, not {type(value).__name__}")
+
+
+class GremlinServer:
+    """A Gremlin Server for unmodified TinkerPop drivers (gremlinpython, Java, JavaScript...).
+
+    Args:
+        sources: one graph (served as ``g``) or a mapping of traversal source names (``g``,
+            ``gmodern``...) to graphs; a :class:`~graphengine.query.Gremlin` engine is served
+            as is, so in-process queries through it see the server's mutations.
+        host: the interface to bind (127.0.0.1 by default: local clients only).
+        port: the TCP port (0: a free port, see :attr:`port` once started).
+        credentials: a :class:`Credentials` (or the path of a credentials file): requests need
+            SASL PLAIN authentication first (status 407, then 401 on a wrong password).
+        ssl_context: serve ``wss://`` with this context.
+        max_frame_bytes: the largest request frame; a larger one closes the connection (1009).
+        evaluation_timeout: seconds a request may take (the request's ``evaluationTimeout``, in
+            milliseconds, overrides it; None or 0: no limit).
+        batch_size: results per response frame (the request's ``batchSize`` overrides it).
+        workers: threads that run traversals.
+        paths: traversal source name -> saved graph directory, written back on
+            ``g.tx().commit()`` and when the server stops (if the graph changed).
+    """
+
+    def __init__(self, sources: Any, host: str = "127.0.0.1", port: int = 8182, *,
+                 credentials: Credentials | os.PathLike | str | None = None,
+                 ssl_context: ssl.SSLContext | None = None,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+                 evaluation_timeout: float | None = 30.0,
+                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 4,
+                 paths: Mapping[str, os.PathLike | str] | None = None):
+        if not isinstance(sources, Mapping):
+            sources = {"g": sources}
+        if not sources:
+            raise ValueError("a server needs at least one traversal source")
+        self._sources: dict[str, _Source] = {}
+        for name, value in sources.items():
+            self.add_source(name, value)
+        for name, path in (paths or {}).items():
+            engine = self._source(name).engine
+            for src in self._sources.values():
+                if src.engine is engine:
+                    src.path, src.saved = Path(path), engine.graph
+        if credentials is not None and not isinstance(credentials, Credentials):
+            credentials = Credentials.load(credentials)
+        self.credentials: Credentials | None = credentials
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.max_frame_bytes = int(max_frame_bytes)
+        self.evaluation_timeout = evaluation_timeout or None
+        self.batch_size = int(batch_size)
+        self.workers = int(workers)
+        self._serializers = {pr.GRAPHBINARY_V1: pr.GraphBinaryMessageSerializer(),
+                             pr.GRAPHSON_V3: pr.GraphSONMessageSerializer()}
+        self._serializers["application/json"] = self._serializers[pr.GRAPHSON_V3]
+        self._graphson = self._serializers[pr.GRAPHSON_V3]
+        self._pool: ThreadPoolExecutor | None = None
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[_Connection] = set()
+        self._stopped = threading.Event()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ sources
+    def add_source(self, name: str, graph: Any) -> Gremlin:
+        """Serve a graph (or a Gremlin engine) under a traversal source name; returns the engine."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a traversal source name is an identifier, not {name!r}")
+        engine = _as_engine(graph)
+        src = _Source(name, engine)
+        for other in self._sources.values():
+            if other.engine is engine:     # one engine under two names: one lock, one path
+                src.lock, src.path, src.saved = other.lock, other.path, other.saved
+        self._sources[name] = src
+        return engine
+
+    def remove_source(self, name: str) -> None:
+        """Stop serving a traversal source (requests for it get status 499)."""
+        self._sources.pop(name, None)
+
+    @property
+    def sources(self) -> list[str]:
+        """The names of the traversal sources served."""
+        return list(self._sources)
+
+    def _source(self, name: str) -> _Source:
+        src = self._sources.get(name)
+        if src is None:
+            raise KeyError(f"no traversal source named {name!r} (served: {', '.join(self._sources)})")
+        return src
+
+    def engine(self, name: str = "g") -> Gremlin:
+        """The Gremlin engine of a traversal source: the server's mutations build on it."""
+        return self._source(name).engine
+
+    def graph(self, name: str = "g") -> Graph:
+        """The store graph of a traversal source after the mutations made through the server."""
+        src = self._source(name)
+        with src.lock:
+            return src.engine.graph
+
+    def execute(self, name: str, text: str, bindings: Mapping[str, Any] | None = None) -> list:
+        """Run Gremlin text on a traversal source in process, serialized with the server's
+        requests (takes the source's lock)."""
+        src = self._source(name)
+        with src.lock:
+            return src.engine.execute(text, bindings).all()
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/gremlin`` (``wss`` with TLS)."""
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{self.host}:{self.port}/gremlin"
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start_async(self) -> None:
+        """Start listening on the running loop (:attr:`port` is the bound port afterwards)."""
+        self._loop = asyncio.get_running_loop()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gremlin-server")
+        app = web.Application()
+        app.router.add_get("/gremlin", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        log.info("Gremlin server listening on %s (sources: %s; auth: %s)", self.url,
+                 ", ".join(self._sources), "SASL PLAIN" if self.credentials else "none")
+
+    async def stop_async(self) -> None:
+        """Close every connection, stop listening and save the sources loaded from a path."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for conn in list(self._connections):
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=1001, message=b"server shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._pool is not None:
+            pool = self._pool
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
+        self.save()
+        log.info("Gremlin server on %s stopped", self.url)
+
+    def start(self) -> GremlinServer:
+        """Run the server in a background thread (returns once it listens)."""
+        if self._thread is not None:
+            raise RuntimeError("the server is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as e:  # noqa: BLE001 (reported to the caller of start())
+                failure.append(e)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self.stop_async())
+                loop.close()
+                self._stopped.set()
+
+        self._thread = threading.Thread(target=run, name="gremlin-server-loop", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop a server started by :meth:`start` (saves path-backed sources; idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> GremlinServer:  # noqa: PYI034
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until SIGINT or SIGTERM, then shut down cleanly (the CLI)."""
+        import signal
+
+        async def main() -> None:
+            await self.start_async()
+            done = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, done.set)
+            try:
+                await done.wait()
+            finally:
+                log.info("shutting down")
+                await self.stop_async()
+
+        asyncio.run(main())
+
+    def save(self) -> list[str]:
+        """Save every path-backed source whose graph changed since it was loaded or saved."""
+        saved: list[str] = []
+        seen: set[int] = set()
+        for src in list(self._sources.values()):
+            if src.path is None or id(src.engine) in seen:
+                continue
+            seen.add(id(src.engine))
+            with src.lock:
+                if self._save_source(src):
+                    saved.append(src.name)
+        return saved
+
+    def _save_source(self, src: _Source) -> bool:
+        """Save a path-backed source if it changed (the caller holds its lock)."""
+        graph = src.engine.graph
+        if src.path is None or graph is src.saved:
+            return False
+        graph.save(src.path)
+        for other in self._sources.values():
+            if other.engine is src.engine:
+                other.saved = graph
+        src.saved = graph
+        log.info("traversal source %s saved to %s", src.name, src.path)
+        return True
+
+    # ------------------------------------------------------------------ websocket
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, autoping=True)
+        await ws.prepare(request)
+        peer = request.remote or "?"
+        conn = _Connection(ws, peer, authenticated=self.credentials is None)
+        self._connections.add(conn)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.BINARY:
+                    await self._on_frame(conn, msg.data, text=False)
+                elif msg.type == WSMsgType.TEXT:
+                    await self._on_frame(conn, msg.data, text=True)
+                elif msg.type == WSMsgType.ERROR:
+                    log.warning("connection from %s: %s", peer, ws.exception())
+                    break
+        finally:
+            self._connections.discard(conn)
+            if not ws.closed:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+        return ws
+
+    async def _send(self, conn: _Connection, ser: pr.MessageSerializer, frame: bytes | str) -> bool:
+        if conn.ws.closed:
+            return False
+        try:
+            async with conn.send_lock:
+                if isinstance(frame, str):
+                    await conn.ws.send_str(frame)
+                else:
+                    await conn.ws.send_bytes(frame)
+            return True
+        except Exception as e:  # noqa: BLE001 (a client that went away)
+            log.debug("send to %s failed: %s", conn.peer, e)
+            return False
+
+    async def _reply(self, conn: _Connection, ser: pr.MessageSerializer, rid: uuid.UUID | None,
+                     code: int, message: str, exception: str | None = None) -> None:
+        attrs = {"exceptions": [exception]} if exception else None
+        await self._send(conn, ser, ser.write_response(rid, code, message, None, attrs))
+
+    async def _on_frame(self, conn: _Connection, data: bytes | str, text: bool) -> None:
+        t0 = time.perf_counter()
+        ser: pr.MessageSerializer = self._graphson
+        try:
+            if text:
+                payload: bytes | str = data
+            else:
+                mime, payload = pr.split_frame(data)   # type: ignore[arg-type]
+                found = self._serializers.get(mime.strip().lower())
+                if found is None:
+                    raise pr.ProtocolError(pr.MALFORMED_REQUEST, f"no serializer for the mime type "
+                                           f"{mime!r}: this server reads {pr.GRAPHBINARY_V1} and "
+                                           f"{pr.GRAPHSON_V3}")
+                ser = found
+            req = ser.read_request(payload)
+        except pr.ProtocolError as e:
+            await self._reply(conn, ser, e.request_id, e.code, e.message)
+            self._log("?", "", "-", e.code, t0, 0, conn, e.request_id)
+            return
+        if not conn.authenticated:
+            await self._authenticate(conn, ser, req, t0)
+            return
+        self._spawn(conn, ser, req)
+
+    def _spawn(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve(conn, ser, req))
+        conn.tasks.add(task)
+        task.add_done_callback(conn.tasks.discard)
+
+    async def _authenticate(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request,
+                            t0: float) -> None:
+        assert self.credentials is not None
+        if req.op != "authentication":
+            conn.pending = (ser, req)
+            await self._send(conn, ser, ser.write_response(req.request_id, pr.AUTHENTICATE, "",
+                                                           None))
+            self._log(req.op, req.processor, "-", pr.AUTHENTICATE, t0, 0, conn, req.request_id)
+            return
+        mech = req.args.get("saslMechanism") or "PLAIN"
+        sasl = req.args.get("sasl")
+        user, ok = None, False
+        if mech == "PLAIN" and isinstance(sasl, (str, bytes)):
+            try:
+                user, password = parse_sasl_plain(sasl)
+            except ValueError:
+                user = None
+            else:
+                creds = self.credentials
+                ok = await asyncio.get_running_loop().run_in_executor(
+                    None, creds.authenticate, user, password)
+        if not ok:
+            conn.pending = None
+            log.warning("authentication failed for user %r from %s", user, conn.peer)
+            await self._reply(conn, ser, req.request_id, pr.UNAUTHORIZED,
+                              "Username and/or password are incorrect" if mech == "PLAIN" else
+                              f"SASL mechanism {mech!r} is not supported: use PLAIN")
+            self._log(req.op, req.processor, "-", pr.UNAUTHORIZED, t0, 0, conn, req.request_id)
+            return
+        conn.authenticated, conn.user = True, user
+        pending, conn.pending = conn.pending, None
+        if pending is None:
+            await self._send(conn, ser, ser.write_response(req.request_id, pr.NO_CONTENT, "", None))
+            self._log(req.op, req.processor, "-", pr.NO_CONTENT, t0, 0, conn, req.request_id)
+        else:
+            self._spawn(conn, *pending)
+
+    # ------------------------------------------------------------------ requests
+    async def _serve(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
+        t0 = time.perf_counter()
+        source, code, count = "-", pr.SERVER_ERROR, 0
+        async with conn.inflight:
+            try:
+                source, frames, code, count = await self._process(ser, req)
+                for frame in frames:
+                    if not await self._send(conn, ser, frame):
+                        break
+            except _Reply as e:
+                code = e.code
+                await self._reply(conn, ser, req.request_id, e.code, e.message, e.exception)
+            except Exception as e:
+                code = pr.SERVER_ERROR
+                log.exception("request %s failed", req.request_id)
+                await self._reply(conn, ser, req.request_id, code, f"{type(e).__name__}: {e}",
+                                  type(e).__qualname__)
+            finally:
+                self._log(req.op, req.processor, source, code, t0, count, conn, req.request_id)
+
+    def _log(self, op: str, processor: str, source: str, code: int, t0: float, count: int,
+             conn: _Connection, rid: uuid.UUID | None) -> None:
+        log.info("request op=%s processor=%s source=%s status=%d ms=%.2f results=%d peer=%s "
+                 "user=%s id=%s", op or "?", processor or "''", source, code,
+                 1000 * (time.perf_counter() - t0), count, conn.peer, conn.user or "-", rid)
+
+    async def _process(self, ser: pr.MessageSerializer,
+                       req: pr.Request) -> tuple[str, list[bytes | str], int, int]:
+        op, args = req.op, req.args
+        rid = req.request_id
+        if op in ("close", "authentication"):
+            return "-", [ser.write_response(rid, pr.NO_CONTENT, "", None)], pr.NO_CONTENT, 0
+        aliases = args.get("aliases") or {}
+        if not isinstance(aliases, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, "aliases must map names to traversal "
+                         "source names")
+        gremlin = args.get("gremlin")
+        bindings: Mapping[str, Any] = {}
+        if op == "eval":
+            if req.processor not in ("", "session"):
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"op eval is served by the '' processor,"
+                             f" not {req.processor!r}")
+            if not isinstance(gremlin, str):
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, "eval needs a gremlin argument: the "
+                             "script text")
+            language = args.get("language")
+            if language not in _LANGUAGES:
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"language {language!r} is not "
+                             "supported: scripts are Gremlin (gremlin-groovy or gremlin-lang "
+                             "syntax without Groovy code)")
+            bindings = args.get("bindings") or {}
+            if not isinstance(bindings, Mapping) or not all(isinstance(k, str) for k in bindings):
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, "bindings must map names to values")
+            source, gremlin = self._script_source(gremlin, aliases)
+        elif op == "bytecode":
+            if req.processor not in ("traversal", "session"):
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"op bytecode is served by the "
+                             f"'traversal' processor, not {req.processor!r}")
+            if not isinstance(gremlin, Bytecode):
+                raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, "bytecode needs a gremlin argument: "
+                             "the traversal's bytecode")
+            source = aliases.get("g", "g")
+        else:
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"Message with op code [{op}] is not "
+                         "recognized (ops: eval, bytecode, authentication, close)")
+        src = self._sources.get(source)
+        if src is None:
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"The traversal source [{source}] for alias "
+                         f"[g] is not configured on the server (served: {', '.join(self._sources)})")
+        batch = args.get("batchSize", self.batch_size)
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"batchSize must be a positive integer, "
+                         f"not {batch!r}")
+        timeout = self._timeout(args)
+        if pr.contains_lambda(gremlin) or pr.contains_lambda(bindings):
+            raise _Reply(pr.SERVER_ERROR_EVALUATION, "lambdas are not supported: rewrite the "
+                         "closure with Gremlin steps", "QueryEvaluationError")
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._pool, self._evaluate, src, op, gremlin, dict(bindings),
+                                   timeout, ser, rid, batch)
+        try:
+            if timeout is None:
+                frames, code, count = await fut
+            else:
+                frames, code, count = await asyncio.wait_for(asyncio.shield(fut),
+                                                             timeout + _TIMEOUT_GRACE)
+        except asyncio.TimeoutError:
+            raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"evaluation exceeded the {timeout * 1000:.0f} "
+                         "ms evaluationTimeout - consider increasing it", "QueryTimeout") from None
+        return src.name, frames, code, count
+
+    def _script_source(self, text: str, aliases: Mapping[str, str]) -> tuple[str, str]:
+        """The traversal source of a script and the script as the parser reads it (``g...``).
+
+        A script may start with an alias or a source name (``gmodern.V()``); only that leading
+        name is rewritten to ``g``; the text is then parsed, never evaluated."""
+        stripped = text.lstrip()
+        i = 0
+        while i < len(stripped) and (stripped[i].isalnum() or stripped[i] == "_"):
+            i += 1
+        head = stripped[:i]
+        if head and head != "g" and (head in aliases or head in self._sources):
+            return aliases.get(head, head), "g" + stripped[i:]
+        return aliases.get("g", "g"), text
+
+    def _timeout(self, args: Mapping[str, Any]) -> float | None:
+        raw = args.get("evaluationTimeout", args.get("scriptEvaluationTimeout"))
+        if raw is None:
+            return self.evaluation_timeout
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"evaluationTimeout is milliseconds, "
+                         f"not {raw!r}")
+        return raw / 1000.0 if raw else None
+
+    def _evaluate(self, src: _Source, op: str, gremlin: Any, bindings: dict[str, Any],
+                  timeout: float | None, ser: pr.MessageSerializer, rid: uuid.UUID | None,
+                  batch: int) -> tuple[list[bytes | str], int, int]:
+        """Runs in a worker thread: the traversal under the source's lock, then serialization."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not src.lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"evaluation exceeded the {timeout * 1000:.0f}"
+                         " ms evaluationTimeout waiting for the graph (other requests hold it)",
+                         "QueryTimeout")
+        try:
+            engine = src.engine
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            engine.evaluation_timeout = remaining
+            try:
+                tx_text = _TX_TEXT.match(gremlin) if op == "eval" else None
+                if tx_text is not None:
+                    results: list = self._tx(src, Bytecode(), tx_text.group(1)) or []
+                elif op == "eval":
+                    results = engine.execute(gremlin, bindings).all()
+                else:
+                    tx = self._tx(src, gremlin)
+                    results = engine.submit(gremlin) if tx is None else tx
+            except QueryTimeout as e:
+                raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"{e} (evaluationTimeout "
+                             f"{timeout * 1000 if timeout else 0:.0f} ms)", "QueryTimeout") from e
+            except (QueryError, GraphEngineError) as e:
+                raise _Reply(pr.SERVER_ERROR_EVALUATION, str(e), type(e).__name__) from e
+            finally:
+                engine.evaluation_timeout = self.evaluation_timeout
+        finally:
+            src.lock.release()
+        try:
+            if not results:
+                return [ser.write_response(rid, pr.NO_CONTENT, "", None)], pr.NO_CONTENT, 0
+            frames: list[bytes | str] = []
+            n = len(results)
+            for start in range(0, n, batch):
+                last = start + batch >= n
+                frames.append(ser.write_response(rid, pr.SUCCESS if last else pr.PARTIAL_CONTENT,
+                                                 "", results[start:start + batch]))
+        except pr.ProtocolError as e:
+            raise _Reply(e.code, e.message, "SerializationError") from e
+        except RecursionError as e:
+            raise _Reply(pr.SERVER_ERROR_SERIALIZATION, "the result nests too deeply to "
+                         "serialize", "SerializationError") from e
+        return frames, pr.SUCCESS, n
+
+    def _tx(self, src: _Source, bc: Bytecode, op: str | None = None) -> list | None:
+        """``g.tx().commit()`` / ``rollback()`` / ``begin()``: None for any other bytecode."""
+        if op is None:
+            si = bc.source_instructions
+            if bc.step_instructions or len(si) != 1 or si[0][0] != "tx":
+                return None
+            op = si[0][1] if len(si[0]) > 1 else None
+        if op == "commit":
+            self._save_source(src)
+        elif op not in ("rollback", "begin"):
+            raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"unknown transaction operation {op!r}")
+        return []

@@ -1,0 +1,489 @@
+"""The Gremlin Server protocol, driven by the real gremlinpython client (and raw aiohttp frames).
+
+Covers: DriverRemoteConnection with GraphBinary (default) and GraphSON 3.0, Client.submit with
+text and bindings, results equal to the in-process engine's, batching (206 ... 200) and 204,
+SASL PLAIN success and failure, evaluation timeout (598), syntax and evaluation errors (597),
+robustness (random bytes, truncated GraphBinary, unknown mime type, oversize frame, unknown op,
+a client that disconnects mid-result), mutations visible in process, save on commit, the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+import uuid
+
+import pytest
+
+pytest.importorskip("gremlin_python")
+aiohttp = pytest.importorskip("aiohttp")
+
+from gremlin_python.driver.client import Client
+from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+from gremlin_python.driver.protocol import GremlinServerError
+from gremlin_python.driver.serializer import (
+    GraphBinarySerializersV1,
+    GraphSONSerializersV3d0,
+)
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import Bytecode, Order, P, T, TextP
+from gremlin_python.structure.io import graphbinaryV1
+
+import graphengine
+from graphengine.datasets import load_modern_graph
+from graphengine.query import Gremlin
+from graphengine.query.server import GremlinServer, add_user
+from graphengine.query.server import protocol as pr
+
+SERIALIZERS = {"graphbinary": GraphBinarySerializersV1, "graphson": GraphSONSerializersV3d0}
+
+
+@pytest.fixture(scope="module")
+def sess():
+    with graphengine.session() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def server(sess):
+    """The modern graph as ``g`` and ``gmodern`` (separate engines), 64 KiB frames at most."""
+    srv = sess.serve({"g": load_modern_graph(sess), "gmodern": load_modern_graph(sess)}, port=0,
+                     max_frame_bytes=64 * 1024, evaluation_timeout=20.0)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def local(sess):
+    return Gremlin(load_modern_graph(sess))
+
+
+def _remote(server, serializer="graphbinary", source="g", **kw):
+    conn = DriverRemoteConnection(server.url, source, message_serializer=SERIALIZERS[serializer](),
+                                  **kw)
+    return conn, traversal().with_(conn)
+
+
+def _norm(x):
+    """Results comparable across the wire (dict keys keep their type, order kept)."""
+    if isinstance(x, dict):
+        return sorted(((repr(k), _norm(v)) for k, v in x.items()))
+    if isinstance(x, (list, tuple)):
+        return [_norm(v) for v in x]
+    if isinstance(x, set):
+        return sorted(repr(_norm(v)) for v in x)
+    return x
+
+
+TRAVERSALS = [
+    lambda g: g.V().has("name", "marko").out("knows").values("name"),
+    lambda g: g.V().count(),
+    lambda g: g.E().has("weight", P.gt(0.5)).in_v().values("name"),
+    lambda g: g.V().has("age", P.between(27, 33)).order().by("age", Order.desc).values("name"),
+    lambda g: g.V().has("name", TextP.starting_with("m")).value_map(True),
+    lambda g: g.V().group().by(T.label).by(__.values("name").fold()),
+    lambda g: g.V(1).out().path().by("name"),
+    lambda g: g.V().has_label("person").values("age").sum_(),
+    lambda g: g.V().has("name", P.within("josh", "vadas")).out_e().label(),
+    lambda g: g.V(1).out_e(),
+    lambda g: g.V().both().both().group_count().by("name"),
+    lambda g: g.V().has("name", "nobody"),
+    lambda g: g.V().values("age").mean(),
+    lambda g: g.V().project("n", "c").by("name").by(__.both().count()),
+]
+
+
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_bytecode_results_equal_in_process(server, local, serializer):
+    conn, g = _remote(server, serializer)
+    gl = local.traversal_source()
+    try:
+        for make in TRAVERSALS:
+            got, want = make(g).to_list(), make(gl).to_list()
+            assert _norm(got) == _norm(want), (make(gl).bytecode, got, want)
+        # bulk: traversers come back with their bulk and gremlinpython expands them
+        assert g.V().both().has_label("software").count().next() == 4
+        assert sorted(g.V().out().values("name").to_list()) == sorted(
+            gl.V().out().values("name").to_list())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_client_submit_text_and_bindings(server, local, serializer):
+    client = Client(server.url, "g", message_serializer=SERIALIZERS[serializer]())
+    try:
+        text = "g.V().has('name', who).out(lab).values('name')"
+        bindings = {"who": "marko", "lab": "knows"}
+        got = client.submit(text, bindings).all().result()
+        assert got == local.execute(text, bindings).all() == ["vadas", "josh"]
+        assert client.submit("g.V().count()").all().result() == [6]
+        assert client.submit("g.V(1).values('name').next()").all().result() == ["marko"]
+        # an alias: the text's leading name is a served traversal source
+        assert client.submit("gmodern.V().has('age', gt(30)).count()").all().result() == [2]
+        # bindings are values, never code
+        got = client.submit("g.V().has('name', x).count()", {"x": "g.V().drop()"}).all().result()
+        assert got == [0]
+        assert client.submit("g.V().count()").all().result() == [6]
+    finally:
+        client.close()
+
+
+def test_aliases_map_g_to_a_named_source(server):
+    conn, g = _remote(server, source="gmodern")
+    try:
+        assert g.V().has("name", "josh").values("age").next() == 32
+    finally:
+        conn.close()
+
+
+def test_batches_and_empty_results(server):
+    """batchSize 2 over 6 vertices: 206, 206, 200; an empty result: one 204."""
+    ser = pr.GraphBinaryMessageSerializer()
+
+    async def run():
+        async with aiohttp.ClientSession() as s, s.ws_connect(server.url) as ws:
+            codes = []
+            await ws.send_bytes(_gb_request("eval", "", {"gremlin": "g.V()", "batchSize": 2}))
+            while True:
+                msg = await ws.receive(timeout=10)
+                resp = _gb_response(msg.data)
+                codes.append((resp["status"]["code"], len(resp["result"]["data"])))
+                if resp["status"]["code"] != 206:
+                    break
+            await ws.send_bytes(_gb_request("eval", "", {"gremlin": "g.V().has('name','zz')"}))
+            empty = _gb_response((await ws.receive(timeout=10)).data)
+            return codes, empty
+
+    codes, empty = asyncio.run(run())
+    assert codes == [(206, 2), (206, 2), (200, 2)]
+    assert empty["status"]["code"] == 204 and empty["result"]["data"] is None
+    assert ser.mime == pr.GRAPHBINARY_V1
+
+
+def test_syntax_and_evaluation_errors(server):
+    client = Client(server.url, "g")
+    try:
+        with pytest.raises(GremlinServerError) as e:
+            client.submit("g.V().has('name',").all().result()
+        assert e.value.status_code == 597
+        assert "line 1, column" in e.value.status_message
+        with pytest.raises(GremlinServerError) as e:
+            client.submit("g.V().noSuchStep()").all().result()
+        assert e.value.status_code == 597
+        with pytest.raises(GremlinServerError) as e:
+            client.submit("g.V().map{ it.get() }").all().result()
+        assert e.value.status_code == 597 and "lambda" in e.value.status_message
+    finally:
+        client.close()
+    conn, g = _remote(server)
+    try:
+        bc = Bytecode()
+        bc.add_step("V")
+        bc.add_step("noSuchStep")
+        with pytest.raises(GremlinServerError) as e:
+            conn.submit(bc)
+        assert e.value.status_code == 597 and "noSuchStep" in e.value.status_message
+        assert g.V().count().next() == 6          # the connection keeps working
+    finally:
+        conn.close()
+
+
+def test_timeout(server):
+    client = Client(server.url, "g")
+    try:
+        with pytest.raises(GremlinServerError) as e:
+            client.submit("g.V().repeat(both()).times(12).path().count()",
+                          request_options={"evaluationTimeout": 100}).all().result()
+        assert e.value.status_code == 598
+        assert "evaluationTimeout" in e.value.status_message
+        assert client.submit("g.V().count()").all().result() == [6]
+    finally:
+        client.close()
+    conn, g = _remote(server)
+    try:
+        with pytest.raises(GremlinServerError) as e:
+            g.with_("evaluationTimeout", 100).V().repeat(__.both()).times(12).path().count().next()
+        assert e.value.status_code == 598
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def secured(sess, tmp_path_factory):
+    path = tmp_path_factory.mktemp("auth") / "users.txt"
+    add_user(path, "alice", "s3cret!")
+    add_user(path, "bob", "other")
+    assert "s3cret" not in path.read_text()
+    srv = sess.serve(load_modern_graph(sess), port=0, credentials=path)
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_sasl_success(secured, serializer):
+    conn, g = _remote(secured, serializer, username="alice", password="s3cret!")
+    try:
+        assert g.V().count().next() == 6
+        assert g.V().has("name", "marko").values("age").next() == 29   # authenticated once
+    finally:
+        conn.close()
+
+
+def test_sasl_failure(secured):
+    conn, g = _remote(secured, username="alice", password="wrong")
+    try:
+        with pytest.raises(GremlinServerError) as e:
+            g.V().count().next()
+        assert e.value.status_code == 401
+    finally:
+        conn.close()
+    conn, g = _remote(secured, username="mallory", password="s3cret!")
+    try:
+        with pytest.raises(GremlinServerError) as e:
+            g.V().count().next()
+        assert e.value.status_code == 401
+    finally:
+        conn.close()
+
+
+def test_sasl_required(secured):
+    async def run():
+        async with aiohttp.ClientSession() as s, s.ws_connect(secured.url) as ws:
+            await ws.send_bytes(_gb_request("eval", "", {"gremlin": "g.V().count()"}))
+            return _gb_response((await ws.receive(timeout=10)).data)
+
+    assert asyncio.run(run())["status"]["code"] == 407
+
+
+# ------------------------------------------------------------------------------- robustness
+
+def _gb_request(op: str, processor: str, args: dict, rid: uuid.UUID | None = None) -> bytes:
+    ser = GraphBinarySerializersV1()
+    return ser.finalize_message({"requestId": str(rid or uuid.uuid4()), "op": op,
+                                 "processor": processor, "args": args}, 0x20, ser.version)
+
+
+def _gb_response(data: bytes) -> dict:
+    return GraphBinarySerializersV1().deserialize_message(data)
+
+
+def _graph_unchanged(server) -> None:
+    assert server.execute("g", "g.V().count()") == [6]
+    assert server.execute("g", "g.E().count()") == [6]
+    conn, g = _remote(server)      # another client is still served
+    try:
+        assert g.V().has("name", "marko").out("knows").count().next() == 2
+    finally:
+        conn.close()
+
+
+async def _exchange(url: str, frame: bytes | str):
+    """Sends one frame; returns ('response', status code) or ('closed', close code)."""
+    async with aiohttp.ClientSession() as s, s.ws_connect(url, max_msg_size=0) as ws:
+        if isinstance(frame, str):
+            await ws.send_str(frame)
+        else:
+            await ws.send_bytes(frame)
+        msg = await ws.receive(timeout=10)
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            return "response", _gb_response(msg.data)["status"]["code"]
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            return "response", GraphSONSerializersV3d0().deserialize_message(msg.data)["status"]["code"]
+        return "closed", ws.close_code
+
+
+def test_random_bytes(server):
+    rng = random.Random(7)
+    for n in (1, 5, 40, 300):
+        kind, code = asyncio.run(_exchange(server.url, bytes(rng.randrange(256) for _ in range(n))))
+        assert kind == "closed" or code == 498
+    _graph_unchanged(server)
+
+
+def test_truncated_graphbinary(server):
+    full = _gb_request("bytecode", "traversal",
+                       {"gremlin": traversal().with_(None).V().has("name", "marko").bytecode,
+                        "aliases": {"g": "g"}})
+    for cut in (34, 40, 60, len(full) - 3):
+        kind, code = asyncio.run(_exchange(server.url, full[:cut]))
+        assert (kind, code) == ("response", 498)
+    kind, code = asyncio.run(_exchange(server.url, b"\x05hello" + full[33:]))
+    assert (kind, code) == ("response", 498)        # an unknown mime type
+    kind, code = asyncio.run(_exchange(server.url, '{"op": "eval", "args": '))  # broken GraphSON
+    assert (kind, code) == ("response", 498)
+    _graph_unchanged(server)
+
+
+def test_oversize_frame(server):
+    big = _gb_request("eval", "", {"gremlin": "g.V().has('name', x)", "bindings": {"x": "y" * 200_000}})
+    kind, code = asyncio.run(_exchange(server.url, big))
+    assert kind == "closed" and code == 1009
+    _graph_unchanged(server)
+
+
+def test_unknown_op_and_bad_arguments(server):
+    assert asyncio.run(_exchange(server.url, _gb_request("frobnicate", "", {}))) == ("response", 499)
+    assert asyncio.run(_exchange(server.url, _gb_request("eval", "", {}))) == ("response", 499)
+    assert asyncio.run(_exchange(server.url, _gb_request(
+        "eval", "", {"gremlin": "g.V()", "batchSize": -1}))) == ("response", 499)
+    assert asyncio.run(_exchange(server.url, _gb_request(
+        "bytecode", "traversal", {"gremlin": traversal().with_(None).V().bytecode,
+                                  "aliases": {"g": "nosuch"}}))) == ("response", 499)
+    _graph_unchanged(server)
+
+
+def test_client_disconnects_mid_result(server):
+    async def run():
+        async with aiohttp.ClientSession() as s:
+            ws = await s.ws_connect(server.url)
+            await ws.send_bytes(_gb_request("eval", "", {
+                "gremlin": "g.V().both().both().both().both()", "batchSize": 1}))
+            first = _gb_response((await ws.receive(timeout=10)).data)
+            await ws.close()
+            return first["status"]["code"]
+
+    assert asyncio.run(run()) == 206
+    _graph_unchanged(server)
+
+
+def test_graphson_text_frames(server):
+    msg = (f'{{"requestId": "{uuid.uuid4()}", "op": "eval", "processor": "", "args": {{"gremlin": '
+           '"g.V().has(\'name\', n).values(\'age\')", "bindings": {"n": "vadas"}}}')
+
+    async def run():
+        async with aiohttp.ClientSession() as s, s.ws_connect(server.url) as ws:
+            await ws.send_str(msg)
+            return (await ws.receive(timeout=10)).data
+
+    resp = GraphSONSerializersV3d0().deserialize_message(asyncio.run(run()))
+    assert resp["status"]["code"] == 200 and resp["result"]["data"] == [27]
+
+
+def test_protocol_reads_what_gremlinpython_writes():
+    """Predicates, strategies, enums and typed numbers survive GraphBinary and GraphSON."""
+    from gremlin_python.process.strategies import SubgraphStrategy
+    from gremlin_python.statics import long
+
+    g = traversal().with_(None)
+    t = (g.with_strategies(SubgraphStrategy(vertices=__.has("age", P.gt(28))))
+         .V().has("name", P.within("a", "b")).has("age", P.between(1, long(5)))
+         .has("name", TextP.containing("x").or_(TextP.ending_with("y")))
+         .order().by("age", Order.desc).inject(long(2 ** 40)))
+    for ser_cls, pser in ((GraphBinarySerializersV1, pr.GraphBinaryMessageSerializer),
+                          (GraphSONSerializersV3d0, pr.GraphSONMessageSerializer)):
+        client_ser = ser_cls()
+        from gremlin_python.driver.request import RequestMessage
+        frame = client_ser.serialize_message(str(uuid.uuid4()), RequestMessage(
+            "traversal", "bytecode", {"gremlin": t.bytecode, "aliases": {"g": "g"}}))
+        _mime, payload = pr.split_frame(frame)
+        req = pser().read_request(payload)
+        bc = req.args["gremlin"]
+        assert isinstance(bc, Bytecode) and str(bc) == str(t.bytecode), ser_cls
+        strat = bc.source_instructions[0][1]
+        assert strat.strategy_name == "SubgraphStrategy"
+        assert isinstance(strat.configuration["vertices"], Bytecode)
+        assert type(bc.step_instructions[-1][1]) is long
+
+
+def test_serialization_error_is_599(sess):
+    class Odd:
+        pass
+
+    q = Gremlin(load_modern_graph(sess))
+    ser = pr.GraphBinaryMessageSerializer()
+    with pytest.raises(pr.ProtocolError) as e:
+        ser.write_response(uuid.uuid4(), 200, "", [Odd()])
+    assert e.value.code == 599
+    buf = io.BytesIO(ser.write_response(uuid.uuid4(), 200, "", [1, 2 ** 40, 2 ** 70, 1.5]))
+    out = GraphBinarySerializersV1().deserialize_message(buf.getvalue())
+    assert out["result"]["data"] == [1, 2 ** 40, 2 ** 70, 1.5]
+    assert q.execute("g.V().count()").one() == 6
+    assert graphbinaryV1.DataType.traverser.value == 0x21
+
+
+# ------------------------------------------------------------------------------- mutations
+
+def test_mutations_reach_the_session_graph(sess):
+    g0 = load_modern_graph(sess)
+    q = sess.gremlin(g0)
+    server = sess.serve({"g": q}, port=0)
+    try:
+        conn, g = _remote(server)
+        try:
+            g.add_v("person").property("name", "zoe").property("age", 41).iterate()
+            g.V().has("name", "vadas").drop().iterate()
+            assert g.V().count().next() == 6
+        finally:
+            conn.close()
+        # in process: the same engine sees the server's mutations, and the store graph too
+        assert q.execute("g.V().has('name','zoe').values('age')").all() == [41]
+        assert server.engine("g") is q
+        graph = server.graph("g")
+        assert graph.vertex_count == 6
+        assert Gremlin(graph).execute("g.V().has('name','vadas').count()").one() == 0
+        # a failing traversal leaves the graph as it was
+        client = Client(server.url, "g")
+        try:
+            with pytest.raises(GremlinServerError):
+                client.submit("g.addV('person').property('name','x').V().noSuchStep()").all().result()
+        finally:
+            client.close()
+        assert q.execute("g.V().count()").one() == 6
+    finally:
+        server.stop()
+
+
+def test_commit_saves_a_path_backed_graph(sess, tmp_path):
+    path = tmp_path / "modern"
+    load_modern_graph(sess).save(path)
+    server = GremlinServer({"g": graphengine.load_graph(path)}, port=0, paths={"g": path}).start()
+    try:
+        client = Client(server.url, "g")
+        try:
+            client.submit("g.addV('person').property('name','ann')").all().result()
+            assert graphengine.load_graph(path).vertex_count == 6       # not yet committed
+            assert client.submit("g.tx().commit()").all().result() == []
+        finally:
+            client.close()
+        assert graphengine.load_graph(path).vertex_count == 7
+        conn, g = _remote(server)
+        try:
+            g.add_v("person").property("name", "bo").iterate()
+        finally:
+            conn.close()
+    finally:
+        server.stop()                                                   # saves on stop
+    assert graphengine.load_graph(path).vertex_count == 8
+
+
+def test_session_close_stops_its_servers():
+    s = graphengine.session()
+    server = s.serve(load_modern_graph(s), port=0)
+    url = server.url
+    s.close()
+
+    async def connect():
+        async with aiohttp.ClientSession() as cs, cs.ws_connect(url):
+            pass
+
+    with pytest.raises((aiohttp.ClientError, OSError)):
+        asyncio.run(connect())
+
+
+def test_cli_credentials_and_parser(tmp_path, monkeypatch):
+    from graphengine import cli
+    from graphengine.query.server import Credentials
+
+    path = tmp_path / "users.txt"
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw1\n"))
+    assert cli.main(["credentials", "add", str(path), "carol", "--password-stdin"]) == 0
+    creds = Credentials.load(path)
+    assert creds.authenticate("carol", "pw1") and not creds.authenticate("carol", "pw2")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    args = cli.build_parser().parse_args(["serve", "--dataset", "modern", "--port", "0",
+                                          "--evaluation-timeout", "500"])
+    assert args.dataset == ["modern"] and args.evaluation_timeout == 500
