@@ -280,7 +280,7 @@ def read_graphson(path: PathLike, num_fragments: int = 1,
         for key in keys:
             lists = [v.properties.get(key, []) for v in vs]
             kind = _column_kind(x.kind for values in lists for x in values)
-            simple = kind is not None and all(
+            simple = kind is not None and key != "id" and all(
                 len(values) <= 1 and not any(x.meta for x in values) for values in lists)
             if simple:
                 columns[key] = pa.array([values[0].value if values else None for values in lists],
@@ -304,13 +304,18 @@ def read_graphson(path: PathLike, num_fragments: int = 1,
             if e.dst not in label_of:
                 raise LoadError(f"GraphSON {os.fspath(path)}: edge {e.id!r} ({label}) names "
                                 f"the unknown vertex {e.dst!r}")
-        keys = list(dict.fromkeys(k for e in es for k in e.properties))
+        keys = []
         kinds = {}
-        for key in keys:
+        for key in dict.fromkeys(k for e in es for k in e.properties):
             kind = _column_kind(e.properties[key][1] for e in es if key in e.properties)
-            if kind is None:
-                raise LoadError(f"GraphSON {os.fspath(path)}: edge property {key!r} of {label!r} "
-                                f"mixes types that one column cannot hold")
+            if kind is None or key in ("id", "src", "dst"):
+                # mixed types, or a name the edge table uses: set through Gremlin
+                for e in es:
+                    if key in e.properties:
+                        mutations.append((f"g.E(eid).property({_quote(key)}, val)",
+                                          {"eid": e.id, "val": e.properties[key][0]}))
+                continue
+            keys.append(key)
             kinds[key] = kind
         relations: dict[tuple[str, str], list[_Edge]] = {}
         for e in es:

@@ -186,6 +186,24 @@ def test_string_ids_mixed_ints_and_single_mutation(tmp_path):
     assert [v.id for v in iter_graphson(path)] == ["a", "b", "c"]
 
 
+def test_reserved_names_and_mixed_edge_types_become_mutations(tmp_path):
+    path = tmp_path / "g.json"
+    path.write_text("\n".join([
+        _line(_i32(1), "p", {"id": [{"id": 0, "value": "x"}]},
+              {"e": [{"id": _i32(10), "inV": _i32(2), "properties": {"w": _i32(1), "id": "a"}},
+                     {"id": _i32(11), "inV": _i32(2), "properties": {"w": "heavy"}}]}),
+        _line(_i32(2), "p"),
+    ]))
+    g, extra = read_graphson(path)
+    assert g.to_arrow("p").column_names == ["id"]
+    assert g.to_arrow("e", "edge").column_names == ["src", "dst", "id"]
+    assert extra == [
+        ('g.V(vid).property(Cardinality.single, "id", val)', {"vid": 1, "val": "x"}),
+        ('g.E(eid).property("w", val)', {"eid": 10, "val": 1}),
+        ('g.E(eid).property("w", val)', {"eid": 11, "val": "heavy"}),
+        ('g.E(eid).property("id", val)', {"eid": 10, "val": "a"})]
+
+
 def test_errors(tmp_path):
     with pytest.raises(LoadError, match="cannot open"):
         read_graphson(tmp_path / "missing.json")
