@@ -456,8 +456,13 @@ class TraversalMapStep(Step):
             elif self.name == "flatMap":
                 for r in self.trav.results(ctx, t):
                     yield t.split(r.obj).clone(r.bulk)
-            else:
+            elif t.bulk == 1:
                 yield from self.trav.results(ctx, t)
+            else:
+                # local() takes one unit of bulk at a time (TinkerPop's LocalStep)
+                one = t.clone(1)
+                for _ in range(t.bulk):
+                    yield from self.trav.results(ctx, one.clone())
 
     def children(self):
         return [self.trav]
