@@ -1434,6 +1434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=15, help="failure reasons to list (default 15)")
     ap.add_argument("--by-feature", action="store_true",
                     help="also print pass / fail / skip per feature file (those with failures)")
+    ap.add_argument("--server", nargs="?", const="graphbinary", choices=["graphbinary", "graphson"],
+                    help="send every scenario through graphengine's Gremlin server (websocket, "
+                         "gremlinpython bytecode; GraphBinary unless graphson is given)")
     ap.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
@@ -1442,9 +1445,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not path.exists():
         print(f"no TinkerPop feature files at {path}: nothing to run")
         return 0
-    report = run_suite(path, args.data, name_filter=args.filter, timeout=args.timeout or None,
-                       graph_fragments=args.graph_fragments,
-                       skip_tags=SKIP_TAGS | {t.lstrip("@") for t in args.skip_tag})
+    backend: Any = None
+    if args.server:
+        from .server.remote import ServerBackend
+        backend = ServerBackend(LocalBackend(args.data or default_data_path(
+            path if path.is_dir() else path.parent), num_fragments=args.graph_fragments),
+            serializer=args.server, timeout=args.timeout or None)
+    try:
+        report = run_suite(path, args.data, name_filter=args.filter, timeout=args.timeout or None,
+                           graph_fragments=args.graph_fragments, backend=backend,
+                           skip_tags=SKIP_TAGS | {t.lstrip("@") for t in args.skip_tag})
+    finally:
+        if backend is not None:
+            backend.close()
     print(f"TinkerPop features: {report.root}  ({len(report.outcomes)} scenarios, "
           f"{report.seconds:.1f} s)")
     print(report.table())

@@ -98,7 +98,7 @@ class GremlinServer:
 
     Args:
         sources: one graph (served as ``g``) or a mapping of traversal source names (``g``,
-            ``gmodern``...) to graphs; a :class:`~graphengine.query.Gremlin` engine is served
+            ``gmodern``...) to graphs (more with :meth:`add_source`); a :class:`~graphengine.query.Gremlin` engine is served
             as is, so in-process queries through it see the server's mutations.
         host: the interface to bind (127.0.0.1 by default: local clients only).
         port: the TCP port (0: a free port, see :attr:`port` once started).
@@ -121,10 +121,10 @@ class GremlinServer:
                  evaluation_timeout: float | None = 30.0,
                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 4,
                  paths: Mapping[str, os.PathLike | str] | None = None):
-        if not isinstance(sources, Mapping):
+        if sources is None:
+            sources = {}
+        elif not isinstance(sources, Mapping):
             sources = {"g": sources}
-        if not sources:
-            raise ValueError("a server needs at least one traversal source")
         self._sources: dict[str, _Source] = {}
         for name, value in sources.items():
             self.add_source(name, value)
