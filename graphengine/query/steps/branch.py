@@ -26,7 +26,7 @@ from ..traversal import (
     is_traversal,
     token_value,
 )
-from ..values import equals, is_predicate, test_predicate
+from ..values import equals, hash_key, is_predicate, test_predicate
 from . import register
 
 
@@ -254,7 +254,7 @@ def bulked(items: list[Traverser]) -> list[Traverser]:
     out = []
     for t in items:
         if type(t.obj) is Vtx:
-            k = (t.obj.gid, t.loops)
+            k = (t.obj.gid, t.loops, label_signature(t))
             m = seen.get(k)
             if m is not None:
                 m.bulk += t.bulk
@@ -264,14 +264,24 @@ def bulked(items: list[Traverser]) -> list[Traverser]:
     return out
 
 
+def label_signature(t: Traverser) -> tuple:
+    """The labelled part of a traverser's path (what select / where / match can see)."""
+    sig = []
+    node = t.path
+    while node is not None:
+        if node[2]:
+            sig.append((node[2], hash_key(node[1])))
+        node = node[0]
+    return tuple(sig)
+
+
 def needs_path(trav: Traversal) -> bool:
-    """Whether any step of a traversal (at any depth) reads the traversers' paths."""
+    """Whether any step of a traversal (at any depth) reads the traversers' whole paths
+    (steps that read labels only need the labelled part, see label_signature)."""
     from .filter import PathFilterStep
     from .map import PathStep
-    from .match import MatchStep
-    from .modulators import AsStep
     from .sideeffect import TreeStep
-    kinds = (AsStep, PathStep, PathFilterStep, TreeStep, MatchStep)
+    kinds = (PathStep, PathFilterStep, TreeStep)
 
     def walk(t: Traversal) -> bool:
         for s in t.steps:

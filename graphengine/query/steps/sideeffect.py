@@ -9,9 +9,19 @@ from typing import Any
 from gremlin_python.process.traversal import Barrier, Operator, Scope
 
 from ...errors import QueryEvaluationError
-from ..traversal import NOTHING, By, Compiler, Step, Traversal, Traverser, is_traversal, make_by
+from ..traversal import (
+    NOTHING,
+    By,
+    Compiler,
+    Step,
+    Traversal,
+    Traverser,
+    is_traversal,
+    make_by,
+)
 from ..values import BulkList, hash_key, is_number
 from . import register
+from .branch import label_signature
 from .graph import to_internal
 from .map import _fresh, add
 from .mutation import START
@@ -398,7 +408,7 @@ def _merge_equal(ctx, buf: list[Traverser]) -> list[Traverser]:
     out = []
     for t in buf:
         try:
-            k = (hash_key(t.obj), t.loops)
+            k = (hash_key(t.obj), t.loops, label_signature(t))
             hash(k)
         except TypeError:
             out.append(t)
