@@ -199,6 +199,9 @@ class QueryGraph:
                 ids = self.base.edge_table(name).column("id")
                 if pa.types.is_integer(ids.type) and len(ids):
                     top = max(top, int(pa.compute.max(ids).as_py()))
+        for vp_id in (getattr(self.base, "gremlin_vp_ids", None) or {}).values():
+            if isinstance(vp_id, int) and not isinstance(vp_id, bool):
+                top = max(top, vp_id)
         return top + 1
 
     def new_id(self) -> int:
@@ -284,7 +287,12 @@ class QueryGraph:
         val = self._column(label, key)[self._row[gid]]
         return [] if val is None else [val]
 
-    def _base_vp_id(self, gid: int, key: str) -> str:
+    def _base_vp_id(self, gid: int, key: str) -> Any:
+        ids = getattr(self.base, "gremlin_vp_ids", None)   # set by query.graphson.read_graphson
+        if ids:
+            vp_id = ids.get((self.vertex_id(gid), key))
+            if vp_id is not None:
+                return vp_id
         return f"{gid}:{key}"
 
     def vertices(self) -> Iterator[int]:

@@ -135,6 +135,7 @@ class _Value:
     value: Any
     kind: str
     meta: dict[str, Any] = field(default_factory=dict)
+    id: Any = None
 
 
 @dataclass
@@ -189,7 +190,7 @@ def _parse_vertex(obj: dict[str, Any]) -> GraphSONVertex:
         for vp in values:
             value, kind = decode(vp["value"])
             meta = {k: decode(v)[0] for k, v in (vp.get("properties") or {}).items()}
-            out.append(_Value(value, kind, meta))
+            out.append(_Value(value, kind, meta, decode(vp["id"])[0] if "id" in vp else None))
         props[key] = out
     edges = []
     for label, elist in (obj.get("outE") or {}).items():
@@ -273,6 +274,7 @@ def read_graphson(path: PathLike, num_fragments: int = 1,
     id_kinds = {v.id_kind for v in vertices}
 
     mutations: list[Mutation] = []
+    vp_ids: dict[tuple[Any, str], Any] = {}   # (vertex id, key) -> the file's vertex property id
     g = _session(num_fragments=num_fragments).g(directed=directed)
     for label, vs in by_label.items():
         keys = list(dict.fromkeys(k for v in vs for k in v.properties))
@@ -285,6 +287,9 @@ def read_graphson(path: PathLike, num_fragments: int = 1,
             if simple:
                 columns[key] = pa.array([values[0].value if values else None for values in lists],
                                         _ARROW_TYPES[kind])
+                for v, values in zip(vs, lists):
+                    if values and values[0].id is not None:
+                        vp_ids[(v.id, key)] = values[0].id
                 continue
             many = any(len(values) > 1 for values in lists)
             for v, values in zip(vs, lists):
@@ -333,4 +338,7 @@ def read_graphson(path: PathLike, num_fragments: int = 1,
                             src_field="src", dst_field="dst", properties=["id", *keys])
     log.info("read %s: %d vertices, %d edges, %d property mutations", os.fspath(path),
              len(vertices), sum(len(es) for es in edges.values()), len(mutations))
+    # the Gremlin engine gives column-held vertex properties the file's ids (orderability of
+    # vertex properties is by id)
+    g.gremlin_vp_ids = vp_ids
     return g, mutations
