@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from gremlin_python.statics import SingleByte, bigint, long, short
@@ -320,3 +321,20 @@ def test_java_string_forms(modern):
     assert java_datetime_str(dt.datetime(2023, 8, 2, tzinfo=UTC)) == "2023-08-02T00:00Z"
     assert java_datetime_str(dt.datetime(2023, 8, 2, 1, 2, 3, 500000, tzinfo=UTC)) \
         == "2023-08-02T01:02:03.500Z"
+
+
+_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "tinkerpop" / "data"
+
+
+@pytest.mark.skipif(not (_DATA / "tinkerpop-modern-v3.json").exists(),
+                    reason=f"TinkerPop data not found at {_DATA}")
+def test_vertex_properties_order_by_their_graphson_ids():
+    from graphengine.query.graphson import read_graphson
+    graph, mutations = read_graphson(_DATA / "tinkerpop-modern-v3.json")
+    assert not mutations
+    q = Gremlin(graph)
+    assert run(q, "g.V().properties().order().id()") == list(range(12))
+    assert [p.label for p in run(q, "g.V(1).properties().order()")] == ["name", "age"]
+    # an added vertex property gets an id above every id of the file
+    added = run(q, "g.V(1).property('x', 1).properties('x').id()")
+    assert added[0] > 12
