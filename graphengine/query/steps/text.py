@@ -17,7 +17,7 @@ from typing import Any
 from gremlin_python.process.traversal import DT, GType, Scope
 
 from ...errors import QueryEvaluationError
-from ..graph import Edg, VProp, Vtx
+from ..graph import Edg, Prop, VProp, Vtx
 from ..traversal import NOTHING, Compiler, Step, Traversal, is_traversal, scope_value
 from ..values import (
     PathValue,
@@ -51,7 +51,11 @@ def gremlin_str(v: Any, ctx=None) -> str:
         return f"e[{g.edge_id(v.eid)}][{g.vertex_id(o)}-{g.edge_label(v.eid)}->{g.vertex_id(i)}]"
     if isinstance(v, VProp):
         return f"vp[{v.key}->{gremlin_str(v.value, ctx)}]"
-    if isinstance(v, list):
+    if isinstance(v, Prop):
+        return f"p[{v.key}->{gremlin_str(v.value, ctx)}]"
+    if isinstance(v, PathValue):
+        return "path[" + ", ".join(gremlin_str(x, ctx) for x in v.objects) + "]"
+    if isinstance(v, (list, tuple, set, frozenset)):
         return "[" + ", ".join(gremlin_str(x, ctx) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{gremlin_str(k, ctx)}={gremlin_str(x, ctx)}" for k, x in v.items()) + "}"
