@@ -153,12 +153,11 @@ class RepeatStep(Step):
             self._barrier = has_barrier(self.body)
         # like TinkerPop's RepeatUnrollStrategy + LazyBarrierStrategy: times(n) over a
         # path-free traversal runs loop by loop with equal traversers bulked together
-        merge = (self.times is not None and self.until is None and self.emit is False
-                 and getattr(ctx, "path_free", False) and ctx.bulk_enabled
-                 and ctx.sack_init is None)
-        if self._barrier or merge:
-            return self._levels(ctx, ts, merge)
-        return self._per_start(ctx, ts)
+        bulk = getattr(ctx, "path_free", False) and ctx.bulk_enabled and ctx.sack_init is None
+        unroll = bulk and self.times is not None and self.until is None and self.emit is False
+        if self._barrier or unroll:
+            return self._levels(ctx, ts, bulk, unroll)
+        return self._per_start(ctx, ts, bulk)
 
     @staticmethod
     def _popped(t: Traverser) -> Traverser:
@@ -173,15 +172,19 @@ class RepeatStep(Step):
         r.loops = r.loops[:-1] + ((top[0], top[1] + 1),)
         return r
 
-    def _per_start(self, ctx, ts):
+    def _per_start(self, ctx, ts, bulk: bool = False):
         key = self.loop_name or id(self)
         popped, incr = self._popped, self._incr
         for start in ts:
             t = start.clone()
             t.loops = start.loops + ((key, 0),)
             queue: deque[Traverser] = deque((t,))
+            # like TinkerPop's TraverserSet, equal traversers waiting for the body merge
+            waiting: dict[tuple, Traverser] = {}
             while queue:
                 cur = queue.popleft()
+                if waiting and type(cur.obj) is Vtx:
+                    waiting.pop((cur.obj.gid, cur.loops, label_signature(cur)), None)
                 if self._until(ctx, cur, True):
                     yield popped(cur)
                     continue
@@ -193,11 +196,20 @@ class RepeatStep(Step):
                     if self._until(ctx, r, False):
                         yield popped(r)
                         continue
-                    queue.append(r)
+                    if bulk and type(r.obj) is Vtx:
+                        k = (r.obj.gid, r.loops, label_signature(r))
+                        m = waiting.get(k)
+                        if m is not None:
+                            m.bulk += r.bulk
+                        else:
+                            waiting[k] = m = r.clone()
+                            queue.append(m)
+                    else:
+                        queue.append(r)
                     if self._emit(ctx, r, False):
                         yield popped(r)
 
-    def _levels(self, ctx, ts, merge: bool = False):
+    def _levels(self, ctx, ts, merge: bool = False, unroll: bool = False):
         key = self.loop_name or id(self)
         popped, incr = self._popped, self._incr
         store = getattr(ctx, "persist", None)
@@ -230,7 +242,7 @@ class RepeatStep(Step):
                     ctx.check_time()
                     r = incr(r)
                     if self._until(ctx, r, False):
-                        if merge:
+                        if unroll:
                             outs.append(popped(r))
                         else:
                             yield popped(r)
