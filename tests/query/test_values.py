@@ -338,3 +338,13 @@ def test_vertex_properties_order_by_their_graphson_ids():
     # an added vertex property gets an id above every id of the file
     added = run(q, "g.V(1).property('x', 1).properties('x').id()")
     assert added[0] > 12
+
+
+def test_min_max_follow_number_helper(modern):
+    # NaN and null lose; numbers meet in their common type
+    assert run(modern, "g.inject(NaN, 1, null).max()") == [1]
+    assert math.isnan(run(modern, "g.inject(NaN).min()")[0])
+    out = run(modern, "g.inject(3, 2.0d).max()")
+    assert out == [3.0] and isinstance(out[0], float)
+    assert run(modern, "g.inject('b', 'a').min()") == ["a"]
+    assert run(modern, "g.inject([1, NaN, 5]).max(local)") == [5]

@@ -4,7 +4,6 @@ unfold, order, map, flatMap, local, index, loops, sack."""
 from __future__ import annotations
 
 import functools
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +32,16 @@ from ..traversal import (
     make_by,
     scope_value,
 )
-from ..values import ORDER_KEY, PathValue, cast_number, is_number, num_kind, num_op
+from ..values import (
+    ORDER_KEY,
+    PathValue,
+    cast_number,
+    is_number,
+    num_kind,
+    num_minmax,
+    num_op,
+    order_cmp,
+)
 from . import register
 from .graph import FlatMapStep, MapStep, to_internal
 
@@ -265,16 +273,20 @@ def reduce_values(name: str, items: list[tuple[Any, int]]) -> Any:
             x = v if b == 1 else num_op("mul", v, b)
             total = x if total is None else num_op("add", total, x)
         return num_op("div", total, long(sum(b for _, b in vals)), force_fp=True)
-    vals = [v for v, _ in items if v is not None]
-    if not vals:
-        return None
-    nums = [v for v in vals if is_number(v)]
-    if nums and len(nums) == len(vals) and any(isinstance(v, float) and math.isnan(v) for v in nums):
-        clean = [v for v in nums if not (isinstance(v, float) and math.isnan(v))]
-        if name == "max" or not clean:
-            return float("nan") if name == "max" or not clean else min(clean, key=ORDER_KEY)
-        return min(clean, key=ORDER_KEY)
-    return (max if name == "max" else min)(vals, key=ORDER_KEY)
+    # Operator.min / max (NumberHelper): nulls and NaN lose, numbers meet in their common type
+    acc: Any = None
+    for v, _ in items:
+        if v is None:
+            continue
+        if acc is None:
+            acc = v
+        elif is_number(acc) and is_number(v):
+            acc = num_minmax(name, acc, v)
+        else:
+            c = order_cmp(v, acc)
+            if (c > 0) if name == "max" else (c < 0):
+                acc = v
+    return acc
 
 
 def cast_number_soft(n: int, kind: str) -> Any:
