@@ -521,8 +521,14 @@ def _to_decimal(v: Any) -> Decimal:
     if isinstance(v, Decimal):
         return v
     if isinstance(v, float):
-        return Decimal(repr(v)) if type(v).__name__ != "Float32" else Decimal(str(v))
+        return Decimal(_float32_text(v) if type(v).__name__ == "Float32" else repr(v))
     return Decimal(int(v))
+
+
+def _float32_text(v: float) -> str:
+    """Java's Float.toString digits (the shortest that read back as the same float32)."""
+    import numpy as np
+    return str(np.float32(v))
 
 
 def _to_int(v: Any) -> int:
@@ -650,6 +656,8 @@ def cast_number(v: Any, kind: str) -> Any:
     if kind in ("float", "double"):
         if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
             return make_number(kind, v)
+        if kind == "double" and src == "float":
+            return float(_float32_text(v))   # Java: through Float.toString
         try:
             f = float(v)
         except OverflowError:
