@@ -14,7 +14,13 @@ References:
 
 from .features import NodeFeatures, RowMap, column_tensor, feature_tensor, masks
 from .inference import full_graph, infer, predict
-from .loader import LinkNeighborLoader, NeighborLoader, Prefetcher, resolve_device
+from .loader import (
+    LinkNeighborLoader,
+    NeighborLoader,
+    Prefetcher,
+    resolve_device,
+    torch_threads,
+)
 from .models import PAPER_SETTINGS, InputDropout, make_model
 from .pyg import GraphFeatureStore, GraphGraphStore, edge_coo, to_pyg
 from .train import (
@@ -48,6 +54,7 @@ __all__ = [
     "predict",
     "resolve_device",
     "to_pyg",
+    "torch_threads",
     "train_link_predictor",
     "train_node_classifier",
 ]

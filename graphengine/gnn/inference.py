@@ -24,7 +24,7 @@ from ..errors import SchemaError
 from ..sampling import GraphSampler
 from ..store.graph import Graph
 from .features import Columns, NodeFeatures, vertex_label
-from .loader import resolve_device
+from .loader import resolve_device, torch_threads
 from .pyg import edge_coo, to_pyg
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def _layerwise(model: torch.nn.Module, g: Graph, features: Columns, batch_size: 
 def predict(g: Graph, model: torch.nn.Module, features: Columns = "feat",
             column: str = "pred", *, output: str = "class", batch_size: int | None = None,
             label: str | None = None, standardize: bool = False,
-            device: str | torch.device | None = None) -> Graph:
+            device: str | torch.device | None = None, num_threads: int | None = None) -> Graph:
     """A new graph with the model's predictions (or embeddings) as vertex columns.
 
     Args:
@@ -142,6 +142,7 @@ def predict(g: Graph, model: torch.nn.Module, features: Columns = "feat",
             column per output dimension).
         batch_size / device: see :func:`infer`.
         label: the vertex label (default: the only one); other labels get nulls.
+        num_threads: torch's threads meanwhile (see :func:`~graphengine.gnn.torch_threads`).
 
     Raises:
         SchemaError: unknown output kind, or a column name already taken.
@@ -149,8 +150,9 @@ def predict(g: Graph, model: torch.nn.Module, features: Columns = "feat",
     if output not in ("class", "embedding"):
         raise SchemaError(f"output must be 'class' or 'embedding', got {output!r}")
     label = vertex_label(g, label)
-    out = infer(model, g, features, batch_size=batch_size, label=label,
-                standardize=standardize, device=device)
+    with torch_threads(num_threads):
+        out = infer(model, g, features, batch_size=batch_size, label=label,
+                    standardize=standardize, device=device)
     if output == "class":
         prob = out.softmax(dim=-1)
         score, cls = prob.max(dim=-1)

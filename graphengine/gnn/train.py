@@ -36,6 +36,7 @@ from .loader import (
     NeighborLoader,
     resolve_device,
     supervision_edges,
+    torch_threads,
 )
 from .models import make_model
 from .pyg import edge_coo, to_pyg
@@ -142,8 +143,26 @@ def _run(model: torch.nn.Module, epochs: int, history: History,
          train_epoch: Callable[[int], float],
          evaluate: Callable[[], tuple[float, float, float, float]],
          patience: int | None, checkpoint: str | Path | None, curve: str | Path | None,
-         progress: bool) -> History:
+         progress: bool, num_threads: int | None) -> History:
     """The loop both tasks share: epochs, selection by validation, checkpoint, curve."""
+    with torch_threads(num_threads):
+        best_state = _epochs(model, epochs, history, train_epoch, evaluate, patience,
+                             checkpoint, progress)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if curve is not None:
+        history.curve = history.plot(curve)
+    if history.records:
+        log.info("best epoch %d: val %s %.4f, test %.4f", history.best_epoch, history.metric,
+                 history.best_val, history.test_at_best)
+    return history
+
+
+def _epochs(model: torch.nn.Module, epochs: int, history: History,
+            train_epoch: Callable[[int], float],
+            evaluate: Callable[[], tuple[float, float, float, float]],
+            patience: int | None, checkpoint: str | Path | None, progress: bool) -> dict | None:
+    """Run the epochs; the best state (None if no epoch ran)."""
     stopper = EarlyStopping(patience)
     best_state = None
     bar = tqdm(range(1, epochs + 1), disable=not progress, desc="epochs", leave=False)
@@ -167,14 +186,7 @@ def _run(model: torch.nn.Module, epochs: int, history: History,
         if stop:
             log.info("early stop at epoch %d (best %d)", epoch, history.best_epoch)
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if curve is not None:
-        history.curve = history.plot(curve)
-    if history.records:
-        log.info("best epoch %d: val %s %.4f, test %.4f", history.best_epoch, history.metric,
-                 history.best_val, history.test_at_best)
-    return history
+    return best_state
 
 
 def _split_masks(g: Graph, label: str, y: Tensor, masks: Sequence[str] | None,
@@ -212,6 +224,7 @@ def train_node_classifier(
         curve: str | Path | None = None, standardize: bool = False,
         vertex_label_name: str | None = None, inference_batch_size: int | None = None,
         device: str | torch.device | None = None, seed: int = 0, progress: bool = True,
+        num_threads: int | None = None,
 ) -> tuple[torch.nn.Module, History]:
     """Train a GNN to predict a vertex column (classes ``0..C-1``; ``-1``: unlabeled).
 
@@ -242,6 +255,8 @@ def train_node_classifier(
         device: default CUDA when available, else CPU.
         seed: seeds the model's initialization, dropout, split, shuffle and sampler.
         progress: tqdm bars.
+        num_threads: torch's threads while training (None: unchanged; 1 is fastest for
+            small graphs on busy cores, see :func:`~graphengine.gnn.torch_threads`).
 
     Returns:
         ``(model, history)``: the best model (in eval mode) and the per-epoch figures.
@@ -309,7 +324,8 @@ def train_node_classifier(
         return (_accuracy(logits, y, train_mask), _accuracy(logits, y, val_mask),
                 _accuracy(logits, y, test_mask), val_loss)
 
-    _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress)
+    _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress,
+         num_threads)
     return model.eval(), history
 
 
@@ -338,6 +354,7 @@ def train_link_predictor(
         dropout: float = 0.0, patience: int | None = None, checkpoint: str | Path | None = None,
         curve: str | Path | None = None, standardize: bool = False,
         device: str | torch.device | None = None, seed: int = 0, progress: bool = True,
+        num_threads: int | None = None,
 ) -> tuple[torch.nn.Module, History, Graph]:
     """Train a GNN encoder whose embeddings' dot products score edges (Hamilton et al. 2017).
 
@@ -345,6 +362,9 @@ def train_link_predictor(
     removed from the graph the model sees (``g.remove_edges``). Mini-batches come from
     :class:`~graphengine.gnn.LinkNeighborLoader` with binary negative sampling; the metric is
     the ROC AUC of held-out edges against as many random vertex pairs.
+
+    Arguments as in :func:`train_node_classifier`, plus the split (``val_ratio``,
+    ``test_ratio``) and ``neg_sampling_ratio`` (negatives per positive edge).
 
     Returns:
         ``(model, history, train_graph)``: the best encoder, the figures, and the graph
@@ -421,5 +441,6 @@ def train_link_predictor(
                 _auc(score(z, test_pos), score(z, test_neg)) if len(test) else float("nan"),
                 float("nan"))
 
-    _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress)
+    _run(model, epochs, history, train_epoch, evaluate, patience, checkpoint, curve, progress,
+         num_threads)
     return model.eval(), history, train_g
