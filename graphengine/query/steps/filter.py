@@ -400,7 +400,49 @@ for _n in ("range", "limit", "skip", "tail"):
     register(_n)((lambda n: lambda c, args: RangeStep(n, args))(_n))
 
 
-class CoinStep(FilterStep):
+class JavaRandom:
+    """java.util.Random, so that SeedStrategy gives TinkerPop's own choices."""
+
+    MASK = (1 << 48) - 1
+
+    def __init__(self, seed: int):
+        self.seed = (seed ^ 0x5DEECE66D) & self.MASK
+
+    def next(self, bits: int) -> int:
+        self.seed = (self.seed * 0x5DEECE66D + 0xB) & self.MASK
+        r = self.seed >> (48 - bits)
+        return r - (1 << bits) if r >= 1 << (bits - 1) else r
+
+    def next_double(self) -> float:
+        hi = self.next(26) & ((1 << 26) - 1)
+        lo = self.next(27) & ((1 << 27) - 1)
+        return ((hi << 27) + lo) * (1.0 / (1 << 53))
+
+    def next_int(self, bound: int) -> int:
+        if bound & -bound == bound:
+            return (bound * (self.next(31) & 0x7FFFFFFF)) >> 31
+        while True:
+            bits = self.next(31) & 0x7FFFFFFF
+            val = bits % bound
+            if bits - val + (bound - 1) < (1 << 31):
+                return val
+
+
+def seeded_random(ctx, step: Step) -> JavaRandom | None:
+    """The step's own java.util.Random under SeedStrategy (None without a seed)."""
+    seed = ctx.strategies.seed
+    if seed is None:
+        return None
+    rngs = getattr(ctx, "java_rngs", None)
+    if rngs is None:
+        rngs = ctx.java_rngs = {}
+    r = rngs.get(id(step))
+    if r is None:
+        r = rngs[id(step)] = JavaRandom(int(seed))
+    return r
+
+
+class CoinStep(Step):
     name = "coin"
 
     def __init__(self, c, args):
@@ -408,8 +450,19 @@ class CoinStep(FilterStep):
             raise QueryEvaluationError("coin() takes a probability")
         self.p = float(args[0])
 
-    def keep(self, ctx, t):
-        return ctx.rng.random() < self.p
+    def process(self, ctx, ts):
+        jr = seeded_random(ctx, self)
+        for t in ts:
+            if jr is None:
+                if ctx.rng.random() < self.p:
+                    yield t
+                continue
+            if t.bulk < 100:
+                bulk = sum(1 for _ in range(t.bulk) if self.p >= jr.next_double())
+            else:
+                bulk = round(self.p * t.bulk)
+            if bulk:
+                yield t if bulk == t.bulk else t.clone(bulk)
 
 
 register("coin")(CoinStep)
@@ -444,7 +497,14 @@ class SampleStep(Step):
                 if seq is None:
                     yield t
                     continue
-                pick = ctx.rng.sample(seq, min(self.n, len(seq)))
+                jr = seeded_random(ctx, self)
+                if jr is not None:
+                    if len(seq) <= self.n:
+                        yield t
+                        continue
+                    pick = [seq.pop(jr.next_int(len(seq))) for _ in range(self.n)]
+                else:
+                    pick = ctx.rng.sample(seq, min(self.n, len(seq)))
                 yield t.split(dict(pick) if isinstance(obj, dict) else pick)
             return
         items = []
@@ -456,6 +516,10 @@ class SampleStep(Step):
                     continue
             for _ in range(t.bulk):
                 items.append((t, float(w)))
+        jr = seeded_random(ctx, self)
+        if jr is not None:
+            yield from self._java_sample(jr, items)
+            return
         chosen = []
         pool = list(items)
         while pool and len(chosen) < self.n:
@@ -471,6 +535,31 @@ class SampleStep(Step):
                     pool.pop(i)
                     break
         yield from chosen
+
+
+    def _java_sample(self, jr: JavaRandom, items: list) -> list:
+        """SampleGlobalStep's weighted sampling, draw for draw."""
+        if len(items) <= self.n:
+            return [t.clone(1) for t, _ in items]
+        total = sum(w for _, w in items)
+        if total <= 0:
+            return []
+        taken = [False] * len(items)
+        out: list[Traverser] = []
+        while len(out) < self.n:
+            running = total
+            for i, (t, w) in enumerate(items):
+                if taken[i]:
+                    continue
+                if jr.next_double() <= w / running:
+                    taken[i] = True
+                    out.append(t.clone(1))
+                    break
+                running -= w
+            else:
+                if not any(w > 0 for (_, w), tk in zip(items, taken, strict=True) if not tk):
+                    break
+        return out
 
 
 register("sample")(SampleStep)

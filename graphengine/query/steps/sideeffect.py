@@ -90,7 +90,11 @@ class GroupValue:
         productive traverser; with a barrier, the part before it runs over all the key's
         traversers and the rest reduces them (keys whose values are filtered out vanish)."""
         out = {}
-        for h, key in self.keys.items():
+        items = list(self.keys.items())
+        if self.ctx.strategies.seed is not None and all(isinstance(k, str) for _, k in items):
+            # seeded steps in the value traversals draw in the order Java's HashMap gives
+            items = _java_hash_order(items)
+        for h, key in items:
             ts = self.members[h]
             if self.count:
                 out[_hkey(key)] = sum(t.bulk for t in ts)
@@ -130,6 +134,20 @@ class GroupValue:
         for r in rest.run(ctx, iter(collected)):
             return r.obj
         return NOTHING
+
+
+def _java_hash_order(items: list) -> list:
+    """(hash, str key) pairs in java.util.HashMap iteration order."""
+    n = 16
+    while len(items) > n * 0.75:
+        n *= 2
+
+    def bucket(kv) -> int:
+        h = 0
+        for ch in kv[1]:
+            h = (31 * h + ord(ch)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (n - 1)
+    return sorted(items, key=bucket)
 
 
 def _hkey(key: Any) -> Any:
