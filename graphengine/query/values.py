@@ -139,13 +139,53 @@ def compare(a: Any, b: Any) -> int | None:
                 Decimal(str(y)) if not isinstance(y, Decimal) else y
         return (x > y) - (x < y)
     ka, kb = _kind(a), _kind(b)
-    if ka != kb or ka not in (1, 3, 4, 5):
+    if ka != kb:
         return None
-    if ka == 3:
-        a, b = _aware(a), _aware(b)
-    if ka == 5:
-        a, b = str(a), str(b)
-    return (a > b) - (a < b)
+    if ka in (1, 3, 4, 5):
+        if ka == 3:
+            a, b = _aware(a), _aware(b)
+        if ka == 5:
+            a, b = str(a), str(b)
+        return (a > b) - (a < b)
+    # TinkerPop 3.8 GremlinValueComparator.COMPARABILITY: composites whose contents are
+    # mutually comparable, elements by id, properties by key then value
+    if ka in (10, 12):
+        return _seq_compare(a.objects if ka == 10 else a, b.objects if ka == 10 else b)
+    if ka == 11:
+        return _seq_compare(sorted(a, key=ORDER_KEY), sorted(b, key=ORDER_KEY))
+    if ka == 13:
+        ia = sorted(a.items(), key=lambda kv: ORDER_KEY(kv[0]))
+        ib = sorted(b.items(), key=lambda kv: ORDER_KEY(kv[0]))
+        for (k1, v1), (k2, v2) in zip(ia, ib):
+            ck, cv = compare(k1, k2), compare(v1, v2)
+            if ck is None or cv is None:
+                return None
+            if ck or cv:
+                return ck or cv
+        return (len(ia) > len(ib)) - (len(ia) < len(ib))
+    if ka in (6, 7, 8):
+        return compare(_element_id(a), _element_id(b))
+    if ka == 9:
+        ck, cv = compare(a.key, b.key), compare(a.value, b.value)
+        return None if ck is None or cv is None else (ck or cv)
+    if type(a).__name__ == "MapEntry" and type(b).__name__ == "MapEntry":
+        ck, cv = compare(a.key, b.key), compare(a.value, b.value)
+        return None if ck is None or cv is None else (ck or cv)
+    return None
+
+
+def _seq_compare(a: Any, b: Any) -> int | None:
+    """Lexicographic comparability: ERROR when a pair met on the way is not comparable."""
+    result = 0
+    for x, y in zip(a, b):
+        c = compare(x, y)
+        if c is None:
+            return None
+        if c and not result:
+            result = c
+    if result:
+        return result
+    return (len(a) > len(b)) - (len(a) < len(b))
 
 
 def _aware(d: _dt.datetime) -> _dt.datetime:

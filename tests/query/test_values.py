@@ -348,3 +348,16 @@ def test_min_max_follow_number_helper(modern):
     assert out == [3.0] and isinstance(out[0], float)
     assert run(modern, "g.inject('b', 'a').min()") == ["a"]
     assert run(modern, "g.inject([1, NaN, 5]).max(local)") == [5]
+
+
+def test_comparability_of_composites_and_elements(modern):
+    assert compare([1, 2], [1, 3]) == -1
+    assert compare([1, 2], [1, 2, 0]) == -1
+    assert compare([1, "a"], [1, 2]) is None          # a pair that is not comparable: ERROR
+    assert compare({1, 2}, {2, 1}) == 0
+    assert compare({"a": 1}, {"a": 2}) == -1
+    assert compare([1, math.nan], [2, 1]) is None
+    assert run(modern, "g.inject([1, 2]).is(P.lt([1, 3]))") == [[1, 2]]
+    # vertices compare by id
+    assert run(modern, "g.V(1).as('a').out().as('b').where('a', P.lt('b')).values('name')"
+                       ".order()") == ["josh", "lop", "vadas"]
