@@ -274,6 +274,9 @@ def train_node_classifier(
         raise SchemaError(f"label column {label!r} holds floats: classes must be integers")
     train_mask, val_mask, test_mask = _split_masks(g, vl, y, masks, split, seed)
     train_mask = train_mask & (y >= 0)
+    if not bool(train_mask.any()) or not bool(val_mask.any()):
+        raise SchemaError("train_node_classifier: the split has no labeled training or no"
+                          " validation vertices (the model is selected on validation)")
     num_classes = int(y.max()) + 1
     if model is None:
         model = make_model(arch, data.num_features, num_classes, hidden_channels, num_layers,
@@ -285,9 +288,10 @@ def train_node_classifier(
              vl, data.num_nodes, data.num_features, num_classes,
              "full batch" if num_neighbors is None else f"fanouts {list(num_neighbors)}", dev)
 
-    full = data.to(dev, non_blocking=True) if inference_batch_size is None else None
+    # on the device when training or evaluation is full batch (``Data.to`` moves in place)
+    full = (data.to(dev, non_blocking=True)
+            if num_neighbors is None or inference_batch_size is None else None)
     if num_neighbors is None:
-        full = data.to(dev, non_blocking=True)
         train_on = train_mask.to(dev)
 
         def train_epoch(epoch: int) -> float:

@@ -189,6 +189,11 @@ def test_cuda_batches_arrive_on_the_device(sbm):
     model = GraphSAGE(8, 16, 2, 3).cuda()
     out = model(batch.x, batch.edge_index)
     assert out.is_cuda
+    from graphengine.gnn import predict, train_node_classifier
+
+    model, history = train_node_classifier(sbm, epochs=3, num_neighbors=[5, 5], progress=False)
+    assert history.device.startswith("cuda") and next(model.parameters()).is_cuda
+    assert predict(sbm, model).vertex_property("pred").shape == (180,)
 
 
 def test_several_labels_give_hetero_batches():

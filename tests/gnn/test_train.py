@@ -91,6 +91,9 @@ def test_bad_training_input(sbm):
         train_node_classifier(sbm, arch="gin", epochs=1, progress=False)
     with pytest.raises(SchemaError, match="no property 'train'"):
         train_node_classifier(sbm, masks=("train", "val", "test"), epochs=1, progress=False)
+    g = sbm.add_column({"none": np.zeros(600, dtype=bool), "all": np.ones(600, dtype=bool)})
+    with pytest.raises(SchemaError, match="no labeled training or no validation"):
+        train_node_classifier(g, masks=("all", "none", "all"), epochs=1, progress=False)
 
 
 def test_link_prediction_learns():
