@@ -69,8 +69,15 @@ class TraversalFilterStep(FilterStep):
         return self.travs
 
 
+def _named(cls, n: str):
+    """A step factory that passes the bytecode name along."""
+    def factory(c, args):
+        return cls(c, n, args)
+    return factory
+
+
 for _n in ("filter", "not", "and", "or"):
-    register(_n)((lambda n: lambda c, args: TraversalFilterStep(c, n, args))(_n))
+    register(_n)(_named(TraversalFilterStep, _n))
 
 
 class WhereTest:
@@ -364,9 +371,7 @@ class RangeStep(Step):
                         continue
                     yield t.split(local_range(obj, max(0, size - self.n), size))
                 return
-            buf: list[Traverser] = []
-            for t in ts:
-                buf.append(t)
+            buf: list[Traverser] = list(ts)
             total = sum(t.bulk for t in buf)
             skip = max(0, total - self.n)
             for t in buf:
@@ -397,7 +402,7 @@ class RangeStep(Step):
 
 
 for _n in ("range", "limit", "skip", "tail"):
-    register(_n)((lambda n: lambda c, args: RangeStep(n, args))(_n))
+    register(_n)(_named(lambda c, n, args: RangeStep(n, args), _n))
 
 
 class JavaRandom:
@@ -662,7 +667,7 @@ class ListPredicateStep(FilterStep):
 
 
 for _n in ("any", "all", "none"):
-    register(_n)((lambda n: lambda c, args: ListPredicateStep(n, args))(_n))
+    register(_n)(_named(lambda c, n, args: ListPredicateStep(n, args), _n))
 
 
 __all__ = ["MapEntry", "local_range"]

@@ -43,7 +43,7 @@ from ..values import (
     order_cmp,
 )
 from . import register
-from .graph import FlatMapStep, MapStep, to_internal
+from .graph import MapStep, to_internal
 
 
 class SelectStep(Step):
@@ -433,11 +433,11 @@ class OrderStep(Step):
                 obj = t.obj
                 if isinstance(obj, dict):
                     entries = [MapEntry(k, v) for k, v in obj.items()]
-                    out = self._sort(ctx, entries, lambda b, e: b.value_of(ctx, e, t))
+                    out = self._sort(ctx, entries, lambda b, e, t=t: b.value_of(ctx, e, t))
                     yield t.split({e.key: e.value for e in out})
                 elif isinstance(obj, (list, tuple, set, frozenset, PathValue)):
                     seq = obj.objects if isinstance(obj, PathValue) else list(obj)
-                    yield t.split(self._sort(ctx, seq, lambda b, x: b.value_of(ctx, x, t)))
+                    yield t.split(self._sort(ctx, seq, lambda b, x, t=t: b.value_of(ctx, x, t)))
                 else:
                     yield t
             return
@@ -480,8 +480,14 @@ class TraversalMapStep(Step):
         return [self.trav]
 
 
+def _traversal_map(n: str):
+    def factory(c, args):
+        return TraversalMapStep(c, n, args)
+    return factory
+
+
 for _n in ("map", "flatMap", "local"):
-    register(_n)((lambda n: lambda c, args: TraversalMapStep(c, n, args))(_n))
+    register(_n)(_traversal_map(_n))
 
 
 class IndexStep(MapStep):
