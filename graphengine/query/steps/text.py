@@ -495,6 +495,9 @@ def _as_number(step, ctx, v):
     else:
         raise QueryEvaluationError(f"Can't parse type {java_simple_name(v)} as number.")
     kind = step.kind
+    if kind == "number":
+        # NumberHelper.castTo(Number.class) has no conversion to the abstract type
+        raise QueryEvaluationError("Unsupported numeric type: class java.lang.Number")
     return n if kind is None else cast_number(n, kind)
 
 
@@ -505,6 +508,9 @@ def _as_number_step(c, args):
     step.kind = None
     if typ is not None:
         name = typ.name if isinstance(typ, GType) else str(typ)
+        if name.upper() == "NUMBER":
+            step.kind = "number"
+            return step
         if name.upper() not in _GTYPE_KINDS:
             raise QueryEvaluationError(f"asNumber() requires a numeric type token, got {name}")
         step.kind = _GTYPE_KINDS[name.upper()]
