@@ -48,6 +48,9 @@ def apply_operator(op: Operator, a: Any, b: Any) -> Any:
         if isinstance(a, Decimal) or isinstance(b, Decimal):
             return Decimal(str(a)) / Decimal(str(b))
         return a / b
+    if name in ("min", "max") and is_number(a) and is_number(b):
+        from ..values import num_minmax
+        return num_minmax(name, a, b)   # NumberHelper: NaN loses, the common number type
     if name == "min":
         return a if (b is None or (a is not None and a <= b)) else b
     if name == "max":
