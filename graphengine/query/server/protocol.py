@@ -38,12 +38,15 @@ from decimal import Decimal
 from typing import Any
 
 from gremlin_python.process.traversal import (
+    DT,
     Barrier,
     Binding,
     Bytecode,
     Cardinality,
+    CardinalityValue,
     Column,
     Direction,
+    GType,
     Merge,
     Operator,
     Order,
@@ -59,7 +62,7 @@ from gremlin_python.statics import BigDecimal, GremlinType, SingleChar, bigint, 
 from gremlin_python.structure.graph import Path
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io import graphsonV3d0 as gs
-from gremlin_python.structure.io.util import SymbolUtil
+from gremlin_python.structure.io.util import HashableDict, SymbolUtil
 
 GRAPHBINARY_V1 = "application/vnd.graphbinary-v1.0"
 GRAPHSON_V3 = "application/vnd.gremlin-v3.0+json"
@@ -234,6 +237,48 @@ def _nullable(b: io.BytesIO, nullable: bool) -> bool:
     return flag[0] == 0x01
 
 
+def _restore_bytecode(bc: Bytecode) -> Bytecode:
+    """``Cardinality.list(x)`` travels as bytecode ``CardinalityValueTraversal``: rebuild it."""
+    si = bc.source_instructions
+    if not bc.step_instructions and len(si) == 1 and si[0][0] == "CardinalityValueTraversal" \
+            and len(si[0]) == 3:
+        return CardinalityValue(si[0][1], si[0][2])
+    return bc
+
+
+def _map_key(k: Any) -> Any:
+    """A map key made hashable as the engine does (list -> tuple, set -> frozenset)."""
+    if isinstance(k, list):
+        return tuple(_map_key(x) for x in k)
+    if isinstance(k, set):
+        return frozenset(_map_key(x) for x in k)
+    if isinstance(k, dict) and not isinstance(k, HashableDict):
+        return HashableDict((_map_key(a), b) for a, b in k.items())
+    return k
+
+
+class _GBBytecode:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        bc = gb.BytecodeIO.objectify(b, reader, nullable)
+        return None if bc is None else _restore_bytecode(bc)
+
+
+class _GBMap:
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        n = _read_int(b)
+        if n < 0:
+            raise ValueError("negative map size")
+        out: dict[Any, Any] = {}
+        for _ in range(n):
+            k = _map_key(reader.read_object(b))
+            out[k] = reader.read_object(b)
+        return out
+
+
 class _GBPredicate:
     cls: type = P
 
@@ -308,7 +353,33 @@ class _GBFloat(_GBNumber):
         if math.isnan(v) or math.isinf(v):
             return Float32(v)
         import numpy as np
-        return Float32(float(repr(np.float32(v))))
+        return Float32(float(str(np.float32(v))))
+
+
+def _enum_member(cls: type, name: Any) -> Any:
+    """An enum member from its Java name (``any`` -> ``Pick.any_``, ``sumLong`` ...)."""
+    if not isinstance(name, str):
+        raise TypeError(f"an enum name is a string, not {type(name).__name__}")
+    for key in (name, SymbolUtil.to_snake_case(name), name + "_",
+                SymbolUtil.to_snake_case(name) + "_"):
+        member = cls.__members__.get(key)
+        if member is not None:
+            return member
+    raise ValueError(f"unknown {cls.__name__} {name!r}")
+
+
+class _GBEnum:
+    cls: type = T
+
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        return _enum_member(cls.cls, reader.read_object(b))
+
+
+def _gb_enum(enum_cls: type) -> type:
+    return type(f"_GB{enum_cls.__name__}", (_GBEnum,), {"cls": enum_cls})
 
 
 class _GBBigInt:
@@ -429,6 +500,12 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
             raise SerializationError(f"GraphBinary cannot serialize {t.__name__}: {e}") from e
 
 
+_GB_ENUMS: dict[str, type] = {"barrier": Barrier, "cardinality": Cardinality, "column": Column,
+                              "direction": Direction, "operator": Operator, "order": Order,
+                              "pick": Pick, "pop": Pop, "scope": Scope, "t": T, "merge": Merge,
+                              "dt": DT, "gtype": GType}
+
+
 class GraphBinaryMessageSerializer(MessageSerializer):
     """GraphBinary 1.0 (gremlinpython's default serializer)."""
 
@@ -441,7 +518,8 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             dt.p: _GBPredicate, dt.textp: _GBTextP, dt.clazz: _GBClass,
             dt.traversalstrategy: _GBStrategy, dt.lambda_: _GBLambda,
             dt.long: _GBNumber, dt.float: _GBFloat, dt.biginteger: _GBBigInt,
-            dt.bigdecimal: _GBBigDecimal,
+            dt.bigdecimal: _GBBigDecimal, dt.bytecode: _GBBytecode, dt.map: _GBMap,
+            **{getattr(dt, k): _gb_enum(c) for k, c in _GB_ENUMS.items()},
         })
         self.writer = _GraphBinaryWriter()
 
@@ -508,24 +586,16 @@ class GraphBinaryMessageSerializer(MessageSerializer):
 
 _ENUMS: dict[str, type] = {"g:Barrier": Barrier, "g:Cardinality": Cardinality, "g:Column": Column,
                            "g:Operator": Operator, "g:Order": Order, "g:Pick": Pick,
-                           "g:Pop": Pop, "g:Scope": Scope, "g:T": T, "g:Merge": Merge}
+                           "g:Pop": Pop, "g:Scope": Scope, "g:T": T, "g:Merge": Merge,
+                           "g:Direction": Direction, "g:DT": DT, "g:GType": GType}
 
 
-def _enum_reader(cls: type) -> Any:
+def _enum_reader(enum_cls: type) -> Any:
     class _Reader:
         @classmethod
-        def objectify(cls_, v: Any, reader: Any) -> Any:
-            try:
-                return cls[SymbolUtil.to_snake_case(v)]
-            except KeyError:
-                return cls[v]
+        def objectify(cls, v: Any, reader: Any) -> Any:
+            return _enum_member(enum_cls, v)
     return _Reader
-
-
-class _GSDirection:
-    @classmethod
-    def objectify(cls, v: Any, reader: Any) -> Any:
-        return Direction[v]
 
 
 class _GSPredicate:
@@ -556,7 +626,16 @@ class _GSBytecode:
                 if not isinstance(inst, list) or not inst or not isinstance(inst[0], str):
                     raise ValueError("a bytecode instruction is a list that starts with its name")
                 target.append([inst[0], *(reader.to_object(a) for a in inst[1:])])
-        return bc
+        return _restore_bytecode(bc)
+
+
+class _GSMap:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        if not isinstance(v, list) or len(v) % 2:
+            raise ValueError("a g:Map value is a list of keys and values")
+        return {_map_key(reader.to_object(v[i])): reader.to_object(v[i + 1])
+                for i in range(0, len(v), 2)}
 
 
 class _GSBinding:
@@ -616,7 +695,7 @@ class _GraphSONReader(gs.GraphSONReader):
 
     def __init__(self) -> None:
         extra: dict[str, Any] = {k: _enum_reader(v) for k, v in _ENUMS.items()}
-        extra.update({"g:Direction": _GSDirection, "g:P": _GSPredicate, "g:TextP": _GSTextP,
+        extra.update({"g:P": _GSPredicate, "g:Map": _GSMap, "g:TextP": _GSTextP,
                       "g:Bytecode": _GSBytecode, "g:Binding": _GSBinding, "g:Lambda": _GSLambda,
                       "g:Class": _GSClass, "g:Int64": _GSNumber, "gx:BigInteger": _GSBigInt,
                       "g:Float": _GSFloat, "gx:BigDecimal": _GSBigDecimal, "gx:Char": _GSChar})

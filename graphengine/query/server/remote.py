@@ -70,7 +70,7 @@ class ServerConnection:
         parsed = parse_query(text, dict(bindings) if bindings else None)
         try:
             rt = self._remote().submit(parsed.bytecode)
-            values = [t.object for t in rt for _ in range(t.bulk)]
+            values = [t.object for t in rt.traversers for _ in range(t.bulk)]
         except GremlinServerError as e:
             self.close()
             if e.status_code == pr.SERVER_ERROR_TIMEOUT:
@@ -112,6 +112,8 @@ class ServerBackend:
     def __init__(self, local: Any, serializer: str = "graphbinary", timeout: float | None = None):
         self.local = local
         self.data = getattr(local, "data", None)
+        # the scenarios that expect errors would each log gremlinpython's error report
+        logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)
         self.serializer = serializer
         self.server = GremlinServer({}, port=0, evaluation_timeout=timeout, workers=2).start()
         self._ids = itertools.count()
