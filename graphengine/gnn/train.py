@@ -151,7 +151,10 @@ def _run(model: torch.nn.Module, epochs: int, history: History,
     if best_state is not None:
         model.load_state_dict(best_state)
     if curve is not None:
-        history.curve = history.plot(curve)
+        try:
+            history.curve = history.plot(curve)
+        except ImportError:  # the model is trained: a missing plotting library loses only the PNG
+            log.warning("curve %s not written: matplotlib is not installed", curve)
     if history.records:
         log.info("best epoch %d: val %s %.4f, test %.4f", history.best_epoch, history.metric,
                  history.best_val, history.test_at_best)
