@@ -8,8 +8,9 @@ tensor per batch; the figures are seeds/s and sampled edges/s over ``--batches``
 after ``--warmup`` batches.
 
 - graphengine: ``sample_neighbors`` over the store, features gathered from the vertex
-  column's zero-copy tensor (``x.index_select(0, node)``); and the same sampler behind PyG's
-  own ``NodeLoader`` (``GraphSampler``), which adds PyG's batch assembly.
+  column's zero-copy tensor (``index_select`` into a buffer reused across batches); and the
+  same sampler behind PyG's own ``NodeLoader`` (``GraphSampler``), which adds PyG's batch
+  assembly (a new feature tensor per batch, as PyG's loaders make).
 - PyG: ``torch_geometric.loader.NeighborLoader`` backed by torch-sparse, in a separate
   interpreter (``PYG_PYTHON``, default ``/tmp/pygcmp/bin/python``) that reads the same edges
   and seeds from ``.npy`` files; skipped with a message when that interpreter or its
@@ -94,9 +95,13 @@ def graphengine_side(args, src: np.ndarray, dst: np.ndarray, seeds: np.ndarray) 
         feat = torch.from_numpy(feature_matrix(g.vertex_table("_").column("feat")))
     bs, fanouts = args.batch_size, args.fanouts
 
+    buf = [torch.empty(0, args.features)]  # reused across batches: no fresh pages to map
+
     def step(i):
         out = sample_neighbors(g, seeds[i * bs:(i + 1) * bs], fanouts, seed=i)
-        xb = feat.index_select(0, out.node)
+        if len(out.node) > len(buf[0]):
+            buf[0] = torch.empty(2 * len(out.node), args.features)
+        xb = torch.index_select(feat, 0, out.node, out=buf[0][:len(out.node)])
         return bs, len(out.edge), xb.size(0)
 
     direct = measure(args.batches, args.warmup, step)
