@@ -153,8 +153,14 @@ def free_port() -> int:
 def wait_ws(url: str, source: str, timeout: float) -> bool:
     from gremlin_python.driver.client import Client
 
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
     t_end = time.time() + timeout
     while time.time() < t_end:
+        try:                               # the port first: a refused client leaks warnings
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            time.sleep(1.0)
+            continue
         try:
             c = Client(url, source, pool_size=1)
             try:
