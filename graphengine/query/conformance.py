@@ -1188,6 +1188,12 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
             state.graph_name = m.group(1)
             try:
                 state.conn = backend.connect(state.graph_name)
+                if "AllowNullPropertyValues" in scenario.tags and isinstance(state.conn,
+                                                                             LocalConnection):
+                    # the tag asks for a graph that stores null property values (TinkerGraph's
+                    # allowNullPropertyValues); the default graph removes the property instead
+                    state.conn.q = state.conn._gremlin_cls(state.conn.q.graph,
+                                                           allow_null_properties=True)
             except Exception as e:
                 raise _Failure("graph: " + _error_category(e),
                                reason=f"graph: {type(e).__name__}: {e}") from e
