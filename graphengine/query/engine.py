@@ -69,6 +69,7 @@ class Gremlin:
         evaluation_timeout: seconds a traversal may run (None: no limit).
         allow_null_properties: ``property(k, null)`` stores a null value (TinkerGraph's
             ``allowNullPropertyValues``) instead of removing the property.
+        allow_io: whether ``io(file).read()`` may read files (the server turns it off).
 
     >>> import graphengine
     >>> from graphengine.datasets import load_modern_graph
@@ -78,8 +79,9 @@ class Gremlin:
     """
 
     def __init__(self, graph: Graph, evaluation_timeout: float | None = None,
-                 allow_null_properties: bool = False):
+                 allow_null_properties: bool = False, allow_io: bool = True):
         self._qg = QueryGraph(graph, allow_null_properties)
+        self.allow_io = allow_io
         self.evaluation_timeout = evaluation_timeout
         self._compiler = Compiler(load_all())
         self._store: Graph | None = graph
@@ -119,6 +121,7 @@ class Gremlin:
         """Run bytecode; results as gremlinpython ``Traverser`` objects (object, bulk)."""
         deadline = (time.monotonic() + self.evaluation_timeout) if self.evaluation_timeout else None
         ctx = Context(self._qg, deadline)
+        ctx.io_allowed = self.allow_io
         qg = self._qg
         qg.begin()
         token = ELEMENT_ID.set(self._element_id)

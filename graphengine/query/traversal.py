@@ -19,7 +19,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gremlin_python.process.traversal import Bytecode, CardinalityValue, Column, Order, P, T, TextP
+from gremlin_python.process.traversal import (
+    Bytecode,
+    CardinalityValue,
+    Column,
+    Order,
+    P,
+    T,
+    TextP,
+)
 
 from ..errors import QueryEvaluationError
 from .graph import Edg, Prop, QueryGraph, VProp, Vtx
@@ -52,7 +60,7 @@ class MapEntry:
 class Traverser:
     """One traverser (see the module docstring)."""
 
-    __slots__ = ("obj", "bulk", "path", "sack", "loops")
+    __slots__ = ("bulk", "loops", "obj", "path", "sack")
 
     def __init__(self, obj: Any, bulk: int = 1, path: tuple | None = None, sack: Any = None,
                  loops: tuple = ()):
@@ -189,9 +197,8 @@ class Context:
             val = self.graph.edge_value(e.eid, s.partition_key)
             if val not in s.read_partitions:
                 return False
-        if s.subgraph_edges is not None:
-            if not self._criterion(s.subgraph_edges, e):
-                return False
+        if s.subgraph_edges is not None and not self._criterion(s.subgraph_edges, e):
+            return False
         if s.subgraph_vertices is not None and s.check_adjacent:
             out, inn = self.graph.edge_ends(e.eid)
             return self.vertex_visible(Vtx(out)) and self.vertex_visible(Vtx(inn))
@@ -199,9 +206,9 @@ class Context:
 
     def vprop_visible(self, p: VProp) -> bool:
         s = self.strategies
-        if s.partition_key is not None and s.include_meta_properties:
-            if (p.meta or {}).get(s.partition_key) not in s.read_partitions:
-                return False
+        if (s.partition_key is not None and s.include_meta_properties
+                and (p.meta or {}).get(s.partition_key) not in s.read_partitions):
+            return False
         if s.subgraph_vprops is not None:
             return self._criterion(s.subgraph_vprops, p)
         return True
@@ -422,9 +429,9 @@ def property_value(ctx: Context, obj: Any, key: str) -> Any:
         return NOTHING if v is None else v
     if isinstance(obj, VProp):
         meta = obj.meta or {}
-        return meta[key] if key in meta else NOTHING
+        return meta.get(key, NOTHING)
     if isinstance(obj, dict):
-        return obj[key] if key in obj else NOTHING
+        return obj.get(key, NOTHING)
     raise QueryEvaluationError(f"The by(\"{key}\") modulator can only be applied to a traverser"
                                f" that is an Element or a Map - it is being applied to"
                                f" [{obj!r}] a {type(obj).__name__} class instead")

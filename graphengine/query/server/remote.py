@@ -115,7 +115,7 @@ class ServerBackend:
         # the scenarios that expect errors would each log gremlinpython's error report
         logging.getLogger("gremlinpython").setLevel(logging.CRITICAL)
         self.serializer = serializer
-        self.server = GremlinServer({}, port=0, evaluation_timeout=timeout, workers=2).start()
+        self.server = GremlinServer({}, port=0, evaluation_timeout=timeout).start()
         self._ids = itertools.count()
         self._last: ServerConnection | None = None
 

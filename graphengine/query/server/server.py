@@ -61,6 +61,7 @@ class _Source:
     lock: threading.Lock = field(default_factory=threading.Lock)
     path: Path | None = None
     saved: Any = None          # the store graph last saved to ``path``
+    executor: ThreadPoolExecutor | None = None   # the one thread that runs its traversals
 
 
 @dataclass(eq=False)
@@ -109,7 +110,6 @@ class GremlinServer:
         evaluation_timeout: seconds a request may take (the request's ``evaluationTimeout``, in
             milliseconds, overrides it; None or 0: no limit).
         batch_size: results per response frame (the request's ``batchSize`` overrides it).
-        workers: threads that run traversals.
         paths: traversal source name -> saved graph directory, written back on
             ``g.tx().commit()`` and when the server stops (if the graph changed).
     """
@@ -119,7 +119,7 @@ class GremlinServer:
                  ssl_context: ssl.SSLContext | None = None,
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
                  evaluation_timeout: float | None = 30.0,
-                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 4,
+                 batch_size: int = DEFAULT_BATCH_SIZE,
                  paths: Mapping[str, os.PathLike | str] | None = None):
         if sources is None:
             sources = {}
@@ -142,12 +142,10 @@ class GremlinServer:
         self.max_frame_bytes = int(max_frame_bytes)
         self.evaluation_timeout = evaluation_timeout or None
         self.batch_size = int(batch_size)
-        self.workers = int(workers)
         self._serializers = {pr.GRAPHBINARY_V1: pr.GraphBinaryMessageSerializer(),
                              pr.GRAPHSON_V3: pr.GraphSONMessageSerializer()}
         self._serializers["application/json"] = self._serializers[pr.GRAPHSON_V3]
         self._graphson = self._serializers[pr.GRAPHSON_V3]
-        self._pool: ThreadPoolExecutor | None = None
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -163,14 +161,18 @@ class GremlinServer:
         engine = _as_engine(graph)
         src = _Source(name, engine)
         for other in self._sources.values():
-            if other.engine is engine:     # one engine under two names: one lock, one path
+            if other.engine is engine:     # one engine under two names: one lock, one thread
                 src.lock, src.path, src.saved = other.lock, other.path, other.saved
+                src.executor = other.executor
         self._sources[name] = src
         return engine
 
     def remove_source(self, name: str) -> None:
         """Stop serving a traversal source (requests for it get status 499)."""
-        self._sources.pop(name, None)
+        src = self._sources.pop(name, None)
+        if src is not None and src.executor is not None and not any(
+                o.executor is src.executor for o in self._sources.values()):
+            src.executor.shutdown(wait=False)
 
     @property
     def sources(self) -> list[str]:
@@ -210,7 +212,6 @@ class GremlinServer:
     async def start_async(self) -> None:
         """Start listening on the running loop (:attr:`port` is the bound port afterwards)."""
         self._loop = asyncio.get_running_loop()
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gremlin-server")
         app = web.Application()
         app.router.add_get("/gremlin", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -234,9 +235,9 @@ class GremlinServer:
                 await conn.ws.close(code=1001, message=b"server shutting down")
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._pool is not None:
-            pool = self._pool
-            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
+        executors = {id(s.executor): s.executor for s in self._sources.values() if s.executor}
+        for ex in executors.values():
+            await asyncio.get_running_loop().run_in_executor(None, ex.shutdown, True)
         self.save()
         log.info("Gremlin server on %s stopped", self.url)
 
@@ -524,10 +525,10 @@ class GremlinServer:
         if pr.contains_lambda(gremlin) or pr.contains_lambda(bindings):
             raise _Reply(pr.SERVER_ERROR_EVALUATION, "lambdas are not supported: rewrite the "
                          "closure with Gremlin steps", "QueryEvaluationError")
-        assert self._pool is not None
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._pool, self._evaluate, src, op, gremlin, dict(bindings),
-                                   timeout, ser, rid, batch)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        fut = loop.run_in_executor(self._executor(src), self._evaluate, src, op, gremlin,
+                                   dict(bindings), timeout, deadline, ser, rid, batch)
         try:
             if timeout is None:
                 frames, code, count = await fut
@@ -538,6 +539,16 @@ class GremlinServer:
             raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"evaluation exceeded the {timeout * 1000:.0f} "
                          "ms evaluationTimeout - consider increasing it", "QueryTimeout") from None
         return src.name, frames, code, count
+
+    def _executor(self, src: _Source) -> ThreadPoolExecutor:
+        """The source's worker thread (shared by the names of one engine), made on first use."""
+        if src.executor is None:
+            ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"gremlin-{src.name}")
+            for other in self._sources.values():
+                if other.engine is src.engine:
+                    other.executor = ex
+            src.executor = ex
+        return src.executor
 
     def _script_source(self, text: str, aliases: Mapping[str, str]) -> tuple[str, str]:
         """The traversal source of a script and the script as the parser reads it (``g...``).
@@ -563,14 +574,16 @@ class GremlinServer:
         return raw / 1000.0 if raw else None
 
     def _evaluate(self, src: _Source, op: str, gremlin: Any, bindings: dict[str, Any],
-                  timeout: float | None, ser: pr.MessageSerializer, rid: uuid.UUID | None,
-                  batch: int) -> tuple[list[bytes | str], int, int]:
-        """Runs in a worker thread: the traversal under the source's lock, then serialization."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not src.lock.acquire(timeout=-1 if timeout is None else timeout):
+                  timeout: float | None, deadline: float | None, ser: pr.MessageSerializer,
+                  rid: uuid.UUID | None, batch: int) -> tuple[list[bytes | str], int, int]:
+        """Runs in the source's thread: the traversal under the source's lock (in-process
+        callers of :meth:`execute` take it too), then serialization."""
+        wait = None if deadline is None else deadline - time.monotonic()
+        if wait is not None and (wait <= 0 or not src.lock.acquire(timeout=wait)) or \
+                wait is None and not src.lock.acquire():
             raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"evaluation exceeded the {timeout * 1000:.0f}"
-                         " ms evaluationTimeout waiting for the graph (other requests hold it)",
-                         "QueryTimeout")
+                         " ms evaluationTimeout waiting for the graph (queued behind other "
+                         "requests)", "QueryTimeout")
         try:
             engine = src.engine
             remaining = None if deadline is None else max(deadline - time.monotonic(), 1e-3)

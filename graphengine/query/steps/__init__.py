@@ -19,5 +19,16 @@ def register(*names: str):
 
 
 def load_all() -> dict[str, Callable[[Compiler, list], Step]]:
-    from . import branch, filter, graph, map, math, match, mutation, sideeffect, text  # noqa: F401
+    from . import (  # noqa: F401
+        branch,
+        filter,
+        graph,
+        io,
+        map,
+        match,
+        math,
+        mutation,
+        sideeffect,
+        text,
+    )
     return REGISTRY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from gremlin_python.process.traversal import Direction, P, T, TextP, WithOptions
@@ -10,7 +11,16 @@ from gremlin_python.structure.graph import Edge, Vertex, VertexProperty
 
 from ...errors import QueryEvaluationError
 from ..graph import Edg, Prop, VProp, Vtx
-from ..traversal import NOTHING, Compiler, Context, MapEntry, Step, Traversal, Traverser, is_traversal
+from ..traversal import (
+    NOTHING,
+    Compiler,
+    Context,
+    MapEntry,
+    Step,
+    Traversal,
+    Traverser,
+    is_traversal,
+)
 from ..values import equals, is_predicate, test_predicate
 from . import register
 
@@ -74,9 +84,9 @@ def properties_of(ctx: Context, obj: Any, keys: tuple = ()) -> list:
             for vp in props.get(key, ()):
                 if ctx.strategies.partition_key is not None and key == ctx.strategies.partition_key:
                     continue
-                if ctx.strategies.subgraph_vprops is not None or ctx.strategies.include_meta_properties:
-                    if not ctx.vprop_visible(vp):
-                        continue
+                if (ctx.strategies.subgraph_vprops is not None
+                        or ctx.strategies.include_meta_properties) and not ctx.vprop_visible(vp):
+                    continue
                 out.append(vp)
         return out
     if isinstance(obj, Edg):
@@ -144,9 +154,8 @@ class GraphStep(Step):
         for el in items:
             if ctx.filtered and not visible(el):
                 continue
-            if self.pred is not None:
-                if test_predicate(self.pred, element_id(ctx, el)) is not True:
-                    continue
+            if self.pred is not None and test_predicate(self.pred, element_id(ctx, el)) is not True:
+                continue
             yield el
 
     def process(self, ctx, ts):
@@ -268,7 +277,7 @@ class EdgeVertexStep(Step):
 
 
 for _name in ("outV", "inV", "bothV", "otherV"):
-    register(_name)((lambda n: lambda c, args: EdgeVertexStep(n))(_name))
+    register(_name)(partial(lambda n, c, args: EdgeVertexStep(n), _name))
 
 
 @register("toV")
@@ -427,7 +436,7 @@ def _id_equal(a: Any, b: Any) -> bool:
 
 
 for _name in ("hasLabel", "hasId", "hasKey", "hasValue"):
-    register(_name)((lambda n: lambda c, args: HasAnyStep(n, args))(_name))
+    register(_name)(partial(lambda n, c, args: HasAnyStep(n, args), _name))
 
 
 # ---------------------------------------------------------------------------- element data
@@ -502,7 +511,7 @@ class PropertiesStep(FlatMapStep):
     def flat(self, ctx, t):
         obj = t.obj
         if self.name == "values":
-            if isinstance(obj, (Vtx, Edg, VProp)) or isinstance(obj, dict):
+            if isinstance(obj, (Vtx, Edg, VProp, dict)):
                 return values_of(ctx, obj, self.keys)
             raise QueryEvaluationError(f"values() expects an element, got {type(obj).__name__} {obj!r}")
         return properties_of(ctx, obj, self.keys)
@@ -612,8 +621,19 @@ class PropertyMapStep(MapStep):
 
 
 for _name in ("valueMap", "propertyMap", "elementMap"):
-    register(_name)((lambda n: lambda c, args: PropertyMapStep(c, n, args))(_name))
+    register(_name)(partial(lambda n, c, args: PropertyMapStep(c, n, args), _name))
 
 
-__all__ = ["FilterStep", "FlatMapStep", "MapStep", "element_id", "element_label", "properties_of",
-           "to_internal", "values_of", "P", "TextP", "VertexProperty"]
+__all__ = [
+    "FilterStep",
+    "FlatMapStep",
+    "MapStep",
+    "P",
+    "TextP",
+    "VertexProperty",
+    "element_id",
+    "element_label",
+    "properties_of",
+    "to_internal",
+    "values_of",
+]

@@ -42,6 +42,8 @@ def apply_modulator(c: Compiler, steps: list[Step], name: str, args: list) -> No
             c.pending.append((name, args))
         return
     if name in ("read", "write"):
+        if steps and steps[-1].name == "io":
+            steps[-1].modulate(c, name, args)
         return
     if not steps:
         raise QueryEvaluationError(f"{name}() must follow a step it modulates")
