@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..errors import SchemaError
 from ..store.graph import Graph
+from .graph import VPROPS_COLUMN, encode_vprops, needs_blob
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,20 @@ def export_graph(qg: Any, fnum: int, partitioner: str) -> Graph:
 
 
 def _vertex_rows(qg: Any, gids: list[int]) -> tuple[list, dict[str, list]]:
+    """User ids and property columns; a key's column holds its first value, and a vertex with
+    multi- or meta-properties also gets all of them in the ``VPROPS_COLUMN`` blob."""
     ids = [qg.vertex_id(g) for g in gids]
     cols: dict[str, list] = {}
+    blobs: list = [None] * len(gids)
     for i, gid in enumerate(gids):
-        for key, vps in qg.vertex_properties(gid).items():
-            col = cols.setdefault(key, [None] * len(gids))
-            vals = [p.value for p in vps]
-            col[i] = vals[0] if len(vals) == 1 else vals
+        props = qg.vertex_properties(gid)
+        for key, vps in props.items():
+            if vps:
+                cols.setdefault(key, [None] * len(gids))[i] = vps[0].value
+        if needs_blob(props):
+            blobs[i] = encode_vprops(props)
+    if any(b is not None for b in blobs):
+        cols[VPROPS_COLUMN] = blobs
     return ids, cols
 
 

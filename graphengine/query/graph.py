@@ -18,6 +18,7 @@ Every mutation records how to undo itself: a traversal that fails rolls back
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from gremlin_python.structure.io.graphbinaryV1 import (
+    GraphBinaryReader,
+    GraphBinaryWriter,
+)
 
 from ..errors import QueryEvaluationError
 from ..store.graph import Graph
@@ -134,6 +139,27 @@ class _ERec:
     props: dict[str, Any] = field(default_factory=dict)
 
 
+VPROPS_COLUMN = "~gremlin.vprops"
+
+
+def encode_vprops(props: dict[str, list[VProp]]) -> bytes:
+    """The multi- and meta-properties of a vertex as one GraphBinary value (``{key: [[id,
+    value, meta], ...]}``), so a store column can keep them with their types."""
+    body = {k: [[p.id, p.value, p.meta or None] for p in vps] for k, vps in props.items()}
+    return bytes(GraphBinaryWriter().write_object(body))
+
+
+def decode_vprops(v: Vtx, blob: bytes) -> dict[str, list[VProp]]:
+    body = GraphBinaryReader().read_object(io.BytesIO(blob))
+    return {k: [VProp(v, k, value, vp_id, dict(meta) if meta else None)
+                for vp_id, value, meta in vps] for k, vps in body.items()}
+
+
+def needs_blob(props: dict[str, list[VProp]]) -> bool:
+    """True when a vertex's properties do not fit one typed value per key."""
+    return any(len(vps) > 1 or any(p.meta for p in vps) for vps in props.values())
+
+
 class QueryGraph:
     """A store version plus the delta written by traversals (see the module docstring)."""
 
@@ -159,8 +185,11 @@ class QueryGraph:
             inner = f.inner_gids
             self._frag[inner] = f.fid
             self._lid[inner] = np.arange(len(inner))
-        self._vkeys = {v.name: [k for k in v.schema.names if k != "id"]
+        self._vkeys = {v.name: [k for k in v.schema.names if k not in ("id", VPROPS_COLUMN)]
                        for v in base.schema.vertex_labels}
+        # labels whose vertices may carry multi- or meta-properties (see encode_vprops)
+        self._blob_labels = {v.name for v in base.schema.vertex_labels
+                             if VPROPS_COLUMN in v.schema.names}
         self._ekeys = {e.name: [k for k in e.schema.names if k != "id"]
                        for e in base.schema.edge_labels}
         self._edge_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -275,6 +304,10 @@ class QueryGraph:
             val = self._column(label, key)[row]
             if val is not None:
                 out[key] = [VProp(v, key, val, self._base_vp_id(gid, key))]
+        if label in self._blob_labels:
+            blob = self._column(label, VPROPS_COLUMN)[row]
+            if blob is not None:
+                out.update(decode_vprops(v, blob))
         return out
 
     def vertex_values(self, gid: int, key: str) -> list:
@@ -282,6 +315,8 @@ class QueryGraph:
         if gid in self.new_v or gid in self.vprops:
             return [p.value for p in self.vertex_properties(gid).get(key, ())]
         label = self.vertex_label(gid)
+        if label in self._blob_labels and self._column(label, VPROPS_COLUMN)[self._row[gid]]:
+            return [p.value for p in self.vertex_properties(gid).get(key, ())]
         if key not in self._vkeys[label]:
             return []
         val = self._column(label, key)[self._row[gid]]

@@ -322,7 +322,7 @@ def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
     """Results of ``instructions`` as ``(value, bulk)`` pairs, or None when the fast path
     does not apply (see the module docstring)."""
     qg = ctx.graph
-    if not instructions or not qg.pristine or instructions[0][0] != "V":
+    if not instructions or not qg.pristine or qg._blob_labels or instructions[0][0] != "V":
         return None
     last = instructions[-1][0]
     if last == "by" and len(instructions) > 1 and instructions[-2][0] == "groupCount":

@@ -141,3 +141,20 @@ def test_pagerank_column_orders_a_traversal(modern):
     table = pd.concat([g.to_pandas("person"), g.to_pandas("software")])
     want = table.sort_values("pagerank", ascending=False, kind="stable").name.tolist()[:2]
     assert got == want
+
+
+def test_multi_and_meta_properties_survive_save_and_load(tmp_path):
+    q = Gremlin(graphengine.session().g())
+    q.execute("g.addV('person').property(T.id, 1).property('name', 'marko')"
+              ".property(list, 'location', 'san diego', 'startTime', 1997, 'endTime', 2001)"
+              ".property(list, 'location', 'santa fe', 'startTime', 2005)")
+    query = ("g.V(1).properties('location').order().by(value)"
+             ".project('v', 'meta').by(value).by(valueMap())")
+    want = q.execute(query).all()
+    assert want == [{"v": "san diego", "meta": {"startTime": 1997, "endTime": 2001}},
+                    {"v": "santa fe", "meta": {"startTime": 2005}}]
+    q.graph.save(tmp_path / "g")
+    back = graphengine.load_graph(tmp_path / "g")
+    assert Gremlin(back).execute(query).all() == want
+    # the store's own column keeps one value per key for analytics and GNN steps
+    assert back.to_pandas("person").loc[0, "location"] == "san diego"
