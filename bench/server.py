@@ -16,7 +16,7 @@ requests per second, p50 and p99 latency (ms) as the clients see them. Before ti
 servers' answers are compared on 20 random vertices.
 
 graphengine's server runs in its own process (``python -m graphengine.cli serve``, log level
-WARNING, 4 worker threads). TinkerGraph's Gremlin Server 3.5.1 (the reference server) runs
+WARNING). TinkerGraph's Gremlin Server 3.5.1 (the reference server) runs
 on Java 11 with the jars of GraphScope 0.29's wheel, as ``../shared/peers/README.md`` says; its
 modern graph comes from its start-up script, and the R-MAT graph is loaded into it afterwards
 by Groovy scripts sent in batches (ids as bindings). It is skipped with a message when absent.
@@ -109,9 +109,22 @@ def _client_process(url: str, source: str, query: str, n_vertices: int, first_id
     out.put(([x for xs in lat for x in xs], sum(errors)))
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(url: str, source: str, query: str, clients: int, n_vertices: int, first_id: int,
-            warmup: float, seconds: float) -> dict:
-    """Throughput and latency of ``clients`` concurrent clients for one query."""
+            warmup: float, seconds: float, pid: int | None = None) -> dict:
+    """Throughput and latency of ``clients`` concurrent clients for one query, and the server
+    process's CPU time per request over the measured window (``pid``)."""
     ctx = mp.get_context("spawn")
     procs = min(clients, 4)
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
@@ -129,6 +142,10 @@ def measure(url: str, source: str, query: str, clients: int, n_vertices: int, fi
         ready.get(timeout=300)
     start.value = time.time()
     go.set()
+    time.sleep(warmup)
+    cpu0 = cpu_seconds(pid)
+    time.sleep(seconds)
+    cpu1 = cpu_seconds(pid)
     lat: list[float] = []
     errors = 0
     for _ in ps:
@@ -139,7 +156,8 @@ def measure(url: str, source: str, query: str, clients: int, n_vertices: int, fi
         p.join()
     arr = np.asarray(lat) * 1e3 if lat else np.asarray([np.nan])
     return {"rps": len(lat) / seconds, "p50": float(np.percentile(arr, 50)),
-            "p99": float(np.percentile(arr, 99)), "errors": errors}
+            "p99": float(np.percentile(arr, 99)), "errors": errors,
+            "cpu_us": 1e6 * (cpu1 - cpu0) / len(lat) if lat else float("nan")}
 
 
 # ----------------------------------------------------------------------------- servers
@@ -194,7 +212,7 @@ def start_graphengine(rmat_path: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "graphengine.cli", "--log-level", "WARNING", "serve",
          "--dataset", "gmodern=modern", "--graph", f"grmat={rmat_path}", "--port", str(port),
-         "--workers", "4"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         ], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def tinkergraph_paths() -> tuple[str, str] | None:
@@ -245,14 +263,14 @@ def load_rmat_into_tinkergraph(url: str, n: int, src: np.ndarray, dst: np.ndarra
     return time.time() - t0
 
 
-def check_answers(urls: dict[str, tuple[str, str]], n: int, first_id: int) -> None:
+def check_answers(urls: dict[str, tuple[str, str, int]], n: int, first_id: int) -> None:
     from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
     from gremlin_python.process.anonymous_traversal import traversal
 
     rng = random.Random(99)
     vs = [first_id + rng.randrange(n) for _ in range(20)]
     answers = {}
-    for name, (url, source) in urls.items():
+    for name, (url, source, _pid) in urls.items():
         conn = DriverRemoteConnection(url, source, pool_size=1)
         g = traversal().with_(conn)
         try:
@@ -311,31 +329,33 @@ def main() -> None:
         rows: list[tuple] = []
         for graph_name in ("modern", "rmat"):
             if graph_name == "modern":
-                servers = {"graphengine": (ge_url, "gmodern")}
+                servers = {"graphengine": (ge_url, "gmodern", ge.pid)}
                 n, first = 6, 1
             else:
-                servers = {"graphengine": (ge_url, "grmat")}
+                servers = {"graphengine": (ge_url, "grmat", ge.pid)}
                 n, first = n_rmat, 0
             if tp_url is not None:
                 if graph_name == "rmat":
                     secs = load_rmat_into_tinkergraph(tp_url, n_rmat, src, dst)
                     print(f"TinkerGraph: R-MAT loaded by script in {secs:.1f} s")
-                servers["TinkerGraph 3.5.1"] = (tp_url, "g")
+                servers["TinkerGraph 3.5.1"] = (tp_url, "g", tp.pid)
                 check_answers(servers, n, first)
             for query in QUERIES:
                 for c in clients:
-                    for server, (url, source) in servers.items():
-                        r = measure(url, source, query, c, n, first, args.warmup, args.seconds)
+                    for server, (url, source, pid) in servers.items():
+                        r = measure(url, source, query, c, n, first, args.warmup, args.seconds,
+                                    pid)
                         rows.append((graph_name, query, c, server, r))
                         print(f"{graph_name:<7} {query:<6} clients {c:>3}  {server:<18} "
                               f"{r['rps']:>8.0f} req/s  p50 {r['p50']:7.2f} ms  "
-                              f"p99 {r['p99']:7.2f} ms" + (f"  errors {r['errors']}"
+                              f"p99 {r['p99']:7.2f} ms  server cpu {r['cpu_us']:6.0f} us/req"
+                              + (f"  errors {r['errors']}"
                                                            if r["errors"] else ""), flush=True)
-        print("\n| graph | query | clients | server | req/s | p50 ms | p99 ms |")
-        print("|---|---|---:|---|---:|---:|---:|")
+        print("\n| graph | query | clients | server | req/s | p50 ms | p99 ms | server CPU us/req |")
+        print("|---|---|---:|---|---:|---:|---:|---:|")
         for graph_name, query, c, server, r in rows:
             print(f"| {graph_name} | {query} | {c} | {server} | {r['rps']:.0f} | "
-                  f"{r['p50']:.2f} | {r['p99']:.2f} |")
+                  f"{r['p50']:.2f} | {r['p99']:.2f} | {r['cpu_us']:.0f} |")
     finally:
         for p in procs:
             p.terminate()

@@ -118,7 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
     server = GremlinServer(sources, host=args.host, port=args.port, credentials=credentials,
                            ssl_context=ctx, max_frame_bytes=args.max_frame_bytes,
                            evaluation_timeout=args.evaluation_timeout / 1000.0,
-                           batch_size=args.batch_size, workers=args.workers, paths=paths)
+                           batch_size=args.batch_size, paths=paths)
     server.serve_forever()
     return 0
 
@@ -165,8 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default evaluation timeout in milliseconds (default 30000; 0: none)")
     s.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help=f"results per response frame (default {DEFAULT_BATCH_SIZE})")
-    s.add_argument("--workers", type=int, default=4, metavar="N",
-                   help="threads running traversals (default 4)")
     c = sub.add_parser("credentials", help="manage a credentials file")
     c.add_argument("action", choices=["add"], help="add (or replace) a user")
     c.add_argument("file", help="the credentials file")

@@ -500,6 +500,121 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
             raise SerializationError(f"GraphBinary cannot serialize {t.__name__}: {e}") from e
 
 
+class _FastDecoder:
+    """A tight GraphBinary value decoder for what requests mostly hold (strings, numbers,
+    lists, maps, bytecode, predicates, ``T`` and ``Direction``) straight from the frame's bytes;
+    any other type goes to gremlinpython's reader (with the extensions above)."""
+
+    _u32 = struct.Struct(">I")
+    _f64 = struct.Struct(">d")
+
+    def __init__(self, reader: gb.GraphBinaryReader):
+        self.reader = reader
+        self.depth = 0
+
+    def _fallback(self, data: bytes, pos: int) -> tuple[Any, int]:
+        b = io.BytesIO(data)
+        b.seek(pos)
+        return self.reader.read_object(b), b.tell()
+
+    def _int(self, data: bytes, pos: int) -> tuple[int, int]:
+        if pos + 4 > len(data):
+            raise ValueError("truncated message")
+        return _int32.unpack_from(data, pos)[0], pos + 4
+
+    def _str(self, data: bytes, pos: int) -> tuple[str, int]:
+        n, pos = self._int(data, pos)
+        end = pos + n
+        if n < 0 or end > len(data):
+            raise ValueError("truncated message")
+        return data[pos:end].decode("utf-8"), end
+
+    def value(self, data: bytes, pos: int) -> tuple[Any, int]:
+        """One fully qualified value at ``pos``: ``(value, next position)``."""
+        if pos + 2 > len(data):
+            raise ValueError("truncated message")
+        code, flag = data[pos], data[pos + 1]
+        if code == 0xFE:                                    # null
+            return None, pos + 2
+        if flag == 0x01:
+            return None, pos + 2
+        if flag != 0x00:
+            raise ValueError(f"bad value flag {flag:#x}")
+        p = pos + 2
+        if code == 0x03:                                    # string
+            return self._str(data, p)
+        if code == 0x01:                                    # int
+            return self._int(data, p)
+        if code == 0x02:                                    # long
+            if p + 8 > len(data):
+                raise ValueError("truncated message")
+            return long(_int64.unpack_from(data, p)[0]), p + 8
+        if code == 0x07:                                    # double
+            if p + 8 > len(data):
+                raise ValueError("truncated message")
+            return self._f64.unpack_from(data, p)[0], p + 8
+        if code == 0x27:                                    # boolean
+            if p + 1 > len(data):
+                raise ValueError("truncated message")
+            return data[p] == 0x01, p + 1
+        if code in (0x09, 0x0A, 0x15, 0x1E, 0x28):
+            self.depth += 1
+            if self.depth > 200:
+                raise ValueError("nested too deeply")
+            try:
+                if code == 0x09:                            # list
+                    n, p = self._int(data, p)
+                    if n < 0:
+                        raise ValueError("negative list size")
+                    out = []
+                    for _ in range(n):
+                        v, p = self.value(data, p)
+                        out.append(v)
+                    return out, p
+                if code == 0x0A:                            # map
+                    n, p = self._int(data, p)
+                    if n < 0:
+                        raise ValueError("negative map size")
+                    m: dict[Any, Any] = {}
+                    for _ in range(n):
+                        k, p = self.value(data, p)
+                        v, p = self.value(data, p)
+                        m[_map_key(k)] = v
+                    return m, p
+                if code == 0x15:                            # bytecode
+                    bc = Bytecode()
+                    for target in (bc.step_instructions, bc.source_instructions):
+                        n, p = self._int(data, p)
+                        if n < 0:
+                            raise ValueError("negative instruction count")
+                        for _ in range(n):
+                            name, p = self._str(data, p)
+                            k, p = self._int(data, p)
+                            if k < 0:
+                                raise ValueError("negative argument count")
+                            inst: list[Any] = [name]
+                            for _ in range(k):
+                                v, p = self.value(data, p)
+                                inst.append(v)
+                            target.append(inst)
+                    return _restore_bytecode(bc), p
+                op, p = self._str(data, p)                  # P / TextP
+                n, p = self._int(data, p)
+                if n < 0 or n > 1 << 20:
+                    raise ValueError("bad predicate argument count")
+                args = []
+                for _ in range(n):
+                    v, p = self.value(data, p)
+                    args.append(v)
+                return _make_p(P if code == 0x1E else TextP, op, args), p
+            finally:
+                self.depth -= 1
+        if code == 0x20 or code == 0x18:                    # T, Direction
+            v, p = self.value(data, p)
+            return _enum_member(T if code == 0x20 else Direction, v), p
+        return self._fallback(data, pos)
+
+
 _GB_ENUMS: dict[str, type] = {"barrier": Barrier, "cardinality": Cardinality, "column": Column,
                               "direction": Direction, "operator": Operator, "order": Order,
                               "pick": Pick, "pop": Pop, "scope": Scope, "t": T, "merge": Merge,
@@ -526,27 +641,26 @@ class GraphBinaryMessageSerializer(MessageSerializer):
     def read_request(self, payload: bytes | str) -> Request:
         if isinstance(payload, str):
             raise ProtocolError(MALFORMED_REQUEST, "GraphBinary requests come in binary frames")
-        b = io.BytesIO(payload)
+        data = bytes(payload)
         rid: uuid.UUID | None = None
+        dec = _FastDecoder(self.reader)
         try:
-            version = b.read(1)
-            if version != b"\x81":
+            if data[:1] != b"\x81":
                 raise ProtocolError(MALFORMED_REQUEST, "GraphBinary request: version byte is not 0x81")
-            raw = b.read(16)
-            if len(raw) != 16:
+            if len(data) < 17:
                 raise ValueError("truncated request id")
-            rid = uuid.UUID(bytes=raw)
-            op = _read_str(b)
-            processor = _read_str(b)
-            n = _read_int(b)
+            rid = uuid.UUID(bytes=data[1:17])
+            op, pos = dec._str(data, 17)
+            processor, pos = dec._str(data, pos)
+            n, pos = dec._int(data, pos)
             if n < 0 or n > 1 << 16:
                 raise ValueError(f"bad argument count {n}")
             args: dict[str, Any] = {}
             for _ in range(n):
-                key = self.reader.read_object(b)
+                key, pos = dec.value(data, pos)
                 if not isinstance(key, str):
                     raise TypeError("argument names must be strings")
-                args[key] = self.reader.read_object(b)
+                args[key], pos = dec.value(data, pos)
         except ProtocolError as e:
             e.request_id = rid
             raise
