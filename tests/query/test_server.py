@@ -487,3 +487,57 @@ def test_cli_credentials_and_parser(tmp_path, monkeypatch):
     args = cli.build_parser().parse_args(["serve", "--dataset", "modern", "--port", "0",
                                           "--evaluation-timeout", "500"])
     assert args.dataset == ["modern"] and args.evaluation_timeout == 500
+
+
+def test_tls(sess, tmp_path):
+    """wss:// with a certificate (made by the openssl command line when present)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    server = sess.serve(load_modern_graph(sess), port=0, ssl_context=ctx)
+    try:
+        assert server.url.startswith("wss://")
+        conn, g = _remote(server, ssl_options=ssl.create_default_context(cafile=str(cert)))
+        try:
+            assert g.V().count().next() == 6
+        finally:
+            conn.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_enums_and_cardinality_values_cross_the_wire(sess, serializer):
+    from gremlin_python.process.traversal import (
+        Cardinality,
+        CardinalityValue,
+        Operator,
+        Pop,
+    )
+
+    q = Gremlin(load_modern_graph(sess))
+    server = sess.serve({"g": q}, port=0)
+    try:
+        conn, g = _remote(server, serializer)
+        try:
+            def trav(src):
+                return src.V(1).as_("a").out("knows").as_("a").select(Pop.all_, "a")
+
+            assert _norm(trav(g).to_list()) == _norm(trav(q.traversal_source()).to_list())
+            assert g.with_sack(1).V(1).sack(Operator.sum_).by("age").sack().next() == 30
+            g.V(1).property(Cardinality.single, "age", 30).iterate()
+            g.V(2).property("age", CardinalityValue.single(28)).iterate()
+        finally:
+            conn.close()
+        assert q.execute("g.V(1,2).values('age')").all() == [30, 28]
+    finally:
+        server.stop()
