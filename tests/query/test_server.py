@@ -541,3 +541,37 @@ def test_enums_and_cardinality_values_cross_the_wire(sess, serializer):
         assert q.execute("g.V(1,2).values('age')").all() == [30, 28]
     finally:
         server.stop()
+
+
+def test_a_long_query_does_not_stall_other_sources(server):
+    """Traversals run off the event loop: while ``g`` runs a long traversal, ``gmodern`` (another
+    engine, another worker thread) keeps answering."""
+    import threading
+    import time
+
+    outcome: dict = {}
+
+    def slow():
+        client = Client(server.url, "g")
+        try:
+            client.submit("g.V().repeat(both()).times(12).path().count()",
+                          request_options={"evaluationTimeout": 2500}).all().result()
+        except GremlinServerError as e:
+            outcome["code"] = e.status_code
+        finally:
+            client.close()
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)
+    conn, g = _remote(server, source="gmodern")
+    try:
+        t0 = time.perf_counter()
+        for _ in range(5):
+            assert g.V().count().next() == 6
+        elapsed = time.perf_counter() - t0
+    finally:
+        conn.close()
+    t.join()
+    assert outcome.get("code") == 598
+    assert elapsed < 2.0, elapsed

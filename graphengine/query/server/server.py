@@ -402,9 +402,12 @@ class GremlinServer:
         if not conn.authenticated:
             await self._authenticate(conn, ser, req, t0)
             return
-        self._spawn(conn, ser, req)
+        await self._spawn(conn, ser, req)
 
-    def _spawn(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
+    async def _spawn(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
+        """Start serving a request; with 64 in flight on the connection, stop reading until one
+        ends (backpressure instead of unbounded tasks)."""
+        await conn.inflight.acquire()
         task = asyncio.get_running_loop().create_task(self._serve(conn, ser, req))
         conn.tasks.add(task)
         task.add_done_callback(conn.tasks.discard)
@@ -444,28 +447,28 @@ class GremlinServer:
             await self._send(conn, ser, ser.write_response(req.request_id, pr.NO_CONTENT, "", None))
             self._log(req.op, req.processor, "-", pr.NO_CONTENT, t0, 0, conn, req.request_id)
         else:
-            self._spawn(conn, *pending)
+            await self._spawn(conn, *pending)
 
     # ------------------------------------------------------------------ requests
     async def _serve(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
         t0 = time.perf_counter()
         source, code, count = "-", pr.SERVER_ERROR, 0
-        async with conn.inflight:
-            try:
-                source, frames, code, count = await self._process(ser, req)
-                for frame in frames:
-                    if not await self._send(conn, ser, frame):
-                        break
-            except _Reply as e:
-                code = e.code
-                await self._reply(conn, ser, req.request_id, e.code, e.message, e.exception)
-            except Exception as e:
-                code = pr.SERVER_ERROR
-                log.exception("request %s failed", req.request_id)
-                await self._reply(conn, ser, req.request_id, code, f"{type(e).__name__}: {e}",
-                                  type(e).__qualname__)
-            finally:
-                self._log(req.op, req.processor, source, code, t0, count, conn, req.request_id)
+        try:
+            source, frames, code, count = await self._process(ser, req)
+            for frame in frames:
+                if not await self._send(conn, ser, frame):
+                    break
+        except _Reply as e:
+            code = e.code
+            await self._reply(conn, ser, req.request_id, e.code, e.message, e.exception)
+        except Exception as e:
+            code = pr.SERVER_ERROR
+            log.exception("request %s failed", req.request_id)
+            await self._reply(conn, ser, req.request_id, code, f"{type(e).__name__}: {e}",
+                              type(e).__qualname__)
+        finally:
+            conn.inflight.release()
+            self._log(req.op, req.processor, source, code, t0, count, conn, req.request_id)
 
     def _log(self, op: str, processor: str, source: str, code: int, t0: float, count: int,
              conn: _Connection, rid: uuid.UUID | None) -> None:
