@@ -69,6 +69,7 @@ class GraphSampler(BaseSampler):
         self.weight = weight
         self.direction = direction
         self.edge_labels = check_edge_labels(g, edge_labels)
+        hetero_fanouts(num_neighbors, self.edge_types)  # bad fanouts fail here, not mid-epoch
         self._generator = None
         if seed is not None:
             self._generator = torch.Generator().manual_seed(int(seed))

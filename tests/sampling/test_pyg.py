@@ -147,3 +147,10 @@ def test_link_bad_input(er):
         sample_links(er.g, [1, 2, 3], [2])
     with pytest.raises(SamplingError, match="300"):
         sample_links(er.g, [[0, 1], [2, 300]], [2])
+
+
+def test_graph_sampler_checks_fanouts_up_front(er):
+    with pytest.raises(SamplingError, match=">= -1"):
+        GraphSampler(er.g, [3, -2])
+    with pytest.raises(SamplingError, match="missing"):
+        GraphSampler(hetero_graph()[0], {"follows": [2]})
