@@ -1194,6 +1194,9 @@ def _run_steps(scenario: Scenario, backend: Backend, state: _State) -> None:
                     # allowNullPropertyValues); the default graph removes the property instead
                     state.conn.q = state.conn._gremlin_cls(state.conn.q.graph,
                                                            allow_null_properties=True)
+                elif "AllowNullPropertyValues" in scenario.tags and hasattr(
+                        state.conn, "allow_null_properties"):
+                    state.conn.allow_null_properties()    # the server mode's connection
             except Exception as e:
                 raise _Failure("graph: " + _error_category(e),
                                reason=f"graph: {type(e).__name__}: {e}") from e

@@ -88,6 +88,14 @@ class ServerConnection:
             values = []
         return values
 
+    def allow_null_properties(self) -> None:
+        """Serve a graph that stores null property values (``@AllowNullPropertyValues``)."""
+        self.close()
+        q = self.local.q
+        self.local.q = type(q)(q.graph, allow_null_properties=True)
+        self.backend.server.remove_source(self.source)
+        self.backend.server.add_source(self.source, self.local.q)
+
     def subgraph_elements(self, value: Any) -> tuple[list[Any], list[Any]] | None:
         return self.local.subgraph_elements(value)
 
