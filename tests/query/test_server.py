@@ -575,3 +575,22 @@ def test_a_long_query_does_not_stall_other_sources(server):
     t.join()
     assert outcome.get("code") == 598
     assert elapsed < 2.0, elapsed
+
+
+@pytest.mark.parametrize("serializer", ["graphbinary", "graphson"])
+def test_subgraph_results(server, serializer):
+    """A subgraph() result crosses the wire as GraphBinary's graph / GraphSON's tinker:graph;
+    ``client_serializer()`` reads it as ``{"vertices": [...], "edges": [...]}``."""
+    from graphengine.query.server.remote import client_serializer
+
+    conn = DriverRemoteConnection(server.url, "g", message_serializer=client_serializer(serializer))
+    try:
+        g = traversal().with_(conn)
+        sg = g.V(1).out_e("knows").subgraph("sg").cap("sg").next()
+        assert sorted(e.id for e in sg["edges"]) == [7, 8]
+        assert sorted(v.id for v in sg["vertices"]) == [1, 2, 4]
+        marko = next(v for v in sg["vertices"] if v.id == 1)
+        assert {p.label: p.value for p in marko.properties}["name"] == "marko"
+        assert {p.key: p.value for p in sg["edges"][0].properties}["weight"] in (0.5, 1.0)
+    finally:
+        conn.close()

@@ -59,7 +59,7 @@ from gremlin_python.process.traversal import (
     TraversalStrategy,
 )
 from gremlin_python.statics import BigDecimal, GremlinType, SingleChar, bigint, long
-from gremlin_python.structure.graph import Path
+from gremlin_python.structure.graph import Edge, Path, Vertex, VertexProperty
 from gremlin_python.structure.io import graphbinaryV1 as gb
 from gremlin_python.structure.io import graphsonV3d0 as gs
 from gremlin_python.structure.io.util import HashableDict, SymbolUtil
@@ -407,6 +407,89 @@ class _GBBigDecimal:
         return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(-scale)
 
 
+def _graph_elements(graph: Any) -> tuple[list[tuple[Any, list]], list[tuple[Any, list]]]:
+    """``[(Vertex, [VertexProperty])]`` and ``[(Edge, [Property])]`` of a store graph (a
+    ``subgraph()`` result), read through a Gremlin engine over it."""
+    from ..engine import Gremlin
+
+    q = Gremlin(graph)
+    vs = q.execute("g.V().project('v','p').by().by(properties().fold())").all()
+    es = q.execute("g.E().project('e','p').by().by(properties().fold())").all()
+    return [(r["v"], list(r["p"])) for r in vs], [(r["e"], list(r["p"])) for r in es]
+
+
+class _GBGraphOut:
+    """A ``subgraph()`` result as GraphBinary's graph (TinkerPop's ``GraphSerializer`` layout)."""
+
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        if not as_value:
+            to_extend.append(gb.DataType.graph.value)
+        if nullable:
+            to_extend.append(0x00)
+        vs, es = _graph_elements(obj)
+        to_extend.extend(_int32.pack(len(vs)))
+        for v, props in vs:
+            writer.to_dict(v.id, to_extend)
+            gb.StringIO.dictify(v.label, writer, to_extend, True, False)
+            to_extend.extend(_int32.pack(len(props)))
+            for vp in props:
+                writer.to_dict(vp.id, to_extend)
+                gb.StringIO.dictify(vp.label, writer, to_extend, True, False)
+                writer.to_dict(vp.value, to_extend)
+                to_extend.extend(gb.NULL_BYTES)                   # parent
+                gb.ListIO.dictify([], writer, to_extend, True, False)   # meta-properties
+        to_extend.extend(_int32.pack(len(es)))
+        for e, props in es:
+            writer.to_dict(e.id, to_extend)
+            gb.StringIO.dictify(e.label, writer, to_extend, True, False)
+            writer.to_dict(e.inV.id, to_extend)
+            to_extend.extend(gb.NULL_BYTES)                       # in-vertex label
+            writer.to_dict(e.outV.id, to_extend)
+            to_extend.extend(gb.NULL_BYTES)                       # out-vertex label
+            to_extend.extend(gb.NULL_BYTES)                       # parent
+            gb.ListIO.dictify(list(props), writer, to_extend, True, False)
+        return to_extend
+
+
+class _GBGraph:
+    """GraphBinary's graph read as ``{"vertices": [Vertex], "edges": [Edge]}`` (gremlinpython
+    has no graph type), the elements carrying their properties."""
+
+    @classmethod
+    def objectify(cls, b: io.BytesIO, reader: gb.GraphBinaryReader, nullable: bool = True) -> Any:
+        if _nullable(b, nullable):
+            return None
+        vertices = []
+        for _ in range(_read_int(b)):
+            vid = reader.read_object(b)
+            label = _read_str(b)
+            props = []
+            for _ in range(_read_int(b)):
+                pid = reader.read_object(b)
+                key = _read_str(b)
+                value = reader.read_object(b)
+                reader.read_object(b)                             # parent
+                reader.to_object(b, gb.DataType.list, False)      # meta-properties
+                props.append(VertexProperty(pid, key, value, None))
+            vertices.append(Vertex(vid, label, props))
+        by_id = {v.id: v for v in vertices}
+        edges = []
+        for _ in range(_read_int(b)):
+            eid = reader.read_object(b)
+            label = _read_str(b)
+            in_id = reader.read_object(b)
+            reader.read_object(b)
+            out_id = reader.read_object(b)
+            reader.read_object(b)
+            reader.read_object(b)
+            props = reader.to_object(b, gb.DataType.list, False)
+            edges.append(Edge(eid, by_id.get(out_id) or Vertex(out_id), label,
+                              by_id.get(in_id) or Vertex(in_id), props))
+        return {"vertices": vertices, "edges": edges}
+
+
 class _GBIntOut:
     """Python ints out: Integer when they fit, else Long, else BigInteger."""
 
@@ -471,10 +554,11 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
     writing nothing) and writes the engine's number types."""
 
     def __init__(self) -> None:
+        from ...store.graph import Graph as StoreGraph
         from ..parser import Float32
         extra: dict[type, Any] = {int: _GBIntOut, long: _GBIntOut, Decimal: _GBDecimalOut,
                                   Float32: _GBFloatOut, tuple: gb.ListIO,
-                                  frozenset: gb.SetDeserializer}
+                                  frozenset: gb.SetDeserializer, StoreGraph: _GBGraphOut}
         extra.update(_numpy_types())
         super().__init__(extra)
 
@@ -634,6 +718,7 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             dt.traversalstrategy: _GBStrategy, dt.lambda_: _GBLambda,
             dt.long: _GBNumber, dt.float: _GBFloat, dt.biginteger: _GBBigInt,
             dt.bigdecimal: _GBBigDecimal, dt.bytecode: _GBBytecode, dt.map: _GBMap,
+            dt.graph: _GBGraph,
             **{getattr(dt, k): _gb_enum(c) for k, c in _GB_ENUMS.items()},
         })
         self.writer = _GraphBinaryWriter()
@@ -809,7 +894,7 @@ class _GraphSONReader(gs.GraphSONReader):
 
     def __init__(self) -> None:
         extra: dict[str, Any] = {k: _enum_reader(v) for k, v in _ENUMS.items()}
-        extra.update({"g:P": _GSPredicate, "g:Map": _GSMap, "g:TextP": _GSTextP,
+        extra.update({"g:P": _GSPredicate, "g:Map": _GSMap, "tinker:graph": _GSGraph, "g:TextP": _GSTextP,
                       "g:Bytecode": _GSBytecode, "g:Binding": _GSBinding, "g:Lambda": _GSLambda,
                       "g:Class": _GSClass, "g:Int64": _GSNumber, "gx:BigInteger": _GSBigInt,
                       "g:Float": _GSFloat, "gx:BigDecimal": _GSBigDecimal, "gx:Char": _GSChar})
@@ -884,6 +969,40 @@ class _GSSetOut:
         return gs.GraphSONUtil.typed_value("Set", [writer.to_dict(x) for x in obj])
 
 
+class _GSGraphOut:
+    """A ``subgraph()`` result as GraphSON 3.0's ``tinker:graph``."""
+
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any) -> Any:
+        tv = gs.GraphSONUtil.typed_value
+        vs, es = _graph_elements(obj)
+        vertices = []
+        for v, props in vs:
+            by_key: dict[str, list] = {}
+            for vp in props:
+                by_key.setdefault(vp.label, []).append(tv("VertexProperty", {
+                    "id": writer.to_dict(vp.id), "value": writer.to_dict(vp.value),
+                    "label": vp.label}))
+            vertices.append(tv("Vertex", {"id": writer.to_dict(v.id), "label": v.label,
+                                          "properties": by_key}))
+        edges = []
+        for e, props in es:
+            edges.append(tv("Edge", {
+                "id": writer.to_dict(e.id), "label": e.label,
+                "inVLabel": e.inV.label, "outVLabel": e.outV.label,
+                "inV": writer.to_dict(e.inV.id), "outV": writer.to_dict(e.outV.id),
+                "properties": {p.key: tv("Property", {"key": p.key, "value": writer.to_dict(p.value)})
+                               for p in props}}))
+        return {"@type": "tinker:graph", "@value": {"vertices": vertices, "edges": edges}}
+
+
+class _GSGraph:
+    @classmethod
+    def objectify(cls, v: Any, reader: Any) -> Any:
+        return {"vertices": [reader.to_object(x) for x in v.get("vertices", [])],
+                "edges": [reader.to_object(x) for x in v.get("edges", [])]}
+
+
 class _GSPathOut:
     @classmethod
     def dictify(cls, obj: Any, writer: Any) -> Any:
@@ -901,10 +1020,12 @@ class _GraphSONWriter(gs.GraphSONWriter):
     a serialization error."""
 
     def __init__(self) -> None:
+        from ...store.graph import Graph as StoreGraph
         from ..parser import Float32
         extra: dict[type, Any] = {int: _GSIntOut, long: _GSIntOut, bigint: _GSIntOut,
                                   Float32: _GSFloatOut, Decimal: _GSDecimalOut,
-                                  tuple: _GSListOut, frozenset: _GSSetOut, Path: _GSPathOut}
+                                  tuple: _GSListOut, frozenset: _GSSetOut, Path: _GSPathOut,
+                                  StoreGraph: _GSGraphOut}
         try:
             import numpy as np
             extra.update({np.bool_: _GSBoolOut, np.float32: _GSFloatOut,
