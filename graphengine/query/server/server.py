@@ -1,12 +1,14 @@
 """The websocket transport: an aiohttp server that speaks TinkerPop 3.x's driver protocol.
 
 One asyncio loop accepts every connection at ``/gremlin``; each request becomes a task, and its
-traversal runs in a thread pool so the loop keeps serving other clients while it runs.
+traversal runs on a worker thread so the loop keeps serving other clients while it runs.
 
 Concurrency: the engine's graph is not safe for concurrent writes, so each traversal source
-holds a lock and its traversals, reads and writes alike, run one at a time (serialized per
-graph); different traversal sources run in parallel threads (within the GIL). A request waits
-for its source's lock within its evaluation timeout.
+(each engine, under however many names) has one worker thread and one lock: its traversals,
+reads and writes alike, run one at a time in arrival order (serialized per graph); different
+sources run in parallel threads (within the GIL). A request still queued when its evaluation
+timeout passes gets 598. In-process callers of :meth:`GremlinServer.execute` and
+:meth:`GremlinServer.graph` take the same lock.
 
 Transactions: every traversal is its own transaction (a failing one leaves the graph as it was,
 as in process). ``g.tx().commit()`` (bytecode ``tx commit``, from gremlinpython's
