@@ -594,3 +594,37 @@ def test_subgraph_results(server, serializer):
         assert {p.key: p.value for p in sg["edges"][0].properties}["weight"] in (0.5, 1.0)
     finally:
         conn.close()
+
+
+def test_the_loop_answers_598_when_the_engine_overruns(sess, monkeypatch):
+    """A traversal that ignores its deadline: the client gets 598 shortly after it anyway, and
+    the source serves the next request once its thread is free."""
+    import time
+
+    from graphengine.query.server import server as server_mod
+
+    monkeypatch.setattr(server_mod, "_TIMEOUT_GRACE", 0.1)
+    q = Gremlin(load_modern_graph(sess))
+    real_submit = q.submit
+
+    def slow_submit(bytecode):
+        time.sleep(1.0)
+        return real_submit(bytecode)
+
+    q.submit = slow_submit
+    server = sess.serve({"g": q}, port=0)
+    try:
+        client = Client(server.url, "g")
+        try:
+            t0 = time.perf_counter()
+            with pytest.raises(GremlinServerError) as e:
+                client.submit(Bytecode(), request_options={"evaluationTimeout": 200}).all().result()
+            assert e.value.status_code == 598
+            assert time.perf_counter() - t0 < 0.9
+            time.sleep(1.0)
+            q.submit = real_submit
+            assert client.submit("g.V().count()").all().result() == [6]
+        finally:
+            client.close()
+    finally:
+        server.stop()

@@ -534,15 +534,28 @@ class GremlinServer:
         deadline = None if timeout is None else time.monotonic() + timeout
         fut = loop.run_in_executor(self._executor(src), self._evaluate, src, op, gremlin,
                                    dict(bindings), timeout, deadline, ser, rid, batch)
+        if timeout is None:
+            frames, code, count = await fut
+            return src.name, frames, code, count
+        # past the deadline (and a grace period for the engine's own check), stop waiting: the
+        # thread finishes on its own, a request still queued is dropped (cheaper than wait_for)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            fut.cancel()
+
+        handle = loop.call_later(timeout + _TIMEOUT_GRACE, expire)
         try:
-            if timeout is None:
-                frames, code, count = await fut
-            else:
-                frames, code, count = await asyncio.wait_for(asyncio.shield(fut),
-                                                             timeout + _TIMEOUT_GRACE)
-        except asyncio.TimeoutError:
+            frames, code, count = await fut
+        except asyncio.CancelledError:
+            if not expired:
+                raise
             raise _Reply(pr.SERVER_ERROR_TIMEOUT, f"evaluation exceeded the {timeout * 1000:.0f} "
                          "ms evaluationTimeout - consider increasing it", "QueryTimeout") from None
+        finally:
+            handle.cancel()
         return src.name, frames, code, count
 
     def _executor(self, src: _Source) -> ThreadPoolExecutor:
