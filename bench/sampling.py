@@ -8,7 +8,7 @@ tensor per batch; the figures are seeds/s and sampled edges/s over ``--batches``
 after ``--warmup`` batches.
 
 - graphengine: ``sample_neighbors`` over the store, features gathered from the vertex
-  column's zero-copy tensor (``index_select`` into a buffer reused across batches); and the
+  column's zero-copy tensor by ``gather_rows`` into a buffer reused across batches; and the
   same sampler behind PyG's own ``NodeLoader`` (``GraphSampler``), which adds PyG's batch
   assembly (a new feature tensor per batch, as PyG's loaders make).
 - PyG: ``torch_geometric.loader.NeighborLoader`` backed by torch-sparse, in a separate
@@ -76,7 +76,7 @@ def graphengine_side(args, src: np.ndarray, dst: np.ndarray, seeds: np.ndarray) 
 
     import graphengine
     from graphengine.datasets import feature_matrix
-    from graphengine.sampling import GraphSampler, sample_neighbors
+    from graphengine.sampling import GraphSampler, gather_rows, sample_neighbors
 
     n = 1 << args.scale
     x = features(n, args.features)
@@ -101,7 +101,7 @@ def graphengine_side(args, src: np.ndarray, dst: np.ndarray, seeds: np.ndarray) 
         out = sample_neighbors(g, seeds[i * bs:(i + 1) * bs], fanouts, seed=i)
         if len(out.node) > len(buf[0]):
             buf[0] = torch.empty(2 * len(out.node), args.features)
-        xb = torch.index_select(feat, 0, out.node, out=buf[0][:len(out.node)])
+        xb = gather_rows(feat, out.node, out=buf[0])
         return bs, len(out.edge), xb.size(0)
 
     direct = measure(args.batches, args.warmup, step)

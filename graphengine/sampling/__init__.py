@@ -7,10 +7,11 @@ unchanged; :class:`GraphSampler` plugs the same kernels into PyG's ``NodeLoader`
 :func:`sample_neighbors`).
 """
 
+from .gather import gather_rows
 from .neighbor import edge_types, sample_neighbors
 from .sampler import GraphSampler, sample_links
 from .subgraph import induced_subgraph
 from .walk import random_walk
 
-__all__ = ["GraphSampler", "edge_types", "induced_subgraph", "random_walk", "sample_links",
-           "sample_neighbors"]
+__all__ = ["GraphSampler", "edge_types", "gather_rows", "induced_subgraph", "random_walk",
+           "sample_links", "sample_neighbors"]
