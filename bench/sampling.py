@@ -126,6 +126,7 @@ def graphengine_side(args, src: np.ndarray, dst: np.ndarray, seeds: np.ndarray) 
 def pyg_worker(folder: str) -> None:
     """Runs in the PyG interpreter: NeighborLoader over the saved edges; prints JSON."""
     import torch
+    import torch_geometric
     from torch_geometric.data import Data
     from torch_geometric.loader import NeighborLoader
 
@@ -149,8 +150,8 @@ def pyg_worker(folder: str) -> None:
 
     result = measure(args["batches"], args["warmup"], step)
     result["build_s"] = setup
-    import torch_geometric
-    result["versions"] = {"torch": torch.__version__, "torch_geometric": torch_geometric.__version__}
+    result["versions"] = {"torch": torch.__version__,
+                          "torch_geometric": torch_geometric.__version__}
     print(json.dumps(result))
 
 

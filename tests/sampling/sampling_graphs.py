@@ -50,7 +50,7 @@ class Ref:
 
 
 
-def hetero_graph(directed=True, seed=0):
+def hetero_graph(directed=True, seed=0, num_fragments=1):
     """Users and items: ``follows`` user -> user, ``buys`` user -> item, and ``links`` with two
     relations (user -> item, item -> item), so an item's ``links`` rows mix neighbor labels.
     Every edge has ``key``: its row in ``tables[label]`` (the reference)."""
@@ -65,7 +65,7 @@ def hetero_graph(directed=True, seed=0):
              ("buys", "user", "item", *edges(nu, ni, 150)),
              ("links", "user", "item", *edges(nu, ni, 60)),
              ("links", "item", "item", *edges(ni, ni, 60))]
-    with graphengine.session() as sess:
+    with graphengine.session(num_fragments=num_fragments) as sess:
         g = sess.g(directed=directed)
         g = g.add_vertices(pa.table({"id": np.arange(100, 100 + nu)}), label="user")
         g = g.add_vertices(pa.table({"id": np.arange(500, 500 + ni)}), label="item")

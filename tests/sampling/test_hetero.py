@@ -88,6 +88,30 @@ def test_hetero_weighted_and_reproducible(hetero):
     check(g, tables, a, "in", {et: [2, 2] for et in a.row})
 
 
+@pytest.mark.parametrize("direction", ["in", "out"])
+def test_hetero_fragments(direction):
+    """Three fragments: valid samples; along out-edges the same sample (by user id) as one
+    fragment. Per-label indices follow gid order, which the partitioning changes."""
+    one, tables = hetero_graph()
+    three, _ = hetero_graph(num_fragments=3)
+    uids = {"user": [100, 105, 107], "item": [501, 502]}
+
+    def index(g, label, ids):
+        return np.searchsorted(g.vertex_gids(label), g.gids(label, ids))
+
+    a = sample_neighbors(one, {t: index(one, t, v) for t, v in uids.items()}, [3, 2],
+                         direction=direction, seed=4)
+    b = sample_neighbors(three, {t: index(three, t, v) for t, v in uids.items()}, [3, 2],
+                         direction=direction, seed=4)
+    check(three, tables, b, direction, {et: [3, 2] for et in b.row})
+    if direction == "out":
+        for t in a.node:
+            ids_one = user_ids(one, t, a.node[t].numpy())
+            assert (ids_one == user_ids(three, t, b.node[t].numpy())).all()
+        for et in a.row:
+            assert torch.equal(a.row[et], b.row[et]) and torch.equal(a.col[et], b.col[et])
+
+
 def test_undirected_hetero_both_orientations():
     g, tables = hetero_graph(directed=False)
     types = edge_types(g, g.edge_labels)
