@@ -378,6 +378,10 @@ class QueryGraph:
         gid = self._vid_index.get(_hashable(vid))
         if gid is not None:
             return gid if self.vertex_exists(gid) else None
+        if type(vid) is int or isinstance(vid, np.integer):
+            found = self._dense_lookup(int(vid))
+            if found is not None:
+                return found if found >= 0 and found not in self.dropped_v else None
         for label in self.base.vertex_labels:
             typ = self.base.schema.vertex_label(label).schema.field("id").type
             if isinstance(vid, bool):
@@ -400,6 +404,28 @@ class QueryGraph:
             if found >= 0 and found not in self.dropped_v:
                 return int(found)
         return None
+
+    def _dense_lookup(self, vid: int) -> int | None:
+        """gid of an integer id through the labels' dense id tables: -1 when no label has it,
+        None when some label's ids are not a dense integer range (the general path decides)."""
+        tables = self.__dict__.get("_dense_tables")
+        if tables is None:
+            tables = []
+            for label in self.base.vertex_labels:
+                dense = self.base._index(label).dense_table() \
+                    if pa.types.is_integer(self.base.schema.vertex_label(label).schema.field("id").type) \
+                    else None
+                if dense is None:
+                    tables = False
+                    break
+                tables.append(dense)
+            self._dense_tables = tables
+        if tables is False:
+            return None
+        for lo, table in tables:
+            if lo <= vid < lo + len(table) and table[vid - lo] >= 0:
+                return int(table[vid - lo])
+        return -1
 
     # ------------------------------------------------------------------ edges
     def _edge_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -155,10 +155,18 @@ class Context:
         self.sack_init: Callable[[], Any] | None = None
         self.sack_merge: Any = None
         self.strategies = Strategies()
-        self.rng = random.Random()
+        self._rng: random.Random | None = None
         self.deadline = deadline
         self.bulk_enabled = True
         self._ticks = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The random source of coin / sample / shuffle (made on first use: seeding from the OS
+        costs more than a short traversal)."""
+        if self._rng is None:
+            self._rng = random.Random()
+        return self._rng
 
     def check_time(self) -> None:
         """Raise when the evaluation deadline has passed (checked every few thousand steps)."""

@@ -124,10 +124,13 @@ class _Plan:
         self.labels = tuple(qg.base.edge_labels)
 
     def csr(self, frag: Any, direction: str, labels: tuple[str, ...]):
-        labels = tuple(lab for lab in (labels or self.labels) if lab in frag.topology)
-        if not labels:
-            return None
-        return frag.csr(direction if self.qg.directed else "out", labels)
+        cache = self.qg.__dict__.setdefault("_csr", {})
+        key = (frag.fid, direction, labels)
+        if key not in cache:
+            names = tuple(lab for lab in (labels or self.labels) if lab in frag.topology)
+            cache[key] = frag.csr(direction if self.qg.directed else "out", names) if names \
+                else None
+        return cache[key]
 
     def hop(self, f: _Frontier, direction: str, labels: tuple[str, ...],
             count_only: bool = False) -> _Frontier | int:
