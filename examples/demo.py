@@ -9,7 +9,9 @@ Run with ``make demo``. Each stage is timed:
    extra features (the loss / accuracy curve is saved as a PNG);
 5. predictions written back as a column;
 6. a Gremlin query that reads the predictions;
-7. the graph saved (Arrow IPC, atomic) and memory-mapped back.
+7. the same question from gremlinpython's ``DriverRemoteConnection`` over the websocket server
+   that the session starts (``sess.serve``);
+8. the graph saved (Arrow IPC, atomic) and memory-mapped back.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+from gremlin_python.process.anonymous_traversal import traversal
 
 import graphengine
 from graphengine import gnn
@@ -83,6 +88,18 @@ def main() -> None:
             confusion = q.execute("g.V().has('label', 0).groupCount().by('pred')").one()
         log.info("  %d of %d vertices predicted right (%.1f%%); class 0 predicted as %s",
                  right, g.vertex_count, 100.0 * right / g.vertex_count, confusion)
+
+        with stage("server: the graph served over a websocket, asked by gremlinpython", timings):
+            server = sess.serve(q, port=0)
+            remote = DriverRemoteConnection(server.url, "g")
+            try:
+                g_remote = traversal().with_(remote)
+                over_ws = g_remote.V().has("label", 0).group_count().by("pred").next()
+            finally:
+                remote.close()
+                server.stop()
+        log.info("  %s answers as the in-process engine: %s", server.url,
+                 "the same" if over_ws == confusion else f"DIFFERENTLY {over_ws}")
 
         with stage("store: save (Arrow IPC, atomic) and memory-map back", timings):
             g.save(out_dir / "graph")
