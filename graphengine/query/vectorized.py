@@ -137,49 +137,42 @@ class _Plan:
         """One adjacency step (or, with ``count_only``, the number of traversers it gives)."""
         qg = self.qg
         dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
-        if f.is_dense or len(f.ids) > f.n // _DENSE_FRACTION:
-            bulk = f.dense.astype(np.int64, copy=False) if f.is_dense else np.bincount(f.ids, weights=f.bulk,
-                                                        minlength=f.n).astype(np.int64)
+        dense = f.is_dense or len(f.ids) > f.n // _DENSE_FRACTION
+        if dense:
+            bulk = f.dense.astype(np.int64, copy=False) if f.is_dense else \
+                np.bincount(f.ids, weights=f.bulk, minlength=f.n).astype(np.int64)
             out = None if count_only else np.zeros(f.n, dtype=np.int64)
-            total = 0
-            for frag in qg.base.fragments:
-                inner = frag.inner_gids
-                for d in dirs:
-                    arrays = self.csr(frag, d, labels)
-                    if arrays is None:
-                        continue
-                    indptr, nbrs, _ = arrays
-                    if count_only:
-                        total += _dense_degree_sum(indptr, inner, bulk)
-                    else:
-                        _push_dense(indptr, nbrs, inner, bulk, out)
-            return total if count_only else _Frontier(f.n, dense=out)
-        owner = qg._frag[f.ids]
-        lids = qg._lid[f.ids]
-        ids_parts, bulk_parts = [], []
-        total = 0
+        else:
+            owner, lids = qg._frag[f.ids], qg._lid[f.ids]
+        parts, total = [], 0
         for frag in qg.base.fragments:
-            mine = owner == frag.fid if qg.base.fnum > 1 else slice(None)
-            l, b = lids[mine], f.bulk[mine]
-            if len(l) == 0:
-                continue
+            if not dense:   # the frontier's ids this fragment owns, as its local rows
+                mine = owner == frag.fid if qg.base.fnum > 1 else slice(None)
+                rows, b = lids[mine], f.bulk[mine]
+                if len(rows) == 0:
+                    continue
             for d in dirs:
                 arrays = self.csr(frag, d, labels)
                 if arrays is None:
                     continue
                 indptr, nbrs, _ = arrays
-                if count_only:
-                    total += _degree_sum(indptr, l, b)
+                if dense and count_only:
+                    total += _dense_degree_sum(indptr, frag.inner_gids, bulk)
+                elif dense:
+                    _push_dense(indptr, nbrs, frag.inner_gids, bulk, out)
+                elif count_only:
+                    total += _degree_sum(indptr, rows, b)
                 else:
-                    i, bb = _expand_sparse(indptr, nbrs, l, b)
-                    ids_parts.append(i)
-                    bulk_parts.append(bb)
+                    parts.append(_expand_sparse(indptr, nbrs, rows, b))
         if count_only:
             return int(total)
-        if not ids_parts:
+        if dense:
+            return _Frontier(f.n, dense=out)
+        if not parts:
             z = np.zeros(0, dtype=np.int64)
             return _Frontier(f.n, z, z)
-        return _Frontier(f.n, np.concatenate(ids_parts), np.concatenate(bulk_parts))
+        return _Frontier(f.n, np.concatenate([i for i, _ in parts]),
+                         np.concatenate([b for _, b in parts]))
 
     # ------------------------------------------------------------------ filters
     def label_mask(self, labels: list) -> np.ndarray | None:
