@@ -549,6 +549,19 @@ def _numpy_types() -> dict[type, Any]:
     return out
 
 
+def _serializer_for(serializers: dict[type, Any], obj: Any, fmt: str) -> Any:
+    """The serializer of ``obj``'s type, else of its first base class listed (remembered for
+    the type); a type with none is a serialization error (599), not a short frame."""
+    t = type(obj)
+    ser = serializers.get(t)
+    if ser is None:
+        ser = next((s for key, s in list(serializers.items()) if isinstance(obj, key)), None)
+        if ser is None:
+            raise SerializationError(f"{fmt} cannot serialize a {t.__name__} result")
+        serializers[t] = ser
+    return ser
+
+
 class _GraphBinaryWriter(gb.GraphBinaryWriter):
     """gremlinpython's writer that refuses types it has no serializer for (instead of silently
     writing nothing) and writes the engine's number types."""
@@ -569,15 +582,7 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
             to_extend.extend(gb.NULL_BYTES)
             return to_extend
         t = type(obj)
-        ser = self.serializers.get(t)
-        if ser is None:
-            for key, s in list(self.serializers.items()):
-                if isinstance(obj, key):
-                    ser = s
-                    break
-            else:
-                raise SerializationError(f"GraphBinary cannot serialize a {t.__name__} result")
-            self.serializers[t] = ser
+        ser = _serializer_for(self.serializers, obj, "GraphBinary")
         try:
             return ser.dictify(obj, self, to_extend)
         except (struct.error, OverflowError, AttributeError, NotImplementedError, TypeError) as e:
@@ -1041,15 +1046,7 @@ class _GraphSONWriter(gs.GraphSONWriter):
         if isinstance(obj, _JSON_NATIVE):
             return obj
         t = type(obj)
-        ser = self.serializers.get(t)
-        if ser is None:
-            for key, s in list(self.serializers.items()):
-                if isinstance(obj, key):
-                    ser = s
-                    break
-            else:
-                raise SerializationError(f"GraphSON cannot serialize a {t.__name__} result")
-            self.serializers[t] = ser
+        ser = _serializer_for(self.serializers, obj, "GraphSON")
         try:
             return ser.dictify(obj, self)
         except (OverflowError, AttributeError, NotImplementedError, TypeError, ValueError) as e:
