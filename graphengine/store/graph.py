@@ -625,26 +625,38 @@ class Graph:
                                  outer_gids=as_arrow(kernels.outer_of(seen, frag.inner_ranges))))
         return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
 
-    def add_column(self, values: Any, columns: Mapping[str, str] | None = None,
+    def add_column(self, values: Any, columns: Mapping[str, str] | str | None = None,
                    label: str | None = None) -> Graph:
         """A new graph with vertex property columns added; every other buffer is shared.
 
-        ``values`` is either an analytics context, with ``columns`` mapping each new property
-        name to a context selector (``g.add_column(ctx, {"pagerank": "r"})``), or a mapping of
-        property name -> array over all vertices in ascending global id order
-        (:meth:`all_gids`). A context computed on a projection of this graph fills the vertices
-        it covers; the others get nulls. Every vertex label gets the columns unless ``label``
-        names one.
+        ``values`` is one of:
+
+        - an analytics context, with ``columns`` mapping each new property name to a context
+          selector (``g.add_column(ctx, {"pagerank": "r"})``);
+        - a mapping of property name -> array over all vertices in ascending global id order
+          (:meth:`all_gids`);
+        - a numpy array (or list) and the new column's name, ``g.add_column(arr, "score")``:
+          aligned with the rows of ``vertex_table(label)`` when ``label`` is given, else with
+          :meth:`all_gids`;
+        - a pandas Series indexed by the user ids of ``label`` (of the only label when there is
+          one), ``g.add_column(series, "score", label="person")``.
+
+        Vertices the values do not cover (a context of a projection, a Series with fewer ids)
+        get nulls. Every vertex label gets the columns unless ``label`` names one.
         """
-        if columns is not None:
+        if isinstance(values, (np.ndarray, pd.Series, list)):
+            gids, arrays = self._column_values(values, columns, label)
+        elif columns is not None and hasattr(values, "gids") and isinstance(columns, Mapping):
             gids = np.asarray(values.gids, dtype=np.int64)
             arrays = {name: np.asarray(values.to_numpy(sel)) for name, sel in columns.items()}
-        elif isinstance(values, Mapping):
+        elif isinstance(values, Mapping) and columns is None:
             gids = self.all_gids()
             arrays = {k: np.asarray(v) for k, v in values.items()}
         else:
-            raise SchemaError("add_column expects a context and columns={name: selector},"
-                              " or {name: array}")
+            raise SchemaError(f"add_column does not take {type(values).__name__} with columns="
+                              f"{columns!r}: give an analytics context and {{name: selector}}, a"
+                              " {name: array over all vertices} mapping, or an array / Series and"
+                              " the new column's name")
         for name, arr in arrays.items():
             if len(arr) != len(gids):
                 raise SchemaError(f"column {name!r} has {len(arr)} values for {len(gids)} vertices")
@@ -680,6 +692,29 @@ class Graph:
                 vt[lab] = t
             frags.append(replace(frag, vertex_tables=vt, _cache={}))
         return Graph(schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
+
+    def _column_values(self, values: Any, name: Any, label: str | None
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(gids, {name: values})`` of an array or Series given to :meth:`add_column`."""
+        if not isinstance(name, str):
+            raise SchemaError(f"add_column({type(values).__name__}, name): give the new column's"
+                              f" name as a string, got {name!r}")
+        if isinstance(values, pd.Series):
+            if label is None:
+                label = _only(self.vertex_labels, "vertex")
+            gids = self.gids(label, pa.array(values.index.to_numpy()))
+            if (gids < 0).any():
+                bad = values.index[int(np.flatnonzero(gids < 0)[0])]
+                raise UnknownVertexError(f"add_column: the Series' index has id {bad!r}, which is"
+                                         f" not a vertex of label {label!r}")
+            return gids, {name: values.to_numpy()}
+        arr = np.asarray(values)
+        gids = self.vertex_gids(label) if label is not None else self.all_gids()
+        if arr.ndim != 1 or len(arr) != len(gids):
+            what = f"the {len(gids)} vertices of label {label!r}" if label is not None else \
+                f"the graph's {len(gids)} vertices (or pass label= for one label's rows)"
+            raise SchemaError(f"add_column: an array of shape {arr.shape} does not match {what}")
+        return gids, {name: arr}
 
     def remove_edges(self, eids: Iterable[int]) -> Graph:
         """A new graph without the edges ``eids``; fragments they do not touch are shared.
