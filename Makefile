@@ -17,8 +17,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-# benchmarks need the peers (igraph, networkit); see BENCHMARKS.md for the commands
+# benchmarks: peers that are absent are skipped with a message; see BENCHMARKS.md for each
+# command and how to install its peers (GraphScope, TinkerGraph Gremlin Server, PyG + torch-sparse)
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/load.py
 	$(PY) bench/analytics.py
+	$(PY) bench/gremlin.py
+	$(PY) bench/sampling.py
+	$(PY) bench/gnn.py
+	$(PY) bench/server.py
