@@ -218,16 +218,14 @@ class QueryGraph:
                     or self.dropped_e)
 
     def _first_free_id(self) -> int:
+        # the fragments' own id columns (views): edge_table() would gather and reorder them all
         top = 0
-        for name in self.base.vertex_labels:
-            ids = self.base.vertex_table(name).column("id")
-            if pa.types.is_integer(ids.type) and len(ids):
-                top = max(top, int(pa.compute.max(ids).as_py()))
-        for name in self.base.edge_labels:
-            if "id" in self.base.schema.edge_label(name).schema.names:
-                ids = self.base.edge_table(name).column("id")
-                if pa.types.is_integer(ids.type) and len(ids):
-                    top = max(top, int(pa.compute.max(ids).as_py()))
+        for frag in self.base.fragments:
+            for table in (*frag.vertex_tables.values(), *frag.edge_tables.values()):
+                if "id" in table.column_names and pa.types.is_integer(table.schema.field("id").type):
+                    largest = pa.compute.max(table.column("id")).as_py()
+                    if largest is not None:
+                        top = max(top, int(largest))
         for vp_id in (getattr(self.base, "gremlin_vp_ids", None) or {}).values():
             if isinstance(vp_id, int) and not isinstance(vp_id, bool):
                 top = max(top, vp_id)
