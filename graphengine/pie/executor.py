@@ -47,6 +47,9 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
     Raises:
         AnalyticsError: unknown executor, or an input the app does not support.
     """
+    run_resident = getattr(graph, "run_pie", None)
+    if run_resident is not None:  # a distributed graph (graphengine.cluster) runs where it lives
+        return run_resident(app, executor)
     if executor not in EXECUTORS:
         raise AnalyticsError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if not isinstance(graph, Graph):
