@@ -55,3 +55,7 @@ class QueryEvaluationError(QueryError):
 
 class SamplingError(GraphEngineError):
     """Sampling parameters that do not fit the graph (seeds that are not vertices, fanouts)."""
+
+
+class ClusterError(GraphEngineError):
+    """A Ray cluster session could not start, reach its workers, or recover a lost one."""

@@ -61,7 +61,7 @@ def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
 
 def has_integer_ids(graph: Graph) -> bool:
     """Whether every vertex label has integer user ids."""
-    return all(pa.types.is_integer(graph.vertex_table(label).schema.field("id").type)
+    return all(pa.types.is_integer(graph.schema.vertex_label(label).id_type)
                for label in graph.vertex_labels)
 
 
