@@ -628,3 +628,40 @@ def test_the_loop_answers_598_when_the_engine_overruns(sess, monkeypatch):
             client.close()
     finally:
         server.stop()
+
+
+def test_short_requests_run_on_the_loop_long_ones_go_back_to_the_thread(sess, monkeypatch):
+    """A request shape that ran fast last time is served on the event loop (no thread
+    hand-off); one that outlives its budget there is rolled back and run again on the source's
+    thread: its mutation happens once and every answer is the in-process engine's. (Here
+    "fast" is under 0.5 s and the budget 50 ms, so that the machine's load cannot change
+    which path a request takes.)"""
+    from graphengine.query.server import server as server_mod
+
+    monkeypatch.setattr(server_mod, "INLINE_MAX", 0.5)
+    monkeypatch.setattr(server_mod, "INLINE_BUDGET", 0.05)
+    server = sess.serve({"g": Gremlin(load_modern_graph(sess))}, port=0)
+    threaded: list = []
+    run_threaded = server._run_threaded
+
+    def counting(job):
+        threaded.append(job.shape)
+        return run_threaded(job)
+
+    server._run_threaded = counting
+    local = Gremlin(load_modern_graph(sess)).traversal_source()
+    conn, g = _remote(server)
+    try:
+        def walk(t, k):
+            return t.add_v("tmp").V(1).repeat(__.both()).times(k).path().count()
+
+        assert g.V(1).out().count().next() == 3
+        assert g.V(1).out().count().next() == 3
+        assert len(threaded) == 1                      # the second one ran on the loop
+        for k in (1, 1, 9):                            # thread, loop, loop -> over budget -> thread
+            assert walk(g, k).next() == walk(local, k).next()
+        assert len(threaded) == 3
+        assert g.V().count().next() == local.V().count().next() == 9   # 6 + one per walk
+    finally:
+        conn.close()
+        server.stop()

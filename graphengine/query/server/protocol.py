@@ -121,6 +121,7 @@ class Request:
     op: str
     processor: str
     args: dict[str, Any] = field(default_factory=dict)
+    lambda_free: bool = False   # the decoder saw only types that cannot hold a Lambda
 
 
 class Lambda:
@@ -600,19 +601,20 @@ class _FastDecoder:
     def __init__(self, reader: gb.GraphBinaryReader):
         self.reader = reader
         self.depth = 0
+        self.fallbacks = 0      # values read by gremlinpython's reader (they may hold lambdas)
 
     def _fallback(self, data: bytes, pos: int) -> tuple[Any, int]:
+        self.fallbacks += 1
         b = io.BytesIO(data)
         b.seek(pos)
         return self.reader.read_object(b), b.tell()
 
     def _int(self, data: bytes, pos: int) -> tuple[int, int]:
-        if pos + 4 > len(data):
-            raise ValueError("truncated message")
-        return _int32.unpack_from(data, pos)[0], pos + 4
+        return _int32.unpack_from(data, pos)[0], pos + 4    # struct.error: truncated
 
     def _str(self, data: bytes, pos: int) -> tuple[str, int]:
-        n, pos = self._int(data, pos)
+        n = _int32.unpack_from(data, pos)[0]
+        pos += 4
         end = pos + n
         if n < 0 or end > len(data):
             raise ValueError("truncated message")
@@ -635,12 +637,8 @@ class _FastDecoder:
         if code == 0x01:                                    # int
             return self._int(data, p)
         if code == 0x02:                                    # long
-            if p + 8 > len(data):
-                raise ValueError("truncated message")
             return long(_int64.unpack_from(data, p)[0]), p + 8
         if code == 0x07:                                    # double
-            if p + 8 > len(data):
-                raise ValueError("truncated message")
             return self._f64.unpack_from(data, p)[0], p + 8
         if code == 0x27:                                    # boolean
             if p + 1 > len(data):
@@ -757,10 +755,13 @@ class GraphBinaryMessageSerializer(MessageSerializer):
         except RecursionError:
             raise ProtocolError(MALFORMED_REQUEST, "GraphBinary request nested too deeply",
                                 rid) from None
+        except struct.error:
+            raise ProtocolError(MALFORMED_REQUEST, "malformed GraphBinary request: "
+                                "truncated message", rid) from None
         except Exception as e:  # noqa: BLE001 (any decoding failure is a malformed request)
             raise ProtocolError(MALFORMED_REQUEST, f"malformed GraphBinary request: "
                                 f"{type(e).__name__}: {e}", rid) from None
-        return Request(rid, op, processor, args)
+        return Request(rid, op, processor, args, lambda_free=not dec.fallbacks)
 
     def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
                        data: Any = None, attributes: dict[str, Any] | None = None,
@@ -780,8 +781,11 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             ba.extend(_int32.pack(len(raw)))
             ba.extend(raw)
         w = self.writer
-        gb.MapIO.dictify(attributes or {}, w, ba, True, False)
-        gb.MapIO.dictify(meta or {}, w, ba, True, False)
+        for m in (attributes, meta):
+            if m:
+                gb.MapIO.dictify(m, w, ba, True, False)
+            else:
+                ba.extend(b"\0\0\0\0")          # an empty map as a value: its size
         w.to_dict(data, ba)
         return bytes(ba)
 

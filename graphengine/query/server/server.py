@@ -54,7 +54,7 @@ DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024
 _LANGUAGES = (None, "", "gremlin-groovy", "gremlin-lang")
 _TX_TEXT = re.compile(r"\s*g\s*\.\s*tx\(\)\s*\.\s*(commit|rollback|begin)\(\)\s*;?\s*\Z")
 _TIMEOUT_GRACE = 2.0       # seconds past a deadline before the loop stops waiting for a thread
-INLINE_MAX = 0.001         # a request shape that recently ran in under this runs on the loop
+INLINE_MAX = 0.001         # a request shape whose last run took less runs on the loop
 INLINE_BUDGET = 0.005      # ... under this deadline (then it goes back to the source's thread)
 _MAX_SHAPES = 4096         # request shapes whose costs are remembered
 
@@ -588,7 +588,7 @@ class GremlinServer:
             raise _Reply(pr.INVALID_REQUEST_ARGUMENTS, f"batchSize must be a positive integer, "
                          f"not {batch!r}")
         timeout = self._timeout(args)
-        if pr.contains_lambda(gremlin) or pr.contains_lambda(bindings):
+        if not req.lambda_free and (pr.contains_lambda(gremlin) or pr.contains_lambda(bindings)):
             raise _Reply(pr.SERVER_ERROR_EVALUATION, "lambdas are not supported: rewrite the "
                          "closure with Gremlin steps", "QueryEvaluationError")
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -597,7 +597,7 @@ class GremlinServer:
 
     def _inline(self, job: _Job) -> tuple[list[bytes | str], int, int] | None:
         """Evaluate on the loop a request whose shape (its steps, see :func:`_shape`) ran in
-        under ``INLINE_MAX`` lately, when its source is idle; None when the request goes to
+        under ``INLINE_MAX`` last time, when its source is idle; None when the request goes to
         the source's thread instead. Sparing the thread hand-off (two wake-ups and three
         futures) halves the server's CPU per short request. The loop is never held long: the
         traversal runs under a deadline of ``INLINE_BUDGET``; past it, it is rolled back (as
@@ -738,12 +738,12 @@ class GremlinServer:
         return frames, pr.SUCCESS, n
 
     def _record(self, shape: Any, seconds: float) -> None:
-        """Remember a request shape's cost: the mean of its last runs, weighted to the latest."""
+        """Remember a request shape's cost: its last run's (a first run pays for caches, a run
+        over the loop's budget is retried on the thread, so the latest is the best guess)."""
         costs = self._costs
         if len(costs) >= _MAX_SHAPES and shape not in costs:
             costs.clear()
-        old = costs.get(shape)
-        costs[shape] = seconds if old is None else 0.5 * (old + seconds)
+        costs[shape] = seconds
 
     def _tx(self, src: _Source, bc: Bytecode, op: str | None = None) -> list | None:
         """``g.tx().commit()`` / ``rollback()`` / ``begin()``: None for any other bytecode."""
