@@ -9,7 +9,9 @@ for. :class:`FragmentView` is built from it on the worker.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -36,6 +38,8 @@ class FragmentPlan:
 
 # (direction -> (indptr, neighbor lids, eids)) of a fragment: the same for every app run on it
 _local_csr_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
+# key -> structure derived from a fragment's topology alone (FragmentView.derived)
+_derived_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
 
 
 def make_plans(graph: Graph, app) -> list[FragmentPlan]:
@@ -158,6 +162,7 @@ class FragmentView:
         self.mirror_lids: list[np.ndarray] = plan.mirror_lids
         self._edge_values = plan.edge_values
         self.inputs: dict[str, np.ndarray] = plan.inputs
+        self._fragment = frag
         self.out_indptr, self.out_nbrs, self.out_eids = self._local_csr(frag, "out")
         if self.directed:
             self.in_indptr, self.in_nbrs, self.in_eids = self._local_csr(frag, "in")
@@ -175,6 +180,23 @@ class FragmentView:
             indptr = np.ascontiguousarray(indptr, dtype=np.int64)
             cached[direction] = (indptr, lids, eids)
         return cached[direction]
+
+    def derived(self, key: str, build: Callable[[FragmentView], Any]) -> Any:
+        """``build(self)``, computed once per store fragment and shared by every app run on it.
+
+        For structures that depend on the fragment's topology alone (a simple-graph CSR, a
+        degree ordering): a store fragment is immutable and a new graph version has new
+        fragments, so the cache (weakly keyed by the fragment) never returns a stale value. The
+        arrays returned are shared between runs: callers must not write to them.
+        """
+        cached = _derived_cache.setdefault(self._fragment, {})
+        if key not in cached:
+            value = build(self)
+            for a in value if isinstance(value, tuple) else (value,):
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+            cached[key] = value
+        return cached[key]
 
     def lids(self, gids: np.ndarray) -> np.ndarray:
         """Local ids of global ids (-1 for vertices neither inner nor outer here)."""

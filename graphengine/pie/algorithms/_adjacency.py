@@ -85,3 +85,67 @@ def weighted_pull(indptr, nbrs, weights, values, out):
         for j in range(indptr[v], indptr[v + 1]):
             s += weights[j] * values[nbrs[j]]
         out[v] = s
+
+
+@numba.njit(cache=True, parallel=True)
+def _simple_rows(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, keys, counts):
+    """Per inner vertex, its distinct neighbors (self excluded) as ``lid * 4 + direction bits``
+    sorted at the start of its slice of ``keys``; ``counts[v]`` of them."""
+    for v in numba.prange(counts.shape[0]):
+        n_out = out_indptr[v + 1] - out_indptr[v]
+        n_in = in_indptr[v + 1] - in_indptr[v] if directed else 0
+        base = out_indptr[v] + (in_indptr[v] if directed else 0)
+        row = keys[base:base + n_out + n_in]
+        for j in range(n_out):
+            row[j] = out_nbrs[out_indptr[v] + j] * 4 + 1
+        for j in range(n_in):
+            row[n_out + j] = in_nbrs[in_indptr[v] + j] * 4 + 2
+        row.sort()
+        k = 0
+        j = 0
+        while j < row.shape[0]:
+            u = row[j] >> 2
+            bits = 0
+            while j < row.shape[0] and row[j] >> 2 == u:
+                bits |= row[j] & 3
+                j += 1
+            if u != v:
+                row[k] = u * 4 + bits
+                k += 1
+        counts[v] = k
+
+
+@numba.njit(cache=True, parallel=True)
+def _compact_rows(keys, out_indptr, in_indptr, directed, indptr, nbrs, mult):
+    for v in numba.prange(indptr.shape[0] - 1):
+        base = out_indptr[v] + (in_indptr[v] if directed else 0)
+        for j in range(indptr[v + 1] - indptr[v]):
+            key = keys[base + j]
+            nbrs[indptr[v] + j] = key >> 2
+            mult[indptr[v] + j] = (key & 1) + ((key >> 1) & 1)
+
+
+def _build_simple(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    directed = bool(frag.directed)
+    ivnum = frag.ivnum
+    size = frag.out_indptr[ivnum] + (frag.in_indptr[ivnum] if directed else 0)
+    keys = np.empty(size, dtype=np.int64)
+    counts = np.zeros(ivnum, dtype=np.int64)
+    _simple_rows(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs, directed, keys,
+                 counts)
+    indptr = np.zeros(ivnum + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nbrs = np.empty(indptr[-1], dtype=np.int64)
+    mult = np.empty(indptr[-1], dtype=np.int8)
+    _compact_rows(keys, frag.out_indptr, frag.in_indptr, directed, indptr, nbrs, mult)
+    return indptr, nbrs, mult
+
+
+def simple_graph(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fragment's underlying simple graph, built once per store fragment (shared by every
+    app run on it, see :meth:`graphengine.pie.view.FragmentView.derived`).
+
+    Returns ``(indptr, nbrs, mult)`` as :func:`simple_neighbors` does (distinct neighbors of
+    every inner vertex, self excluded, ascending lids), with ``mult`` as int8. Read-only.
+    """
+    return frag.derived("simple_graph", _build_simple)

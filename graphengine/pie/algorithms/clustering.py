@@ -18,7 +18,7 @@ class Clustering(Triangles):
         count = state.count[:frag.ivnum].astype(np.float64)
         if frag.directed:
             # Fagiolo: T(v) = 2 * sum over triangles of the product of their edges' mults
-            total = row_sums(state.indptr, state.mult)
+            total = row_sums(state.indptr, state.mult.astype(np.int64))
             reciprocal = row_sums(state.indptr, (state.mult == 2).astype(np.int64))
             pairs = 2.0 * (total * (total - 1.0) - 2.0 * reciprocal)
         else:
