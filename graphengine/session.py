@@ -31,7 +31,9 @@ class Session:
 
     Args:
         num_fragments: fragments per graph (edge-cut partitions).
-        partitioner: ``"hash"`` of the user id (default) or ``"range"`` of sorted ids.
+        partitioner: ``"hash"`` of the user id (default), ``"range"`` of sorted ids, or
+            ``"fennel"``: streaming over the graph's first edges, which cuts fewer edges
+            (``Graph.edge_cut()``; see docs/scaling.md).
     """
 
     def __init__(self, num_fragments: int = 1, partitioner: str = "hash"):
@@ -113,9 +115,23 @@ class Session:
         return server
 
 
-def session(num_fragments: int = 1, partitioner: str = "hash") -> Session:
-    """Start a session (a context manager): ``with graphengine.session() as sess: ...``."""
-    return Session(num_fragments=num_fragments, partitioner=partitioner)
+def session(num_fragments: int = 1, partitioner: str = "hash", cluster: str | None = None,
+            address: str | None = None) -> Session:
+    """Start a session (a context manager): ``with graphengine.session() as sess: ...``.
+
+    ``cluster="ray"`` keeps the graphs' fragments on a Ray cluster, one actor per fragment
+    (:class:`graphengine.cluster.RaySession`); ``address`` is Ray's: ``None`` (start Ray here),
+    ``"auto"`` (the cluster of ``ray start --head`` on this machine) or ``"ray://host:port"``.
+    """
+    if cluster is None:
+        if address is not None:
+            raise SchemaError("session(address=...) needs cluster='ray'")
+        return Session(num_fragments=num_fragments, partitioner=partitioner)
+    if cluster != "ray":
+        raise SchemaError(f"cluster must be None or 'ray', got {cluster!r}")
+    from .cluster import RaySession
+
+    return RaySession(num_fragments=num_fragments, partitioner=partitioner, address=address)
 
 
 def _spec(spec: Any, edge: bool) -> tuple[Any, dict]:

@@ -1,0 +1,288 @@
+"""The driver's side of a Ray cluster session: the fragment actors, their placement, the
+registry of graph versions and where each can be restored from, and the PIE round loop.
+
+Actors are created in one placement group (one bundle per fragment, ``SPREAD``: one per node
+where the cluster has several) and are not detached, so they end with the Ray job (a killed
+driver leaves none behind). A fragment actor that dies is recreated in its bundle and takes
+over the object-store copies of the fragments it held (driver-owned, so they outlive it) or,
+for a graph loaded from disk, reads its fragment again from the saved directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import AnalyticsError, ClusterError, GraphEngineError
+from ..pie.messages import combine
+from .actor import FragmentActor, Head
+
+log = logging.getLogger(__name__)
+
+#: Restarts of a PIE run after a fragment actor died, before giving up.
+MAX_RESTARTS = 3
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError as e:  # pragma: no cover - ray is an optional dependency
+        raise ClusterError("cluster='ray' needs the ray package (pip install ray)") from e
+    return ray
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The graphengine error a Ray task raised (Ray wraps it in a RayTaskError)."""
+    cause = getattr(error, "cause", None)
+    return cause if isinstance(cause, GraphEngineError) else error
+
+
+class RayCluster:
+    """Fragment actors on a Ray cluster, one per fragment, and the versions they hold."""
+
+    def __init__(self, num_fragments: int, address: str | None = None,
+                 bundle: dict[str, float] | None = None):
+        ray = self.ray = import_ray()
+        self.fnum = num_fragments
+        self.started = False
+        if not ray.is_initialized():
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {e}") from e
+            self.started = True
+        from ray.util.placement_group import placement_group
+
+        self.bundle = dict(bundle or {"CPU": 0.01})
+        self.pg = placement_group([self.bundle] * num_fragments, strategy="SPREAD")
+        try:
+            ray.get(self.pg.ready(), timeout=120)
+        except ray.exceptions.GetTimeoutError as e:
+            raise ClusterError(f"the cluster cannot place {num_fragments} fragment actors"
+                               f" ({self.bundle} each): {ray.cluster_resources()}") from e
+        self._actor_cls = ray.remote(FragmentActor)
+        self.actors = [self._make_actor(f) for f in range(num_fragments)]
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        # version -> the fragments' object-store references (one per fid)
+        self.refs: dict[int, list] = {}
+        # version -> (saved directory, manifest entries, head) where it was saved / loaded
+        self.disk: dict[int, tuple[str, list[dict], Head]] = {}
+        self.prepared: set[int] = set()
+        self.edge_ready: dict[int, set[str]] = {}
+        self.closed = False
+
+    def _make_actor(self, fid: int):
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        strategy = PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=fid)
+        return self._actor_cls.options(
+            num_cpus=self.bundle.get("CPU", 0), max_restarts=0, max_task_retries=0,
+            scheduling_strategy=strategy).remote(fid, self.fnum)
+
+    def next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    # ------------------------------------------------------------------ calls
+    def get(self, refs):
+        """``ray.get`` that raises the graphengine error a worker raised, as the local path
+        would (the first failing fragment's)."""
+        try:
+            return self.ray.get(refs)
+        except self.ray.exceptions.RayTaskError as e:
+            raise unwrap(e) from None
+
+    def call(self, method: str, args: Callable[[int], Sequence] | Sequence,
+             actors: Sequence | None = None) -> list:
+        """Call ``method`` on every fragment actor (``args(fid)`` or the same ``args``)."""
+        actors = actors if actors is not None else self.actors
+        refs = [getattr(a, method).remote(*(args(f) if callable(args) else args))
+                for f, a in enumerate(actors)]
+        return self.get(refs)
+
+    def nodes(self) -> list[str]:
+        """The node id of each fragment actor."""
+        return self.call("node", ())
+
+    # ------------------------------------------------------------------ versions
+    def publish(self, version: int) -> None:
+        """Move a version's fragments to the object store (driver-owned) and let the actors
+        work on those copies: they outlive the actors."""
+        refs = [a.publish.remote(version) for a in self.actors]
+        self.get([a.adopt.remote(version, [r]) for a, r in zip(self.actors, refs)])
+        self.refs[version] = refs
+
+    def on_disk(self, version: int, root: str, entries: list[dict], head: Head) -> None:
+        """Record that a version can be read back from a saved directory (the last one)."""
+        self.disk[version] = (root, entries, head)
+
+    def release(self, version: int) -> None:
+        """The driver dropped a graph version: the actors forget it."""
+        if self.closed:
+            return
+        self.refs.pop(version, None)
+        self.disk.pop(version, None)
+        self.prepared.discard(version)
+        self.edge_ready.pop(version, None)
+        with contextlib.suppress(Exception):  # Ray may already be shutting down
+            for a in self.actors:
+                a.drop.remote([version])
+
+    def fragments(self, version: int) -> list:
+        """The fragments of a version, brought to the driver (``Graph.to_local``)."""
+        if version in self.refs:
+            return self.get(self.refs[version])
+        return self.call("fragment", (version,))
+
+    # ------------------------------------------------------------------ faults
+    def dead(self) -> list[int]:
+        """Fragments whose actor no longer answers."""
+        ray = self.ray
+        out = []
+        for f, a in enumerate(self.actors):
+            try:
+                ray.get(a.ping.remote(), timeout=60)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                out.append(f)
+        return out
+
+    def recover(self, fids: list[int]) -> list[str]:
+        """Recreate the actors of ``fids`` in their bundles; each takes over its fragment of
+        every version the driver holds (object store copy, or the saved directory)."""
+        how = []
+        for f in fids:
+            with contextlib.suppress(Exception):  # already dead
+                self.ray.kill(self.actors[f])
+            actor = self._make_actor(f)
+            self.actors[f] = actor
+            for version in sorted(set(self.refs) | set(self.disk)):
+                if version in self.refs:
+                    try:
+                        self.ray.get(actor.adopt.remote(version, [self.refs[version][f]]))
+                        how.append(f"fragment {f} of version {version} from the object store")
+                        continue
+                    except self.ray.exceptions.RayError as e:
+                        if version not in self.disk:
+                            raise ClusterError(f"fragment {f} of version {version} is lost"
+                                               f" (not in the object store, never saved): {e}"
+                                               ) from e
+                root, entries, head = self.disk[version]
+                self.get(actor.load.remote(version, root, entries[f], head))
+                how.append(f"fragment {f} of version {version} from the snapshot {root}")
+        self.prepared.clear()  # mirrors and edge values are exchanged again
+        self.edge_ready.clear()
+        return how
+
+    # ------------------------------------------------------------------ PIE
+    def prepare(self, version: int, head: Head, edge_properties: Sequence[str]) -> None:
+        """Exchange what the plans need between the actors, once per version: who mirrors
+        which inner vertex, and the requested edge properties along every fragment's lists."""
+        if version not in self.prepared:
+            parts = self.call("outer_parts", (version, head))
+            self.call("set_mirrors", lambda f: (version, [parts[d][f] for d in range(self.fnum)]))
+            self.prepared.add(version)
+        names = [n for n in edge_properties if n not in self.edge_ready.get(version, ())]
+        if not names:
+            return
+        for name in names:
+            if not any(name in e.schema.names for e in head.schema.edge_labels):
+                raise AnalyticsError(f"edge property {name!r} is not in the graph")
+        asks = self.call("edge_requests", (version, head))
+        answers = self.call("edge_answers", lambda f: (version, head, names,
+                                                      [asks[d][f] for d in range(self.fnum)]))
+        self.call("set_edge_values", lambda f: (version, head, names,
+                                               [answers[d][f] for d in range(self.fnum)]))
+        self.edge_ready.setdefault(version, set()).update(names)
+
+    def run(self, version: int, head: Head, app) -> tuple[list, dict, int]:
+        """Run ``app`` on the resident fragments; restart it when a fragment actor dies.
+        Returns the output references (one per fragment), the column dtypes, the rounds."""
+        for attempt in range(MAX_RESTARTS + 1):
+            run_id = self.next_id()
+            try:
+                return self._run_once(run_id, version, head, app)
+            except GraphEngineError:
+                self._discard(run_id)
+                raise
+            except self.ray.exceptions.RayError as e:
+                dead = self.dead()
+                if not dead or attempt == MAX_RESTARTS:
+                    self._discard(run_id)
+                    raise ClusterError(f"{app.name}: the run failed on the cluster: {e}") from e
+                how = self.recover(dead)
+                log.warning("%s: fragment actor(s) %s died during the run (%s); recreated (%s);"
+                            " restarting the run (attempt %d)", app.name, dead,
+                            type(e).__name__, "; ".join(how), attempt + 2)
+                self._discard(run_id)
+        raise AssertionError("unreachable")
+
+    def _discard(self, run_id: int) -> None:
+        for a in self.actors:
+            with contextlib.suppress(Exception):  # a dead actor
+                a.discard.remote(run_id)
+
+    def _run_once(self, run_id: int, version: int, head: Head, app) -> tuple[list, dict, int]:
+        ray = self.ray
+        self.prepare(version, head, tuple(app.edge_properties))
+        self.get([a.start.remote(run_id, version, head, app) for a in self.actors])
+        inbox: list[list] = [[] for _ in range(self.fnum)]
+        reduced: dict[str, Any] = {}
+        rnd = 0
+        while True:
+            results = self.get([a.step.remote(run_id, inbox[f], reduced)
+                                for f, a in enumerate(self.actors)])
+            sent = sum(r.sent for r in results)
+            continuing = sum(r.continuing for r in results)
+            reduced = {}
+            for r in results:
+                for name, (op, value) in r.reductions.items():
+                    reduced[name] = combine(op, reduced[name], value) if name in reduced else value
+            log.info("%s round %d: %d values in flight, %d/%d fragments continue, slowest step"
+                     " %.4fs", app.name, rnd, sent, continuing, self.fnum,
+                     max(r.seconds for r in results))
+            rnd += 1
+            if sent == 0 and continuing == 0:
+                break
+            inbox = [[r.outbox[d] for r in results if r.outbox[d] is not None]
+                     for d in range(self.fnum)]
+        outs = [a.finish.remote(run_id) for a in self.actors]
+        dtypes = self.get(outs[0][0])
+        ray.wait([o[1] for o in outs], num_returns=len(outs), fetch_local=False)
+        return [o[1] for o in outs], dtypes, rnd
+
+    # ------------------------------------------------------------------ end
+    def shutdown(self) -> None:
+        """Kill the actors and free their placement; stop Ray if this session started it."""
+        if self.closed:
+            return
+        self.closed = True
+        ray = self.ray
+        for a in self.actors:
+            with contextlib.suppress(Exception):  # already dead
+                ray.kill(a)
+        from ray.util.placement_group import remove_placement_group
+
+        with contextlib.suppress(Exception):  # the cluster is gone
+            remove_placement_group(self.pg)
+        if self.started:
+            ray.shutdown()
+
+
+def first_eids(start: int, counts: np.ndarray) -> np.ndarray:
+    """``out[r, f]``: the first edge id of share ``r``'s edges into fragment ``f`` when
+    fragment ``f``'s block of ``counts[:, f].sum()`` ids starts at ``start`` plus the blocks
+    of fragments before it (fragments in order, shares in order inside)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    per_frag = counts.sum(axis=0)
+    frag_start = start + np.concatenate([[0], np.cumsum(per_frag)[:-1]])
+    within = np.cumsum(counts, axis=0) - counts
+    return frag_start[None, :] + within
