@@ -32,6 +32,10 @@ class Context:
         self.gids: np.ndarray = gids
         self.columns = dict(columns)
         self.result = result
+        #: how the run went, set by the executor: ``app``, ``executor``, ``fragments``,
+        #: ``seconds`` and ``rounds`` (per round: ``seconds``, ``slowest_step``, ``sent`` values
+        #: and ``nbytes`` between fragments)
+        self.stats: dict = {}
 
     def __len__(self) -> int:
         return len(self.gids)

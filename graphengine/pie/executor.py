@@ -58,7 +58,8 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
     t0 = time.perf_counter()
     plans = make_plans(graph, app)
     runner = _run_local if executor == "local" else _run_ray
-    outputs, rounds = runner(plans, app)
+    stats: list[dict] = []
+    outputs, rounds = runner(plans, app, stats=stats)
     gids = np.concatenate([f.inner_gids for f in graph.fragments]).astype(np.int64)
     columns = {}
     if len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):  # one fragment, or range-partitioned
@@ -70,46 +71,63 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
         gids = gids[order]
         for name in outputs[0]:
             columns[name] = np.concatenate([np.asarray(o[name]) for o in outputs])[order]
-    log.info("%s: %d rounds on %d fragments (%s) in %.3fs", app.name, rounds, graph.fnum,
-             executor, time.perf_counter() - t0)
-    return Context(graph, gids, columns, app.result)
+    seconds = time.perf_counter() - t0
+    log.info("%s: %d rounds on %d fragments (%s) in %.3fs, %d bytes between fragments", app.name,
+             rounds, graph.fnum, executor, seconds, sum(s["nbytes"] for s in stats))
+    ctx = Context(graph, gids, columns, app.result)
+    ctx.stats = {"app": app.name, "executor": executor, "fragments": graph.fnum,
+                 "rounds": stats, "seconds": seconds}
+    return ctx
 
 
 def _rounds(fnum: int, app: App, step: Callable[[list, dict], list[StepResult]],
-            bundles_of: Callable[[StepResult, int], Any]) -> int:
-    """The BSP loop: step every fragment, route the bundles, stop when all is quiet."""
+            bundles_of: Callable[[StepResult, int], Any], stats: list | None = None) -> int:
+    """The BSP loop: step every fragment, route the bundles, stop when all is quiet.
+
+    Appends to ``stats`` (when given) one dict per round: ``seconds`` (the round's wall time),
+    ``slowest_step`` (seconds), ``sent`` (values shipped) and ``nbytes`` (bytes of the bundles
+    that went from one fragment to another).
+    """
     inbox: list[list] = [[] for _ in range(fnum)]
     reduced: dict[str, Any] = {}
     rnd = 0
     while True:
+        t0 = time.perf_counter()
         results = step(inbox, reduced)
         sent = sum(r.sent for r in results)
+        nbytes = sum(r.nbytes for r in results)
         continuing = sum(r.continuing for r in results)
         reduced = {}
         for r in results:
             for name, (op, value) in r.reductions.items():
                 reduced[name] = combine(op, reduced[name], value) if name in reduced else value
-        log.info("%s round %d: %d values in flight, %d/%d fragments continue, slowest step %.4fs",
-                 app.name, rnd, sent, continuing, fnum, max(r.seconds for r in results))
+        slowest = max(r.seconds for r in results)
+        log.info("%s round %d: %d values (%d bytes) in flight, %d/%d fragments continue,"
+                 " slowest step %.4fs", app.name, rnd, sent, nbytes, continuing, fnum, slowest)
         rnd += 1
-        if sent == 0 and continuing == 0:
+        done = sent == 0 and continuing == 0
+        if not done:
+            inbox = [[] for _ in range(fnum)]
+            for r in results:
+                for d in range(fnum):
+                    b = bundles_of(r, d)
+                    if b is not None:
+                        inbox[d].append(b)
+        if stats is not None:
+            stats.append({"seconds": time.perf_counter() - t0, "slowest_step": slowest,
+                          "sent": sent, "nbytes": nbytes})
+        if done:
             return rnd
-        inbox = [[] for _ in range(fnum)]
-        for r in results:
-            for d in range(fnum):
-                b = bundles_of(r, d)
-                if b is not None:
-                    inbox[d].append(b)
 
 
 # ---------------------------------------------------------------------- local
-def _run_local(plans, app: App) -> tuple[list[dict], int]:
+def _run_local(plans, app: App, stats: list | None = None) -> tuple[list[dict], int]:
     workers = [FragmentWorker(p, app) for p in plans]
 
     def step(inbox, reduced):
         return [w.step(inbox[f], reduced) for f, w in enumerate(workers)]
 
-    rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d])
+    rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
     return [w.output() for w in workers], rounds
 
 
@@ -168,7 +186,7 @@ class FragmentActor:
         return out
 
 
-def _run_ray(plans, app: App) -> tuple[list[dict], int]:
+def _run_ray(plans, app: App, stats: list | None = None) -> tuple[list[dict], int]:
     ray = ensure_ray()
     actors = _actors(ray, len(plans))
     ray.get([a.start.remote(ray.put(p), app) for a, p in zip(actors, plans)])
@@ -176,5 +194,5 @@ def _run_ray(plans, app: App) -> tuple[list[dict], int]:
     def step(inbox, reduced):
         return ray.get([a.step.remote(inbox[f], reduced) for f, a in enumerate(actors)])
 
-    rounds = _rounds(len(actors), app, step, lambda r, d: r.outbox[d])
+    rounds = _rounds(len(actors), app, step, lambda r, d: r.outbox[d], stats)
     return ray.get([a.output.remote() for a in actors]), rounds

@@ -6,6 +6,7 @@ side before the step and collects its outgoing side after it (see :mod:`grapheng
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ class Messages:
 
     def __init__(self, round: int, received: tuple[np.ndarray, np.ndarray] | None = None,
                  received_on_mirrors: tuple[np.ndarray, np.ndarray] | None = None,
-                 changed: dict[str, np.ndarray] | None = None,
+                 changed: dict[str, np.ndarray | Callable[[], np.ndarray]] | None = None,
                  reduced: dict[str, Any] | None = None):
         self.round = round
         self._received = received
@@ -46,7 +47,10 @@ class Messages:
 
     def changed(self, name: str) -> np.ndarray:
         """Local ids whose synced array ``name`` the last synchronization changed (ascending)."""
-        return self._changed.get(name, _EMPTY_LIDS)
+        lids = self._changed.get(name, _EMPTY_LIDS)
+        if callable(lids):  # computed on the first call only
+            lids = self._changed[name] = lids()
+        return lids
 
     def reduced(self, name: str, default: Any = None) -> Any:
         """The reduction over all fragments of what the previous step passed to :meth:`reduce`."""

@@ -2,35 +2,52 @@
 
 A :class:`FragmentWorker` is the same object in every executor: the local executor keeps one
 per fragment in the caller's process, the Ray executor one inside each actor. A *bundle* is what
-one fragment sends another in one round: a dict with optional entries ``"sync"`` (name ->
-``(gids, values)``), ``"msg"`` and ``"mirror"`` (``(gids, values)``).
+one fragment sends another in one round, a plain dict of numpy arrays (it pickles with its
+buffers out of band, so it travels through Ray's object store without a copy):
+
+* ``"from"``: the sending fragment's id;
+* ``"sync"``: name -> ``(positions, values)``: positions (int32) in the list of vertices the two
+  fragments share (see :mod:`graphengine.pie.routing`), or ``None`` when ``values`` covers the
+  whole list in order;
+* ``"msg"``: ``(gids, values)`` of explicit messages to the receiver's inner vertices;
+* ``"mirror"``: ``(positions, values)`` of messages to the receiver's outer vertices.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import AnalyticsError
+from ..store import Fragment
+from . import routing
 from .app import SYNC_AGGREGATORS, App
 from .messages import Messages
 from .view import FragmentPlan, FragmentView
 
 Bundle = dict
 
+# fragment -> (ptr, outer lids grouped by owning fragment): a function of the fragment alone
+_outer_groups: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
+
 
 @dataclass
 class StepResult:
-    """What a step hands back to the executor (the bundles travel separately on Ray)."""
+    """What a step hands back to the executor (the bundles travel separately on Ray).
+
+    ``sent`` counts the values shipped, ``nbytes`` the bytes of the bundles for other fragments.
+    """
 
     outbox: list[Bundle | None]
     sent: int
     continuing: bool
     reductions: dict[str, tuple[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
+    nbytes: int = 0
 
 
 def _changed_mask(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -48,26 +65,51 @@ def _concat(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
 
+def _fast(arr: np.ndarray) -> bool:
+    """Whether the Numba routing kernels take this synced array (1-D bool / int / float)."""
+    return arr.ndim == 1 and arr.dtype.kind in "biuf"
+
+
+def _bundle_nbytes(bundle: Bundle) -> int:
+    total = 0
+    for key, part in bundle.items():
+        if key == "sync":
+            total += sum(_bundle_nbytes({"p": p}) for p in part.values())
+        elif isinstance(part, tuple):
+            total += sum(a.nbytes for a in part if a is not None)
+    return total
+
+
 class FragmentWorker:
     """Runs one app over one fragment, one step at a time."""
 
     def __init__(self, plan: FragmentPlan, app: App):
-        self.view = FragmentView(plan)
+        self.view = view = FragmentView(plan)
         self.app = app
-        self.state = app.init(self.view)
+        self.state = app.init(view)
         self.round = 0
         for name, agg in app.sync.items():
             if agg not in SYNC_AGGREGATORS:
                 raise AnalyticsError(f"{app.name}: sync aggregator {agg!r} of {name!r} is not one"
                                      f" of {SYNC_AGGREGATORS}")
             arr = getattr(self.state, name, None)
-            if not isinstance(arr, np.ndarray) or len(arr) != self.view.vnum:
+            if not isinstance(arr, np.ndarray) or len(arr) != view.vnum:
                 raise AnalyticsError(f"{app.name}: synced state {name!r} must be a numpy array of"
-                                     f" length frag.vnum={self.view.vnum}")
-        self._mirror_masks: dict[int, np.ndarray] = {}
-        # inner lids some other fragment mirrors: the only inner slots a "copy" sync can ship
-        ml = [m for m in self.view.mirror_lids if len(m)]
-        self._mirrored = np.unique(np.concatenate(ml)) if ml else np.zeros(0, np.int64)
+                                     f" length frag.vnum={view.vnum}")
+        # what this fragment shares with each other one, in the order both sides agree on:
+        # to_lids[to_ptr[d]:to_ptr[d+1]] its inner vertices fragment d mirrors,
+        # from_lids[from_ptr[s]:from_ptr[s+1]] its outer vertices fragment s owns
+        self._to_ptr, self._to_lids = routing.segments(list(view.mirror_lids))
+        groups = _outer_groups.get(plan.fragment)
+        if groups is None:
+            owner = view.owner(view.gids[view.ivnum:])
+            ptr, order = routing.group_by(owner, view.fnum)
+            groups = (ptr, order + view.ivnum)
+            _outer_groups[plan.fragment] = groups
+        self._from_ptr, self._from_lids = groups
+        self._targets = None  # inverse of the mirror lists, for send_to_mirrors
+        self._scratch: dict[str, tuple] = {}  # per synced array: fold bookkeeping
+        self._zeros: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ one step
     def step(self, inbox: list[Bundle], reduced: dict[str, Any]) -> StepResult:
@@ -80,10 +122,12 @@ class FragmentWorker:
         else:
             self.app.inceval(self.view, self.state, messages)
         self.round += 1
-        outbox = [None] * self.view.fnum
+        outbox: list[Bundle | None] = [None] * self.view.fnum
         sent = self._collect(messages, snapshot, outbox)
+        nbytes = sum(_bundle_nbytes(b) for d, b in enumerate(outbox)
+                     if b is not None and d != self.view.fid)
         return StepResult(outbox, sent, messages.continuing, messages.reductions,
-                          time.perf_counter() - t0)
+                          time.perf_counter() - t0, nbytes)
 
     def output(self) -> dict[str, np.ndarray]:
         """The app's result columns over the inner vertices."""
@@ -94,122 +138,196 @@ class FragmentWorker:
                                      f" {self.view.ivnum} inner vertices")
         return out
 
+    def _segment(self, agg: str, outgoing: bool, d: int) -> np.ndarray:
+        """Lids this fragment shares with fragment ``d`` for a synced array of ``agg``: inner
+        lids ``d`` mirrors (copy out, min / max / sum in), else outer lids ``d`` owns."""
+        if (agg == "copy") == outgoing:
+            return self._to_lids[self._to_ptr[d]:self._to_ptr[d + 1]]
+        return self._from_lids[self._from_ptr[d]:self._from_ptr[d + 1]]
+
     def _snapshot(self) -> dict[str, np.ndarray]:
         """Copies of the synced slots a step may change and the runtime must ship afterwards:
-        the mirrored inner slots of a "copy" array, the outer slots of a "min" / "max" one."""
+        the inner slots of a "copy" array, the outer slots of a "min" / "max" one."""
+        if self.view.fnum == 1:
+            return {}
         iv = self.view.ivnum
         snapshot = {}
         for name, agg in self.app.sync.items():
             arr = getattr(self.state, name)
             if agg == "copy":
-                snapshot[name] = arr[self._mirrored]
+                if len(self._to_lids):
+                    snapshot[name] = arr[:iv].copy()
             elif agg != "sum":
                 snapshot[name] = arr[iv:].copy()
         return snapshot
 
     # ------------------------------------------------------------------ incoming
     def _deliver(self, inbox: list[Bundle], reduced: dict[str, Any]) -> Messages:
-        view = self.view
         syncs: dict[str, list] = {}
         msgs, mirrors = [], []
         for bundle in inbox:
             if not bundle:
                 continue
+            s = bundle["from"]
             for name, part in bundle.get("sync", {}).items():
-                syncs.setdefault(name, []).append(part)
+                syncs.setdefault(name, []).append((s, part))
             if "msg" in bundle:
                 msgs.append(bundle["msg"])
             if "mirror" in bundle:
-                mirrors.append(bundle["mirror"])
-        changed = {name: self._apply_sync(name, *_concat(parts)) for name, parts in syncs.items()}
+                pos, values = bundle["mirror"]
+                seg = self._segment("copy", False, s)
+                mirrors.append((seg[pos], values))
+        changed = {name: self._apply_sync(name, parts) for name, parts in syncs.items()}
         received = received_on_mirrors = None
         if msgs:
             gids, values = _concat(msgs)
-            received = (view.lids(gids), values)
+            received = (self.view.lids(gids), values)
         if mirrors:
-            gids, values = _concat(mirrors)
-            received_on_mirrors = (view.lids(gids), values)
+            received_on_mirrors = _concat(mirrors)
         return Messages(self.round, received, received_on_mirrors, changed, reduced)
 
-    def _apply_sync(self, name: str, gids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def _apply_sync(self, name: str, parts: list[tuple[int, tuple]]):
+        """Fold what the senders shipped for synced array ``name``; the lids it changed (or a
+        function that returns them)."""
         arr = getattr(self.state, name)
-        lids = self.view.lids(gids)
         agg = self.app.sync[name]
+        if not _fast(arr):
+            lids = [self._segment(agg, False, s) for s, _ in parts]
+            lids = [seg if pos is None else seg[pos] for seg, (_, (pos, _)) in zip(lids, parts)]
+            return _apply_sync_generic(arr, agg, np.concatenate(lids),
+                                       np.concatenate([v for _, (_, v) in parts]))
+        scratch = self._scratch.get(name)
+        if scratch is None:
+            n = len(arr)
+            scratch = (np.zeros(n, np.bool_), np.empty(n, np.int64), np.empty(n, arr.dtype))
+            self._scratch[name] = scratch
+        mark, touched, old = scratch
+        nt = 0
         if agg == "copy":
-            old = arr[lids].copy()
-            arr[lids] = values
-            return np.sort(lids[_changed_mask(arr[lids], old)])
-        ulids = np.unique(lids)
-        old = arr[ulids].copy()
-        {"min": np.minimum, "max": np.maximum, "sum": np.add}[agg].at(arr, lids, values)
-        return ulids[_changed_mask(arr[ulids], old)]
+            for s, (pos, values) in parts:
+                seg = self._segment(agg, False, s)
+                dense = pos is None
+                _check_part(name, s, seg, pos, values)
+                nt = routing.copy_in(arr, seg, _NO_POS if dense else pos, dense, values,
+                                     touched, nt)
+                if nt < 0:
+                    raise AnalyticsError(f"sync {name!r}: fragment {s} sent a position outside"
+                                         f" the {len(seg)} vertices the two fragments share")
+            changed = touched[:nt]
+            return lambda: np.sort(changed)  # sorted if the step asks for it
+        op = routing.FOLD_OPS[agg]
+        for s, (pos, values) in parts:
+            seg = self._segment(agg, False, s)
+            dense = pos is None
+            _check_part(name, s, seg, pos, values)
+            nt = routing.fold(arr, seg, _NO_POS if dense else pos, dense, values, op, mark,
+                              touched, nt, old)
+            if nt < 0:
+                mark[:] = False
+                raise AnalyticsError(f"sync {name!r}: fragment {s} sent a position outside the"
+                                     f" {len(seg)} vertices the two fragments share")
+        return routing.changed_touched(arr, mark, touched, nt, old)
 
     # ------------------------------------------------------------------ outgoing
     def _bundle(self, outbox: list, d: int) -> Bundle:
         if outbox[d] is None:
-            outbox[d] = {}
+            outbox[d] = {"from": self.view.fid}
         return outbox[d]
 
-    def _mirror_mask(self, d: int) -> np.ndarray:
-        if d not in self._mirror_masks:
-            mask = np.zeros(self.view.ivnum, dtype=bool)
-            mask[self.view.mirror_lids[d]] = True
-            self._mirror_masks[d] = mask
-        return self._mirror_masks[d]
-
-    def _route_to_owners(self, gids: np.ndarray, values: np.ndarray, outbox: list,
-                         put) -> int:
-        owner = self.view.owner(gids)
-        for d in np.unique(owner):
-            sel = owner == d
-            put(self._bundle(outbox, int(d)), (gids[sel], values[sel]))
-        return len(gids)
+    def _positions(self, arr: np.ndarray, snap: np.ndarray, offset: int, ptr: np.ndarray,
+                   lids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per fragment the positions in its shared list whose slot differs from ``snap``."""
+        if _fast(arr) and snap.dtype == arr.dtype:
+            return routing.changed_positions(arr, snap, offset, ptr, lids)
+        counts = np.zeros(len(ptr) - 1, dtype=np.int64)
+        pos = np.empty(len(lids), dtype=np.int32)
+        for d in range(len(counts)):
+            seg = lids[ptr[d]:ptr[d + 1]]
+            k = np.flatnonzero(_changed_mask(arr[seg], snap[seg - offset]))
+            counts[d] = len(k)
+            pos[ptr[d]:ptr[d] + len(k)] = k
+        return counts, pos
 
     def _collect(self, messages: Messages, snapshot: dict, outbox: list) -> int:
         view, state = self.view, self.state
         iv = view.ivnum
         sent = 0
-        for name, agg in self.app.sync.items():
+        for name, agg in self.app.sync.items() if view.fnum > 1 else ():
             arr = getattr(state, name)
-
-            def put_sync(bundle, part, name=name):
-                bundle.setdefault("sync", {})[name] = part
-
             if agg == "copy":
-                mirrored = self._mirrored
-                if not len(mirrored):
+                if name not in snapshot:
                     continue
-                moved = _changed_mask(arr[mirrored], snapshot[name])
-                if not moved.any():
-                    continue
-                changed = np.zeros(iv, dtype=bool)
-                changed[mirrored[moved]] = True
-                for d in range(view.fnum):
-                    ml = view.mirror_lids[d]
-                    sel = ml[changed[ml]] if len(ml) else ml
-                    if len(sel):
-                        put_sync(self._bundle(outbox, d), (view.gids[sel], arr[sel].copy()))
-                        sent += len(sel)
-                continue
-            if agg == "sum":
-                idx = np.flatnonzero(_changed_mask(arr[iv:], np.zeros_like(arr[iv:]))) + iv
-                values = arr[idx].copy()
-                arr[idx] = 0
+                ptr, lids = self._to_ptr, self._to_lids
+                counts, pos = self._positions(arr, snapshot[name], 0, ptr, lids)
             else:
-                idx = np.flatnonzero(_changed_mask(arr[iv:], snapshot[name])) + iv
-                values = arr[idx].copy()
-            if len(idx):
-                sent += self._route_to_owners(view.gids[idx], values, outbox, put_sync)
+                ptr, lids = self._from_ptr, self._from_lids
+                if agg == "sum":
+                    if name not in self._zeros:
+                        self._zeros[name] = np.zeros_like(arr[iv:])
+                    snap = self._zeros[name]
+                else:
+                    snap = snapshot[name]
+                counts, pos = self._positions(arr, snap, iv, ptr, lids)
+            row_bytes = arr[:1].nbytes or 1
+            for d in np.flatnonzero(counts):
+                seg = lids[ptr[d]:ptr[d + 1]]
+                p = pos[ptr[d]:ptr[d] + counts[d]]
+                if agg == "copy" and counts[d] * (row_bytes + 4) >= len(seg) * row_bytes:
+                    part = (None, arr[seg])  # most of the list changed: values alone, in order
+                elif agg == "sum":
+                    part = (p, routing.take_and_zero(arr, seg, p) if _fast(arr)
+                            else _take_and_zero(arr, seg[p]))
+                else:
+                    part = (p, routing.gather(arr, seg, p) if _fast(arr) else arr[seg[p]])
+                self._bundle(outbox, int(d)).setdefault("sync", {})[name] = part
+                sent += len(part[1])
         if messages.sent:
-            sent += self._route_to_owners(*_concat(messages.sent), outbox,
-                                          lambda b, part: b.__setitem__("msg", part))
+            gids, values = _concat(messages.sent)
+            owner = view.owner(gids)
+            ptr, order = routing.group_by(owner, view.fnum)
+            for d in np.flatnonzero(np.diff(ptr)):
+                sel = order[ptr[d]:ptr[d + 1]]
+                self._bundle(outbox, int(d))["msg"] = (gids[sel], values[sel])
+            sent += len(gids)
         if messages.sent_to_mirrors:
             lids, values = _concat(messages.sent_to_mirrors)
-            for d in range(view.fnum):
-                if not len(view.mirror_lids[d]):
-                    continue
-                sel = self._mirror_mask(d)[lids]
-                if sel.any():
-                    self._bundle(outbox, d)["mirror"] = (view.gids[lids[sel]], values[sel])
-                    sent += int(sel.sum())
+            if self._targets is None:
+                self._targets = routing.mirror_targets(iv, self._to_ptr, self._to_lids)
+            ptr, pos, idx = routing.route_to_mirrors(lids, *self._targets, view.fnum)
+            for d in np.flatnonzero(np.diff(ptr)):
+                a, b = ptr[d], ptr[d + 1]
+                self._bundle(outbox, int(d))["mirror"] = (pos[a:b], values[idx[a:b]])
+            sent += int(ptr[-1])
         return sent
+
+
+_NO_POS = np.zeros(0, dtype=np.int32)
+
+
+def _check_part(name: str, sender: int, seg: np.ndarray, pos, values: np.ndarray) -> None:
+    """A shipped part must match the list of vertices both fragments share (the mirror lists
+    of the plans must list fragment ``d``'s outer vertices in ``d``'s order)."""
+    n = len(seg) if pos is None else len(pos)
+    if len(values) != n or (pos is not None and len(pos) > len(seg)):
+        raise AnalyticsError(f"sync {name!r}: fragment {sender} sent {len(values)} values for"
+                             f" {n} slots of the {len(seg)} vertices the two fragments share")
+
+
+def _take_and_zero(arr: np.ndarray, lids: np.ndarray) -> np.ndarray:
+    values = arr[lids].copy()
+    arr[lids] = 0
+    return values
+
+
+def _apply_sync_generic(arr: np.ndarray, agg: str, lids: np.ndarray,
+                        values: np.ndarray) -> np.ndarray:
+    """Fold ``values`` into ``arr[lids]`` for arrays the kernels do not take (several
+    dimensions, other dtypes); the lids whose value changed, ascending."""
+    if agg == "copy":
+        old = arr[lids].copy()
+        arr[lids] = values
+        return np.sort(lids[_changed_mask(arr[lids], old)])
+    ulids = np.unique(lids)
+    old = arr[ulids].copy()
+    {"min": np.minimum, "max": np.maximum, "sum": np.add}[agg].at(arr, lids, values)
+    return ulids[_changed_mask(arr[ulids], old)]

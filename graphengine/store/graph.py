@@ -27,6 +27,7 @@ from .ids import (
     LabelIndex,
     Partitioner,
     check_unique,
+    fennel_assign,
     ids_in_ranges,
     normalize_ids,
 )
@@ -301,8 +302,9 @@ class Graph:
         return self._add_vertex_table(label, normalize_ids(ids, what), props)
 
     def _add_vertex_table(self, label: str, ids: pa.Array, props: pa.Table,
-                          distinct: bool = False) -> Graph:
-        """Add vertices; ``distinct`` says the ids are known to be distinct (deduced ones)."""
+                          distinct: bool = False, owner: np.ndarray | None = None) -> Graph:
+        """Add vertices; ``distinct`` says the ids are known to be distinct (deduced ones);
+        ``owner`` (the fragment of each row) overrides the partitioner."""
         what = f"vertices {label!r}"
         if ids.null_count:
             raise SchemaError(f"{what}: the id column has {ids.null_count} null values")
@@ -318,7 +320,10 @@ class Graph:
             check_unique(table.column("id").combine_chunks(), label)
         schema = self.schema if exists else self.schema.with_vertex_label(VertexLabel(label, table.schema))
         li = schema.vertex_label_index(label)
-        owner, partitioner = self.partitioner.assign(label, table.column("id").combine_chunks())
+        if owner is None:
+            owner, partitioner = self.partitioner.assign(label, table.column("id").combine_chunks())
+        else:
+            partitioner = self.partitioner
         perm = kernels.group_by_owner(owner, self.fnum)
         counts = np.bincount(owner, minlength=self.fnum)
         blocks = self.vertex_blocks
@@ -415,6 +420,8 @@ class Graph:
                     g = g._add_vertex_table(lab, _unique_ids(arrays), pa.table({}), distinct=True)
                     del arrays
         del src, dst
+        if g.partitioner.kind == "fennel" and g.fnum > 1 and not g.edge_labels and count:
+            g = g._place_by_edges(ends, src_label, dst_label)
         if label in g.edge_labels:
             el = g.schema.edge_label(label)
             props = conform(props, el.schema, what)
@@ -463,6 +470,41 @@ class Graph:
         progress.close()
         log.info("added %d edges with label %r", count, label)
         return graph
+
+    def _place_by_edges(self, ends: dict[str, pa.Array], src_label: str,
+                        dst_label: str) -> Graph:
+        """The same vertices placed by Fennel over the first edges (``ends`` holds their user
+        ids): a graph without edges, so no id refers to the old placement."""
+        src = self.gids(src_label, ends["src"])
+        dst = self.gids(dst_label, ends["dst"])
+        present = np.zeros(self.id_space, dtype=bool)
+        present[self.all_gids()] = True
+        part = fennel_assign(src, dst, present, self.fnum)
+        del src, dst
+        g = Graph.empty(self.directed, self.fnum, self.partitioner.kind)
+        g.partitioner = self.partitioner
+        for vl in self.schema.vertex_labels:
+            table = self.vertex_table(vl.name)
+            g = g._add_vertex_table(vl.name, table.column("id"), table.drop_columns(["id"]), distinct=True,
+                                    owner=part[self.vertex_gids(vl.name)])
+        log.info("placed %d vertices on %d fragments by Fennel over %d edges", self.vertex_count,
+                 self.fnum, len(ends["src"]))
+        return g
+
+    def edge_cut(self) -> float:
+        """Fraction of the edges whose endpoints lie in different fragments (every label; an
+        undirected edge counts once; 0 for a graph without edges)."""
+        cut = total = 0
+        for frag in self.fragments:
+            nbrs = frag.csr("out")[1]
+            if not len(nbrs):
+                continue
+            inner = np.zeros(len(nbrs), dtype=bool)
+            for start, count in frag.inner_ranges:
+                inner |= (nbrs >= start) & (nbrs < start + count)
+            cut += int(len(nbrs) - inner.sum())
+            total += len(nbrs)
+        return cut / total if total else 0.0
 
     def _dense_ends(self, ends: dict[str, pa.Array], src_label: str, dst_label: str,
                     src_counts: np.ndarray | None) -> tuple[_Ends, _Ends] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -189,10 +190,14 @@ def hash_ids(ids: pa.Array) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Partitioner:
-    """Assigns each user id to a fragment: by hash (default) or by sorted id ranges.
+    """Assigns each user id to a fragment: by hash (default), by sorted id ranges, or by
+    Fennel streaming over the edges.
 
     For ``kind="range"`` the boundaries of a label are fixed by its first load (equal counts
-    of sorted ids per fragment) and reused for later additions.
+    of sorted ids per fragment) and reused for later additions. For ``kind="fennel"`` the
+    graph's first edges place every vertex there is then (:func:`fennel_assign`, called by
+    :meth:`graphengine.Graph.add_edges`); vertices added before are placed by hash until then,
+    vertices added after by hash.
     """
 
     fnum: int
@@ -200,14 +205,14 @@ class Partitioner:
     boundaries: tuple[tuple[str, tuple], ...] = ()
 
     def __post_init__(self):
-        if self.kind not in ("hash", "range"):
-            raise SchemaError(f"partitioner must be 'hash' or 'range', got {self.kind!r}")
+        if self.kind not in PARTITIONERS:
+            raise SchemaError(f"partitioner must be one of {PARTITIONERS}, got {self.kind!r}")
         if self.fnum < 1:
             raise SchemaError(f"number of fragments must be >= 1, got {self.fnum}")
 
     def assign(self, label: str, ids: pa.Array) -> tuple[np.ndarray, Partitioner]:
         """Fragment of each id, and the partitioner to keep (range boundaries may be new)."""
-        if self.kind == "hash":
+        if self.kind in ("hash", "fennel"):
             return (hash_ids(ids) % np.uint64(self.fnum)).astype(np.int64), self
         bounds = dict(self.boundaries)
         values = ids.to_numpy(zero_copy_only=False)
@@ -219,3 +224,143 @@ class Partitioner:
             me = Partitioner(self.fnum, self.kind, tuple(bounds.items()))
         cuts = np.asarray(bounds[label], dtype=values.dtype if len(bounds[label]) else None)
         return np.searchsorted(cuts, values, side="right").astype(np.int64), me
+
+
+#: Partitioner kinds: hash of the user id, sorted id ranges, Fennel streaming over the edges.
+PARTITIONERS = ("hash", "range", "fennel")
+
+
+@numba.njit(cache=True)
+def _undirected_csr(src, dst, n):
+    """Adjacency of the vertices ``0..n-1`` over the edges ``src -> dst`` with directions
+    ignored (self loops and edges with an endpoint < 0 dropped)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(src.shape[0]):
+        a, b = src[i], dst[i]
+        if a >= 0 and b >= 0 and a != b:
+            indptr[a + 1] += 1
+            indptr[b + 1] += 1
+    for v in range(n):
+        indptr[v + 1] += indptr[v]
+    fill = indptr[:-1].copy()
+    nbrs = np.empty(indptr[n], dtype=np.int64)
+    for i in range(src.shape[0]):
+        a, b = src[i], dst[i]
+        if a >= 0 and b >= 0 and a != b:
+            nbrs[fill[a]] = b
+            fill[a] += 1
+            nbrs[fill[b]] = a
+            fill[b] += 1
+    return indptr, nbrs
+
+
+@numba.njit(cache=True)
+def _bfs_order(indptr, nbrs, present):
+    """The present vertices in breadth-first order, each component started from its smallest
+    vertex; vertices without neighbors last."""
+    n = indptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    seen = ~present
+    head = 0
+    tail = 0
+    for s in range(n):
+        if seen[s] or indptr[s + 1] == indptr[s]:
+            continue
+        seen[s] = True
+        order[tail] = s
+        tail += 1
+        while head < tail:
+            u = order[head]
+            head += 1
+            for j in range(indptr[u], indptr[u + 1]):
+                v = nbrs[j]
+                if not seen[v]:
+                    seen[v] = True
+                    order[tail] = v
+                    tail += 1
+    for s in range(n):
+        if not seen[s]:
+            order[tail] = s
+            tail += 1
+    return order[:tail]
+
+
+@numba.njit(cache=True)
+def _fennel(indptr, nbrs, order, fnum, gamma, slack, passes):
+    """Fennel (Tsourakakis et al., WSDM 2014) with loads counted in edges: each vertex of
+    ``order`` in turn goes to the fragment maximizing (its neighbors already there) -
+    alpha * gamma * load^(gamma - 1), among fragments whose load stays below ``slack`` times
+    the mean; a vertex weighs ``1 + degree``. Later passes restream with every neighbor placed
+    (Nishimura & Ugander, KDD 2013). Vertices without neighbors fill the lightest fragments."""
+    n = indptr.shape[0] - 1
+    nv = order.shape[0]
+    total = 0.0
+    for i in range(nv):
+        v = order[i]
+        total += 1.0 + (indptr[v + 1] - indptr[v])
+    m = indptr[n] / 2.0 + 1.0
+    alpha = np.sqrt(fnum) * m / (total ** gamma)
+    cap = slack * total / fnum + 1.0
+    part = np.full(n, -1, dtype=np.int64)
+    load = np.zeros(fnum, dtype=np.float64)
+    score = np.zeros(fnum, dtype=np.float64)
+    for it in range(passes):
+        for i in range(nv):
+            v = order[i]
+            deg = indptr[v + 1] - indptr[v]
+            if deg == 0:
+                continue
+            w = 1.0 + deg
+            old = part[v]
+            if old >= 0:
+                load[old] -= w
+            score[:] = 0.0
+            for j in range(indptr[v], indptr[v + 1]):
+                p = part[nbrs[j]]
+                if p >= 0:
+                    score[p] += 1.0
+            best = -1
+            best_score = -np.inf
+            lightest = 0
+            for p in range(fnum):
+                if load[p] < load[lightest]:
+                    lightest = p
+                if load[p] + w > cap:
+                    continue
+                s = score[p] - alpha * gamma * load[p] ** (gamma - 1.0) * w
+                if s > best_score:
+                    best_score = s
+                    best = p
+            if best < 0:
+                best = lightest
+            part[v] = best
+            load[best] += w
+    for i in range(nv):
+        v = order[i]
+        if part[v] < 0:
+            best = 0
+            for p in range(1, fnum):
+                if load[p] < load[best]:
+                    best = p
+            part[v] = best
+            load[best] += 1.0
+    return part
+
+
+def fennel_assign(src: np.ndarray, dst: np.ndarray, present: np.ndarray, fnum: int,
+                  passes: int = 2) -> np.ndarray:
+    """Fragment of each global id ``0..len(present)-1`` by Fennel streaming over the edges
+    ``src -> dst`` (global ids; directions ignored, entries < 0 skipped), vertices streamed in
+    breadth-first order; -1 where ``present`` is False.
+
+    Parameters follow the paper (``gamma = 1.5``, load cap 1.1 times the mean fragment size);
+    ``passes - 1`` restreaming passes follow the first (Nishimura & Ugander, KDD 2013).
+    """
+    n = len(present)
+    indptr, nbrs = _undirected_csr(np.ascontiguousarray(src, dtype=np.int64),
+                                   np.ascontiguousarray(dst, dtype=np.int64), n)
+    order = _bfs_order(indptr, nbrs, np.ascontiguousarray(present, dtype=np.bool_))
+    del src, dst
+    part = _fennel(indptr, nbrs, order, fnum, 1.5, 1.1, passes)
+    part[~present] = -1
+    return part

@@ -35,6 +35,21 @@ def _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum):
                     nxt[v] = True
 
 
+@numba.njit(cache=True)
+def _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum):
+    """:func:`_top_down` in the calling thread, for small frontiers: a parallel region costs
+    more than the work when the cores are busy (several fragments' sweeps, other processes)."""
+    nd = level + 1
+    for i in range(frontier.shape[0]):
+        u = frontier[i]
+        for j in range(indptr[u], indptr[u + 1]):
+            v = nbrs[j]
+            if depth[v] > nd:
+                depth[v] = nd
+                if v < ivnum:
+                    nxt[v] = True
+
+
 @numba.njit(cache=True, parallel=True)
 def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
     nd = level + 1
@@ -48,12 +63,16 @@ def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
                     break
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _frontier_edges(indptr, frontier):
     total = 0
-    for i in numba.prange(frontier.shape[0]):
+    for i in range(frontier.shape[0]):
         total += indptr[frontier[i] + 1] - indptr[frontier[i]]
     return total
+
+
+#: Top-down levels with fewer frontier edges than this run in the calling thread.
+SERIAL_EDGES = 1 << 16
 
 
 @numba.njit(cache=True)
@@ -108,14 +127,17 @@ def bfs_levels(out_indptr, out_nbrs, in_indptr, in_nbrs, outer_indptr, outer_nbr
                 return
             level = int(seed_depth[k])
             continue
+        work = _frontier_edges(out_indptr, frontier)
         if bottom_up:
             bottom_up = len(frontier) >= ivnum * TOP_DOWN_VERTEX_SHARE
         else:
-            bottom_up = _frontier_edges(out_indptr, frontier) > n_edges * BOTTOM_UP_EDGE_SHARE
+            bottom_up = work > n_edges * BOTTOM_UP_EDGE_SHARE
         if bottom_up:
             _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum)
             if len(outer_nbrs):
                 _top_down(outer_indptr, outer_nbrs, frontier, depth, level, nxt, ivnum)
+        elif work < SERIAL_EDGES:
+            _top_down_serial(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
         else:
             _top_down(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
         frontier = np.flatnonzero(nxt)

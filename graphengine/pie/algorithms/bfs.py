@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import ClassVar
 
 import numpy as np
@@ -17,6 +18,25 @@ from ._frontier import bfs_levels, outer_edges
 UNREACHABLE = np.iinfo(np.int64).max
 
 
+# id(out_nbrs) -> (weak reference to out_nbrs, its outer edges): the local CSR of a fragment is
+# the same array object in every run on it (FragmentView caches it), so later runs reuse this
+_outer_cache: dict[int, tuple] = {}
+
+
+def _outer_edges(frag) -> tuple[np.ndarray, np.ndarray]:
+    key = id(frag.out_nbrs)
+    hit = _outer_cache.get(key)
+    if hit is not None and hit[0]() is frag.out_nbrs:
+        return hit[1]
+    result = outer_edges(frag.out_indptr, frag.out_nbrs, frag.ivnum)
+    try:
+        ref = weakref.ref(frag.out_nbrs, lambda _, key=key: _outer_cache.pop(key, None))
+    except TypeError:  # an array that cannot be weakly referenced: not cached
+        return result
+    _outer_cache[key] = (ref, result)
+    return result
+
+
 class BFS(App):
     """Hop count from one source along out-edges."""
 
@@ -27,7 +47,7 @@ class BFS(App):
 
     def init(self, frag) -> State:
         if frag.ovnum:
-            outer_indptr, outer_nbrs = outer_edges(frag.out_indptr, frag.out_nbrs, frag.ivnum)
+            outer_indptr, outer_nbrs = _outer_edges(frag)
         else:
             outer_indptr, outer_nbrs = frag.out_indptr, np.zeros(0, dtype=np.int64)
         return State(depth=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),

@@ -24,12 +24,31 @@ def pull_ranks(in_indptr, in_nbrs, contrib, rank, base):
         rank[v] = base + s
 
 
+#: Fragments with fewer inner vertices publish in the calling thread (a parallel region costs
+#: more than this much work when the cores are shared, e.g. by several fragments' steps).
+SERIAL_VERTICES = 1 << 19
+
+
 @numba.njit(cache=True, parallel=True)
 def publish_contributions(rank, scale, contrib):
     """``contrib[v] = rank[v] * scale[v]`` for inner vertices; returns the rank mass of the
     dangling ones (``scale[v] == 0``: no out-edge)."""
     dangling = 0.0
     for v in numba.prange(rank.shape[0]):
+        s = scale[v]
+        if s == 0.0:
+            dangling += rank[v]
+            contrib[v] = 0.0
+        else:
+            contrib[v] = rank[v] * s
+    return dangling
+
+
+@numba.njit(cache=True)
+def publish_contributions_serial(rank, scale, contrib):
+    """:func:`publish_contributions` in the calling thread."""
+    dangling = 0.0
+    for v in range(rank.shape[0]):
         s = scale[v]
         if s == 0.0:
             dangling += rank[v]
@@ -68,6 +87,8 @@ class PageRank(App):
         if self.delta == 0.0:
             dangling = float(state.rank[state.dangling_mask].sum())
             state.contrib[:frag.ivnum] = 0.0
+        elif frag.ivnum < SERIAL_VERTICES:
+            dangling = publish_contributions_serial(state.rank, state.scale, state.contrib)
         else:
             dangling = publish_contributions(state.rank, state.scale, state.contrib)
         messages.reduce("dangling", float(dangling), "sum")
