@@ -41,8 +41,7 @@ def _write_array(path: Path, array: pa.Array) -> None:
 def write_fragment(frag: Fragment, root: Path, prefix: str, directed: bool) -> dict:
     """Write one fragment's files under ``root`` (names start with ``prefix``, which may name a
     subdirectory such as ``"f0/"``); returns its manifest entry (names relative to ``root``)."""
-    if "/" in prefix:
-        (root / prefix).parent.mkdir(parents=True, exist_ok=True)
+    (root / f"{prefix}outer.arrow").parent.mkdir(parents=True, exist_ok=True)
     entry = {"inner_ranges": frag.inner_ranges.tolist(), "vertex_tables": {},
              "edge_tables": {}, "topology": {}}
     for i, (label, table) in enumerate(frag.vertex_tables.items()):
