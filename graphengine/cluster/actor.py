@@ -51,6 +51,8 @@ from .sources import Unit, read_unit
 log = logging.getLogger(__name__)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+#: Bundles up to this size travel inline (below Ray's 100 KiB limit for inlined arguments).
+INLINE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,17 @@ def _ids_of_label(head: Head, fid: int, label: str) -> np.ndarray:
     mine = vb.select((vb.fid == fid) & (vb.label == head.schema.vertex_label_index(label)))
     order = np.argsort(mine.row, kind="stable")
     return ids_in_ranges(np.stack([mine.start[order], mine.count[order]], axis=1))
+
+
+def _nbytes(obj: Any) -> int:
+    """Bytes of the numpy arrays in a bundle (nested dicts, tuples, lists)."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(_nbytes(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return sum(_nbytes(v) for v in obj)
+    return 0
 
 
 def _concat_parts(parts: list[tuple], width: int) -> tuple:
@@ -674,10 +687,16 @@ class FragmentActor:
         return frag.inner_vertex_count
 
     def step(self, run_id: int, inbox_refs: list, reduced: dict):
-        """One round: the bundles that arrived (object refs) in, the outgoing ones put."""
-        inbox = ray.get(inbox_refs) if inbox_refs else []
+        """One round: the bundles that arrived in (values or object refs), the outgoing
+        ones out (small ones as values, big ones put in this node's object store)."""
+        inbox = [ray.get(b) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]
         result = self.workers[run_id].step(inbox, reduced)
-        result.outbox = [ray.put(b) if b is not None else None for b in result.outbox]
+        sizes = [_nbytes(b) if b is not None else 0 for b in result.outbox]
+        result.bundle_bytes = sum(sizes)
+        # small bundles ride inline with the result and the next step's arguments (no
+        # object-store round trip between nodes); big ones go actor to actor by reference
+        result.outbox = [b if b is None or n <= INLINE_BYTES else ray.put(b)
+                         for b, n in zip(result.outbox, sizes)]
         return result
 
     @ray.method(num_returns=2)

@@ -30,6 +30,9 @@ class DistributedContext(Context):
         self.refs = refs
         self.dtypes = dict(dtypes)
         self.result = result
+        #: per round: ``seconds`` (wall, on the driver), ``nbytes`` (bundles sent between
+        #: fragments), ``slowest_step`` (seconds of the slowest fragment's step)
+        self.stats: dict = {"rounds": []}
 
     def __len__(self) -> int:
         return self.graph.vertex_count

@@ -529,8 +529,10 @@ class DistributedGraph:
         if self.version is None:
             raise AnalyticsError(f"{app.name}: the graph is empty")
         refs, dtypes, rounds = self.cluster.run(self.version, self.head, app)
-        log.info("%s: %d rounds on %d fragments (Ray actors)", app.name, rounds, self.fnum)
-        return DistributedContext(self, refs, dtypes, app.result)
+        log.info("%s: %d rounds on %d fragments (Ray actors)", app.name, len(rounds), self.fnum)
+        ctx = DistributedContext(self, refs, dtypes, app.result)
+        ctx.stats = {"rounds": rounds}
+        return ctx
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: os.PathLike | str) -> None:

@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -203,9 +204,10 @@ class RayCluster:
                                                [answers[d][f] for d in range(self.fnum)]))
         self.edge_ready.setdefault(version, set()).update(names)
 
-    def run(self, version: int, head: Head, app) -> tuple[list, dict, int]:
+    def run(self, version: int, head: Head, app) -> tuple[list, dict, list[dict]]:
         """Run ``app`` on the resident fragments; restart it when a fragment actor dies.
-        Returns the output references (one per fragment), the column dtypes, the rounds."""
+        Returns the output references (one per fragment), the column dtypes and per round
+        its wall seconds, the bytes of the bundles sent and the slowest step's seconds."""
         for attempt in range(MAX_RESTARTS + 1):
             run_id = self.next_id()
             try:
@@ -230,16 +232,22 @@ class RayCluster:
             with contextlib.suppress(Exception):  # a dead actor
                 a.discard.remote(run_id)
 
-    def _run_once(self, run_id: int, version: int, head: Head, app) -> tuple[list, dict, int]:
+    def _run_once(self, run_id: int, version: int, head: Head, app
+                  ) -> tuple[list, dict, list[dict]]:
         ray = self.ray
         self.prepare(version, head, tuple(app.edge_properties))
         self.get([a.start.remote(run_id, version, head, app) for a in self.actors])
         inbox: list[list] = [[] for _ in range(self.fnum)]
         reduced: dict[str, Any] = {}
         rnd = 0
+        stats = []
         while True:
+            t0 = time.perf_counter()
             results = self.get([a.step.remote(run_id, inbox[f], reduced)
                                 for f, a in enumerate(self.actors)])
+            stats.append({"seconds": time.perf_counter() - t0,
+                          "nbytes": sum(r.bundle_bytes for r in results),
+                          "slowest_step": max(r.seconds for r in results)})
             sent = sum(r.sent for r in results)
             continuing = sum(r.continuing for r in results)
             reduced = {}
@@ -257,7 +265,7 @@ class RayCluster:
         outs = [a.finish.remote(run_id) for a in self.actors]
         dtypes = self.get(outs[0][0])
         ray.wait([o[1] for o in outs], num_returns=len(outs), fetch_local=False)
-        return [o[1] for o in outs], dtypes, rnd
+        return [o[1] for o in outs], dtypes, stats
 
     # ------------------------------------------------------------------ end
     def shutdown(self) -> None:
