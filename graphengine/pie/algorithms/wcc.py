@@ -28,12 +28,17 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
 
     Returns the component root (its smallest lid) of every lid. Out-lists hold every edge
     that leaves an inner vertex; of the in-lists only edges from outer vertices add anything.
+    An undirected edge between inner vertices is listed at both ends: only the listing at the
+    higher lid is used.
     """
     parent = np.arange(vnum, dtype=np.int64)
     for u in range(ivnum):
         for j in range(out_indptr[u], out_indptr[u + 1]):
+            v = out_nbrs[j]
+            if v == u or (not directed and v > u and v < ivnum):
+                continue
             a = _find(parent, u)
-            b = _find(parent, out_nbrs[j])
+            b = _find(parent, v)
             if a < b:
                 parent[b] = a
             elif b < a:
@@ -88,6 +93,10 @@ class WCC(App):
     def peval(self, frag, state, messages) -> None:
         state.comp = local_components(frag.out_indptr, frag.out_nbrs, frag.in_indptr,
                                       frag.in_nbrs, frag.directed, frag.ivnum, frag.vnum)
+        if frag.ovnum == 0:  # a root is its component's smallest lid, so its smallest gid
+            np.take(frag.gids, state.comp, out=state.label)
+            state.comp_min = state.label.copy()
+            return
         state.comp_min = np.full(frag.vnum, np.iinfo(np.int64).max, dtype=np.int64)
         component_minima(state.comp, state.label, state.comp_min)
         np.take(state.comp_min, state.comp, out=state.label)
