@@ -111,16 +111,28 @@ def _client_process(url: str, source: str, query: str, n_vertices: int, first_id
     out.put(([x for xs in lat for x in xs], sum(errors)))
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of a process (0 when unknown)."""
+    """User + system CPU seconds of a process and its child processes (graphengine's replica
+    processes; 0 when unknown)."""
     if pid is None:
         return 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def measure(url: str, source: str, query: str, clients: int, n_vertices: int, first_id: int,
@@ -209,12 +221,13 @@ def build_rmat(scale: int, path: Path):
     return src, dst
 
 
-def start_graphengine(rmat_path: Path, port: int) -> subprocess.Popen:
+def start_graphengine(rmat_path: Path, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, NUMBA_CACHE_DIR=str(REPO / ".numba_cache"))
     return subprocess.Popen(
         [sys.executable, "-m", "graphengine.cli", "--log-level", "WARNING", "serve",
          "--dataset", "gmodern=modern", "--graph", f"grmat={rmat_path}", "--port", str(port),
-         ], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--workers", str(workers)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
 
 
 def tinkergraph_paths() -> tuple[str, str] | None:
@@ -294,6 +307,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per cell")
     ap.add_argument("--clients", default="1,8,32", help="concurrencies (default 1,8,32)")
     ap.add_argument("--no-peer", action="store_true", help="graphengine only")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="graphengine's server processes (default: the number of CPUs)")
     args = ap.parse_args()
     clients = [int(x) for x in args.clients.split(",")]
     n_rmat = 1 << args.scale
@@ -308,12 +323,17 @@ def main() -> None:
         print(f"R-MAT scale {args.scale}: {n_rmat} vertices, {len(src)} edges "
               f"(built and saved in {time.time() - t0:.1f} s)")
         ge_port = free_port()
-        ge = start_graphengine(tmp / "rmat", ge_port)
+        ge = start_graphengine(tmp / "rmat", ge_port, args.workers)
         procs.append(ge)
         ge_url = f"ws://127.0.0.1:{ge_port}/gremlin"
         if not wait_ws(ge_url, "gmodern", 180):
             err = ge.stderr.read().decode() if ge.poll() is not None and ge.stderr else ""
             raise SystemExit(f"graphengine's server did not start: {err[-2000:]}")
+        deadline = time.time() + 120           # the replicas start after the primary listens
+        while len(_children(ge.pid)) < args.workers - 1 and time.time() < deadline:
+            time.sleep(0.5)
+        time.sleep(8.0 if args.workers > 1 else 0.0)
+        print(f"graphengine: {args.workers} server process(es)")
 
         tp_url = None
         paths = None if args.no_peer else tinkergraph_paths()

@@ -12,7 +12,8 @@ the mutations sent to it are saved back to ``PATH`` (atomically) on ``g.tx().com
 when the server stops. ``--dataset [NAME=]modern|classic|crew|grateful|sink`` serves a toy
 graph (modern is built in; the others are read from ``../shared/tinkerpop/data``). A source is
 named ``NAME`` (default: ``g`` + the dataset name or the directory's name); when no source is
-called ``g``, the first one is also served as ``g``.
+called ``g``, the first one is also served as ``g``. ``--workers N`` serves the port from N
+processes (see :mod:`graphengine.query.server.replicas`).
 
 ``graphengine credentials add FILE USER``: add a user to a credentials file (the password is
 prompted for, or read from stdin with ``--password-stdin``), stored as a salted scrypt hash.
@@ -24,7 +25,6 @@ import argparse
 import getpass
 import logging
 import re
-import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,12 +102,13 @@ def _serve(args: argparse.Namespace) -> int:
         sources["g"] = sources[first]
         if first in paths:
             paths["g"] = paths[first]
-    ctx = None
+    ssl_files = None
     if args.ssl_cert or args.ssl_key:
         if not (args.ssl_cert and args.ssl_key):
             raise SystemExit("graphengine serve: --ssl-cert and --ssl-key go together")
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(args.ssl_cert, args.ssl_key)
+        ssl_files = (args.ssl_cert, args.ssl_key)
+    if args.workers < 1:
+        raise SystemExit(f"graphengine serve: --workers is at least 1, not {args.workers}")
     credentials = None
     if args.credentials:
         from graphengine.query.server import Credentials
@@ -116,9 +117,9 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             raise SystemExit(f"graphengine serve: credentials file {args.credentials}: {e}") from e
     server = GremlinServer(sources, host=args.host, port=args.port, credentials=credentials,
-                           ssl_context=ctx, max_frame_bytes=args.max_frame_bytes,
+                           ssl_files=ssl_files, max_frame_bytes=args.max_frame_bytes,
                            evaluation_timeout=args.evaluation_timeout / 1000.0,
-                           batch_size=args.batch_size, paths=paths)
+                           batch_size=args.batch_size, paths=paths, workers=args.workers)
     server.serve_forever()
     return 0
 
@@ -165,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default evaluation timeout in milliseconds (default 30000; 0: none)")
     s.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help=f"results per response frame (default {DEFAULT_BATCH_SIZE})")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes serving the port: N - 1 replicas answer from snapshots of "
+                        "the graphs and forward changes to this process (default 1)")
     c = sub.add_parser("credentials", help="manage a credentials file")
     c.add_argument("action", choices=["add"], help="add (or replace) a user")
     c.add_argument("file", help="the credentials file")

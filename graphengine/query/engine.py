@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from gremlin_python.driver.remote_connection import RemoteConnection, RemoteTraversal
@@ -86,6 +86,18 @@ class Gremlin:
         self._compiler = Compiler(load_all())
         self._store: Graph | None = graph
         self._store_version = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def version(self) -> int:
+        """How many traversals changed the graph through this engine (0: it is the graph it was
+        made with)."""
+        return self._qg.version
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each traversal that changed the graph, before its results
+        are returned (the Gremlin server's replica processes learn of changes this way)."""
+        self._listeners.append(listener)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -132,7 +144,7 @@ class Gremlin:
             steps = self._source(ctx, bytecode)
             fast = vectorized.try_run(ctx, bytecode.step_instructions) if steps is None else None
             if fast is not None:
-                qg.commit()
+                self._commit()
                 return [GTraverser(self._out(v), b) for v, b in fast]
             trav = self._compiler.compile(bytecode.step_instructions)
             ctx.path_free = not needs_path(trav)
@@ -155,8 +167,16 @@ class Gremlin:
             raise
         finally:
             ELEMENT_ID.reset(token)
-        qg.commit()
+        self._commit()
         return results
+
+    def _commit(self) -> None:
+        qg = self._qg
+        version = qg.version
+        qg.commit()
+        if qg.version != version:
+            for listener in self._listeners:
+                listener()
 
     # ------------------------------------------------------------------ source instructions
     def _source(self, ctx: Context, bytecode: Bytecode) -> Any:

@@ -122,6 +122,7 @@ class Request:
     processor: str
     args: dict[str, Any] = field(default_factory=dict)
     lambda_free: bool = False   # the decoder saw only types that cannot hold a Lambda
+    frame: bytes | str = b""    # the frame it came in (a replica forwards it as it is)
 
 
 class Lambda:

@@ -44,6 +44,7 @@ from ..engine import Gremlin
 from ..traversal import QueryTimeout
 from . import protocol as pr
 from .auth import Credentials, parse_sasl_plain
+from .replicas import ReplicaSet, Upstream
 
 log = logging.getLogger("graphengine.query.server")
 
@@ -96,6 +97,7 @@ class _Job:
     deadline: float | None      # time.monotonic() seconds
     batch: int
     shape: Any
+    started: float = 0.0
 
 
 def _shape(op: str, gremlin: Any) -> Any:
@@ -148,6 +150,12 @@ class GremlinServer:
         batch_size: results per response frame (the request's ``batchSize`` overrides it).
         paths: traversal source name -> saved graph directory, written back on
             ``g.tx().commit()`` and when the server stops (if the graph changed).
+        workers: processes serving the port: ``workers - 1`` replica processes serve
+            requests from memory-mapped snapshots of the sources and forward to this process
+            whatever may change a graph or concerns a changed source
+            (:mod:`~graphengine.query.server.replicas`).
+        ssl_files: ``(certificate, key)`` PEM files: TLS for the replicas too (an
+            ``ssl_context`` alone cannot be handed to another process).
     """
 
     def __init__(self, sources: Any, host: str = "127.0.0.1", port: int = 8182, *,
@@ -156,7 +164,8 @@ class GremlinServer:
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
                  evaluation_timeout: float | None = 30.0,
                  batch_size: int = DEFAULT_BATCH_SIZE,
-                 paths: Mapping[str, os.PathLike | str] | None = None):
+                 paths: Mapping[str, os.PathLike | str] | None = None,
+                 workers: int = 1, ssl_files: tuple[str, str] | None = None):
         if sources is None:
             sources = {}
         elif not isinstance(sources, Mapping):
@@ -178,6 +187,18 @@ class GremlinServer:
         self.max_frame_bytes = int(max_frame_bytes)
         self.evaluation_timeout = evaluation_timeout or None
         self.batch_size = int(batch_size)
+        if workers < 1:
+            raise ValueError(f"workers is a positive number of processes, not {workers!r}")
+        if ssl_files is not None and ssl_context is None:
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(*ssl_files)
+            self.ssl_context = ssl_context
+        if workers > 1 and ssl_context is not None and ssl_files is None:
+            raise ValueError("workers > 1 with TLS needs ssl_files=(certificate, key)")
+        self.workers = int(workers)
+        self.ssl_files = ssl_files
+        self._replicas: ReplicaSet | None = None
+        self._link: Upstream | None = None       # set in a replica process
         self._serializers = {pr.GRAPHBINARY_V1: pr.GraphBinaryMessageSerializer(),
                              pr.GRAPHSON_V3: pr.GraphSONMessageSerializer()}
         self._serializers["application/json"] = self._serializers[pr.GRAPHSON_V3]
@@ -189,6 +210,7 @@ class GremlinServer:
         self._stopped = threading.Event()
         self._stopping = False
         self._costs: dict[Any, float] = {}   # request shape -> recent seconds (see _inline)
+        self.served = 0                      # requests answered by this process
 
     # ------------------------------------------------------------------ sources
     def add_source(self, name: str, graph: Any) -> Gremlin:
@@ -253,12 +275,18 @@ class GremlinServer:
         app.router.add_get("/gremlin", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
+        shared = self.workers > 1 or self._link is not None
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context,
+                           reuse_port=shared or None)
         await site.start()
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        if self.workers > 1:
+            self._replicas = ReplicaSet(self, self.workers - 1)
+            await web.UnixSite(self._runner, self._replicas.socket_path).start()
+            self._replicas.start()
         log.info("Gremlin server listening on %s (sources: %s; auth: %s)", self.url,
                  ", ".join(self._sources), "SASL PLAIN" if self.credentials else "none")
 
@@ -267,6 +295,10 @@ class GremlinServer:
         if self._stopping:
             return
         self._stopping = True
+        if self._replicas is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._replicas.stop)
+        if self._link is not None:
+            await self._link.close()
         for conn in list(self._connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=b"server shutting down")
@@ -277,6 +309,10 @@ class GremlinServer:
             await asyncio.get_running_loop().run_in_executor(None, ex.shutdown, True)
         self.save()
         log.info("Gremlin server on %s stopped", self.url)
+
+    def wait_workers(self, timeout: float | None = 60.0) -> bool:
+        """Wait until every replica process listens (True at once with ``workers=1``)."""
+        return self._replicas is None or self._replicas.wait(timeout)
 
     def start(self) -> GremlinServer:
         """Run the server in a background thread (returns once it listens)."""
@@ -380,7 +416,10 @@ class GremlinServer:
         ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, autoping=True)
         await ws.prepare(request)
         peer = request.remote or "?"
-        conn = _Connection(ws, peer, authenticated=self.credentials is None)
+        transport = request.transport
+        internal = transport is not None and isinstance(transport.get_extra_info("sockname"), str)
+        conn = _Connection(ws, peer if not internal else "replica",
+                           authenticated=self.credentials is None or internal)
         self._connections.add(conn)
         try:
             async for msg in ws:
@@ -432,6 +471,7 @@ class GremlinServer:
                                            f"{pr.GRAPHSON_V3}")
                 ser = found
             req = ser.read_request(payload)
+            req.frame = data
         except pr.ProtocolError as e:
             await self._reply(conn, ser, e.request_id, e.code, e.message)
             self._log("?", "", "-", e.code, t0, 0, conn, e.request_id)
@@ -452,6 +492,9 @@ class GremlinServer:
                 await self._send(conn, ser, ser.write_response(req.request_id, pr.NO_CONTENT,
                                                                "", None))
                 self._log(req.op, req.processor, "-", pr.NO_CONTENT, t0, 0, conn, req.request_id)
+                return
+            if self._link is not None and self._link.must_forward(job):
+                await self._link.forward(conn, job, t0)
                 return
             outcome = self._inline(job)
         except _Reply as e:
@@ -535,6 +578,7 @@ class GremlinServer:
 
     def _log(self, op: str, processor: str, source: str, code: int, t0: float, count: int,
              conn: _Connection, rid: uuid.UUID | None) -> None:
+        self.served += 1
         log.info("request op=%s processor=%s source=%s status=%d ms=%.2f results=%d peer=%s "
                  "user=%s id=%s", op or "?", processor or "''", source, code,
                  1000 * (time.perf_counter() - t0), count, conn.peer, conn.user or "-", rid)
@@ -736,6 +780,10 @@ class GremlinServer:
             raise _Reply(pr.SERVER_ERROR_SERIALIZATION, "the result nests too deeply to "
                          "serialize", "SerializationError") from e
         return frames, pr.SUCCESS, n
+
+    @staticmethod
+    def _error(code: int, message: str) -> _Reply:
+        return _Reply(code, message)
 
     def _record(self, shape: Any, seconds: float) -> None:
         """Remember a request shape's cost: its last run's (a first run pays for caches, a run
