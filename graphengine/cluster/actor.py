@@ -122,6 +122,16 @@ def _ids_of_label(head: Head, fid: int, label: str) -> np.ndarray:
     return ids_in_ranges(np.stack([mine.start[order], mine.count[order]], axis=1))
 
 
+def _get_all(refs: list, keep_none: bool = False) -> list:
+    """The objects of several references in one ``ray.get`` (the pulls from other nodes run
+    in parallel); None entries are skipped, or kept as None with ``keep_none``."""
+    live = [r for r in refs if r is not None]
+    got = iter(ray.get(live)) if live else iter(())
+    if not keep_none:
+        return list(got)
+    return [next(got) if r is not None else None for r in refs]
+
+
 def _nbytes(obj: Any) -> int:
     """Bytes of the numpy arrays in a bundle (nested dicts, tuples, lists)."""
     if isinstance(obj, np.ndarray):
@@ -138,6 +148,36 @@ def _concat_parts(parts: list[tuple], width: int) -> tuple:
     if not parts:
         return tuple(_EMPTY for _ in range(width))
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(width))
+
+
+class _OwnerIndex(LabelIndex):
+    """The vertex map of one fragment's vertices of a label. Hash partitioning leaves a
+    fragment about one id in ``fnum`` of a dense id range: a direct table over the range
+    (8 bytes per id of the range) still beats a binary search, so it is used up to ``fnum``
+    times sparser than the store's own threshold."""
+
+    def __init__(self, oids: pa.Array, gids: np.ndarray, fnum: int):
+        super().__init__(oids, gids)
+        self.fnum = fnum
+
+    def lookup(self, query):
+        if not self.is_int or not pa.types.is_integer(query.type) or not len(self.values):
+            return super().lookup(query)
+        if "_owner_table" not in self.__dict__:
+            keys = self.oids.to_numpy(zero_copy_only=False)
+            lo, hi = int(keys.min()), int(keys.max())
+            table = None
+            if hi - lo < 2 * self.fnum * len(keys) + 1024:
+                table = np.full(hi - lo + 1, -1, dtype=np.int64)
+                table[keys - lo] = self.values
+            self._owner_table = (lo, table)
+        lo, table = self._owner_table
+        if table is None:
+            return super().lookup(query)
+        chunks = query.chunks if isinstance(query, pa.ChunkedArray) else [query]
+        parts = [kernels.lookup_dense(np.ascontiguousarray(
+            c.to_numpy(zero_copy_only=False), dtype=np.int64), lo, table) for c in chunks]
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
 
 
 class FragmentActor:
@@ -209,8 +249,8 @@ class FragmentActor:
             else:
                 col = table.column("id")
                 ids = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-            self.indexes[key] = LabelIndex(ids, _ids_of_label(head, self.fid, label)
-                                           if table is not None else _EMPTY)
+            gids = _ids_of_label(head, self.fid, label) if table is not None else _EMPTY
+            self.indexes[key] = _OwnerIndex(ids, gids, self.fnum)
         return self.indexes[key]
 
     # ------------------------------------------------------------------ reading a share
@@ -290,7 +330,7 @@ class FragmentActor:
                         schema: pa.Schema, refs: list, what: str) -> int:
         """The new rows this fragment owns (from every share, in share order), checked for
         duplicates here and against the label's existing ids; returns their count."""
-        parts = [ray.get(r) for r in refs if r is not None]
+        parts = _get_all(refs)
         table = pa.concat_tables(parts) if parts else schema.empty_table()
         ids = table.column("id").combine_chunks()
         if label in head.schema.vertex_label_names and len(ids):
@@ -319,7 +359,7 @@ class FragmentActor:
         """The ids sent here that the label does not have yet, sorted (the rows of new
         vertices, with null properties); returns their count."""
         vl = head.schema.vertex_label(label)
-        arrays = [ray.get(r) for r in refs if r is not None]
+        arrays = _get_all(refs)
         ids = _unique_ids(arrays) if arrays else pa.array([], type=vl.id_type)
         if len(ids) and label in self._frag(version, head).vertex_tables:
             ids = ids.filter(pa.array(self._index(version, head, label).lookup(ids) < 0))
@@ -376,11 +416,10 @@ class FragmentActor:
                refs: list) -> list:
         """Global ids of the endpoint ids each share sent here (-1 for unknown ones)."""
         out = []
-        for ref in refs:
-            if ref is None:
+        for sent in _get_all(refs, keep_none=True):
+            if sent is None:
                 out.append(None)
                 continue
-            sent = ray.get(ref)
             out.append(ray.put({end: self._index(version, head, label).lookup(sent[end])
                                 for end, label in (("src", src_label), ("dst", dst_label))}))
         return out
@@ -391,7 +430,7 @@ class FragmentActor:
         state = self.loads[load_id]
         if "src_ids" not in state:
             return {"counts": np.zeros(self.fnum, dtype=np.int64), "unknown": {}}
-        answers = [ray.get(r) for r in refs]
+        answers = _get_all(refs, keep_none=True)
         report: dict[str, Any] = {"unknown": {}}
         for end in ("src", "dst"):
             perm, counts = state.pop(f"{end}_route")
@@ -465,7 +504,7 @@ class FragmentActor:
         """Version ``new_version`` with the edges every share sent here merged into the
         label's CSR (out) and CSC (in) by the store's kernels, in share order (input order)."""
         frag = self._frag(version, head)
-        parts = [ray.get(r) for r in refs if r is not None]
+        parts = _get_all(refs)
         out = _concat_parts([p["out"] for p in parts], 3)
         inn = _concat_parts([p["in"] for p in parts], 3)
         eid_type = kernels.eid_dtype(head.edge_blocks.total)
@@ -584,7 +623,8 @@ class FragmentActor:
     def set_mirrors(self, version: int, refs: list) -> None:
         """``mirror_lids[d]``: inner lids of the vertices fragment ``d`` has as outer ones."""
         frag = self.frags[version]
-        mirrors = [frag.inner_lids(ray.get(r)) if r is not None else _EMPTY for r in refs]
+        mirrors = [frag.inner_lids(o) if o is not None else _EMPTY
+                   for o in _get_all(refs, keep_none=True)]
         self.prepared.setdefault(version, {})["mirrors"] = mirrors
         self.prepared[version].setdefault("edge_values", {})
 
@@ -633,8 +673,8 @@ class FragmentActor:
 
     def edge_answers(self, version: int, head: Head, names: list[str], refs: list) -> list:
         """The property values of the edge ids each fragment asked for."""
-        return [ray.put(self._local_edge_values(version, head, names, ray.get(r)))
-                if r is not None else None for r in refs]
+        return [ray.put(self._local_edge_values(version, head, names, asked))
+                if asked is not None else None for asked in _get_all(refs, keep_none=True)]
 
     def set_edge_values(self, version: int, head: Head, names: list[str], refs: list) -> None:
         """Edge properties aligned with this fragment's out- and in-lists."""
@@ -642,10 +682,9 @@ class FragmentActor:
         remote = {name: np.zeros(len(requested)) for name in names}
         eb = head.edge_blocks
         holder, _ = eb.locate(requested)
-        for d, r in enumerate(refs):
-            if r is None:
+        for d, got in enumerate(_get_all(refs, keep_none=True)):
+            if got is None:
                 continue
-            got = ray.get(r)
             sel = np.flatnonzero(holder == d)
             for name in names:
                 if remote[name].dtype != got[name].dtype:

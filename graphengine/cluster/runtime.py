@@ -71,6 +71,7 @@ class RayCluster:
                                f" ({self.bundle} each): {ray.cluster_resources()}") from e
         self._actor_cls = ray.remote(FragmentActor)
         self.actors = [self._make_actor(f) for f in range(num_fragments)]
+        self.get([a.ping.remote() for a in self.actors])  # the session is ready when they are
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         # version -> the fragments' object-store references (one per fid)
@@ -79,6 +80,8 @@ class RayCluster:
         self.disk: dict[int, tuple[str, list[dict], Head]] = {}
         self.prepared: set[int] = set()
         self.edge_ready: dict[int, set[str]] = {}
+        #: seconds spent per actor method (summed over calls; the driver's wall time)
+        self.seconds: dict[str, float] = {}
         self.closed = False
 
     def _make_actor(self, fid: int):
@@ -106,9 +109,17 @@ class RayCluster:
              actors: Sequence | None = None) -> list:
         """Call ``method`` on every fragment actor (``args(fid)`` or the same ``args``)."""
         actors = actors if actors is not None else self.actors
+        t0 = time.perf_counter()
         refs = [getattr(a, method).remote(*(args(f) if callable(args) else args))
                 for f, a in enumerate(actors)]
-        return self.get(refs)
+        out = self.get(refs)
+        self._timed(method, t0)
+        return out
+
+    def _timed(self, phase: str, t0: float) -> None:
+        dt = time.perf_counter() - t0
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + dt
+        log.debug("%s on %d actors: %.3fs", phase, self.fnum, dt)
 
     def nodes(self) -> list[str]:
         """The node id of each fragment actor."""
@@ -118,9 +129,11 @@ class RayCluster:
     def publish(self, version: int) -> None:
         """Move a version's fragments to the object store (driver-owned) and let the actors
         work on those copies: they outlive the actors."""
+        t0 = time.perf_counter()
         refs = [a.publish.remote(version) for a in self.actors]
         self.get([a.adopt.remote(version, [r]) for a, r in zip(self.actors, refs)])
         self.refs[version] = refs
+        self._timed("publish", t0)
 
     def on_disk(self, version: int, root: str, entries: list[dict], head: Head) -> None:
         """Record that a version can be read back from a saved directory (the last one)."""
