@@ -239,6 +239,13 @@ def test_bad_files_give_the_local_errors(sess, graphs, tmp_path):
         g.add_vertices(str(dup), label="person")
     # failed loads left the graph as it was
     assert (g.vertex_count, g.edge_count) == (N, M)
+    # unknown endpoints added as vertices with null properties, as locally
+    grown = g.add_edges(str(unknown), label="knows", create_missing_vertices=True)
+    grown_local = local.add_edges(str(unknown), label="knows", create_missing_vertices=True)
+    assert (grown.vertex_count, grown.edge_count) == (N + 1, M + 2)
+    assert np.array_equal(grown.gids("person", [999999]), grown_local.gids("person", [999999]))
+    added = grown.to_local().vertex_table("person").to_pandas().set_index("id").loc[999999]
+    assert added.isna().all()
     np.testing.assert_allclose(graphengine.pagerank(g).to_numpy("r"),
                                graphengine.pagerank(local).to_numpy("r"), rtol=1e-12)
 
