@@ -63,8 +63,23 @@ def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
                     break
 
 
+@numba.njit(cache=True, parallel=True)
+def bottom_up_known(in_indptr, in_nbrs, depth, known, level, nxt, ivnum):
+    """A bottom-up level on a fragment with outer vertices: an in-neighbor is at ``level``
+    when its depth (inner) or its owner's last report in ``known`` (outer) says so."""
+    nd = level + 1
+    for v in numba.prange(ivnum):
+        if depth[v] > nd:
+            for j in range(in_indptr[v], in_indptr[v + 1]):
+                u = in_nbrs[j]
+                if (depth[u] == level) if u < ivnum else (known[u] == level):
+                    depth[v] = nd
+                    nxt[v] = True
+                    break
+
+
 @numba.njit(cache=True)
-def _frontier_edges(indptr, frontier):
+def frontier_edges(indptr, frontier):
     total = 0
     for i in range(frontier.shape[0]):
         total += indptr[frontier[i] + 1] - indptr[frontier[i]]
@@ -96,20 +111,48 @@ def outer_edges(indptr, nbrs, ivnum):
     return ptr, out
 
 
-def bfs_levels(out_indptr, out_nbrs, in_indptr, in_nbrs, outer_indptr, outer_nbrs,
-               depth, seeds, ivnum) -> None:
-    """Lower ``depth`` (int64, ``vnum`` slots) by a BFS from ``seeds`` (inner lids).
+def expand_level(out_indptr, out_nbrs, in_indptr, in_nbrs, depth, frontier, level, ivnum,
+                 nxt, bottom_up: bool) -> np.ndarray:
+    """One level on a fragment without outer vertices: the vertices of ``frontier`` (all the
+    inner lids at depth ``level``) give ``level + 1`` to the vertices they reach, top-down or
+    (``bottom_up``) bottom-up. Returns the next frontier (ascending). ``nxt`` is an all-False
+    scratch of ``ivnum`` flags, left all-False."""
+    if bottom_up:
+        _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum)
+    else:
+        top_down(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
+    frontier = np.flatnonzero(nxt)
+    nxt[frontier] = False
+    return frontier
 
-    ``outer_indptr`` / ``outer_nbrs`` are :func:`outer_edges` of the out-CSR: bottom-up levels
-    use them to give outer vertices their depth. Unreached vertices keep their value.
-    """
+
+def top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum) -> None:
+    """A top-down level, in the calling thread when the frontier has few edges."""
+    if frontier_edges(indptr, frontier) < SERIAL_EDGES:
+        _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum)
+    else:
+        _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum)
+
+
+def switch_direction(bottom_up: bool, frontier_edges: int, frontier_vertices: int,
+                     edges: int, vertices: int) -> bool:
+    """Beamer's heuristic: go bottom-up once the frontier's out-edges exceed
+    ``BOTTOM_UP_EDGE_SHARE`` of the edges, back top-down once it holds fewer than
+    ``TOP_DOWN_VERTEX_SHARE`` of the vertices."""
+    if bottom_up:
+        return frontier_vertices >= vertices * TOP_DOWN_VERTEX_SHARE
+    return frontier_edges > max(edges, 1) * BOTTOM_UP_EDGE_SHARE
+
+
+def bfs_levels(out_indptr, out_nbrs, in_indptr, in_nbrs, depth, seeds, ivnum) -> None:
+    """Lower ``depth`` (int64) by a BFS from ``seeds`` (inner lids) over a fragment without
+    outer vertices. Unreached vertices keep their value."""
     seeds = np.asarray(seeds, dtype=np.int64)
     if not len(seeds):
         return
     seed_depth = depth[seeds]
     order = np.argsort(seed_depth, kind="stable")
     seeds, seed_depth = seeds[order], seed_depth[order]
-    n_edges = max(int(out_indptr[ivnum]), 1)
     nxt = np.zeros(ivnum, dtype=np.bool_)
     frontier = np.zeros(0, dtype=np.int64)
     level = int(seed_depth[0])
@@ -120,26 +163,21 @@ def bfs_levels(out_indptr, out_nbrs, in_indptr, in_nbrs, outer_indptr, outer_nbr
             hi = int(np.searchsorted(seed_depth, level, side="right"))
             joining = seeds[k:hi]
             joining = joining[depth[joining] == level]  # not lowered meanwhile
-            frontier = np.union1d(frontier, joining) if len(frontier) else joining
+            if len(frontier):  # the union, ascending, by the marks (no sort)
+                nxt[frontier] = True
+                nxt[joining] = True
+                frontier = np.flatnonzero(nxt)
+                nxt[frontier] = False
+            else:
+                frontier = joining
             k = hi
         if not len(frontier):
             if k >= len(seeds):
                 return
             level = int(seed_depth[k])
             continue
-        work = _frontier_edges(out_indptr, frontier)
-        if bottom_up:
-            bottom_up = len(frontier) >= ivnum * TOP_DOWN_VERTEX_SHARE
-        else:
-            bottom_up = work > n_edges * BOTTOM_UP_EDGE_SHARE
-        if bottom_up:
-            _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum)
-            if len(outer_nbrs):
-                _top_down(outer_indptr, outer_nbrs, frontier, depth, level, nxt, ivnum)
-        elif work < SERIAL_EDGES:
-            _top_down_serial(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
-        else:
-            _top_down(out_indptr, out_nbrs, frontier, depth, level, nxt, ivnum)
-        frontier = np.flatnonzero(nxt)
-        nxt[frontier] = False
+        bottom_up = switch_direction(bottom_up, frontier_edges(out_indptr, frontier),
+                                     len(frontier), int(out_indptr[ivnum]), ivnum)
+        frontier = expand_level(out_indptr, out_nbrs, in_indptr, in_nbrs, depth, frontier,
+                                level, ivnum, nxt, bottom_up)
         level += 1

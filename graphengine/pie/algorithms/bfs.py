@@ -12,14 +12,21 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ..inputs import source_gid
-from ._frontier import bfs_levels, outer_edges
+from ._frontier import (
+    bfs_levels,
+    bottom_up_known,
+    frontier_edges,
+    outer_edges,
+    switch_direction,
+    top_down,
+)
 
 #: Depth of a vertex the source does not reach (Graphalytics: the largest int64).
 UNREACHABLE = np.iinfo(np.int64).max
 
 
-# id(out_nbrs) -> (weak reference to out_nbrs, its outer edges): the local CSR of a fragment is
-# the same array object in every run on it (FragmentView caches it), so later runs reuse this
+# id(out_nbrs) -> (weak reference to out_nbrs, its edges into outer vertices): the local CSR of
+# a fragment is the same array object in every run on it (FragmentView caches it)
 _outer_cache: dict[int, tuple] = {}
 
 
@@ -38,9 +45,25 @@ def _outer_edges(frag) -> tuple[np.ndarray, np.ndarray]:
 
 
 class BFS(App):
-    """Hop count from one source along out-edges."""
+    """Hop count from one source along out-edges.
 
-    sync: ClassVar[dict[str, str]] = {"depth": "min"}
+    On one fragment PEval runs the whole search. On several, round ``r`` expands level ``r``
+    in every fragment (level-synchronous, as Gemini does), all fragments top-down or all
+    bottom-up (Beamer's heuristic over the frontier sizes summed by global reductions):
+
+    * the frontier is the inner vertices at depth ``r``: found by this fragment in the round
+      before, or lowered to ``r`` by another fragment's push ("min" sync of ``depth``);
+    * top-down: the frontier pushes ``r + 1`` along its out-edges, outer vertices included;
+    * bottom-up: every inner vertex not reached looks for an in-neighbor at depth ``r``, an
+      outer one through ``known`` (the owners' depths, copied to the mirrors: "copy" sync).
+      A vertex lowered in this round has not reached the mirrors yet, so it pushes along its
+      edges to outer vertices instead.
+
+    Every edge is followed once, by its source's owner or its target's, and no vertex is
+    expanded twice.
+    """
+
+    sync: ClassVar[dict[str, str]] = {"depth": "min", "known": "copy"}
 
     def __init__(self, source: int):
         self.source = source
@@ -51,20 +74,65 @@ class BFS(App):
         else:
             outer_indptr, outer_nbrs = frag.out_indptr, np.zeros(0, dtype=np.int64)
         return State(depth=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
-                     outer_indptr=outer_indptr, outer_nbrs=outer_nbrs)
-
-    def _sweep(self, frag, state, seeds) -> None:
-        bfs_levels(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs,
-                   state.outer_indptr, state.outer_nbrs, state.depth, seeds, frag.ivnum)
+                     known=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
+                     outer_indptr=outer_indptr, outer_nbrs=outer_nbrs,
+                     frontier=np.zeros(0, dtype=np.int64), bottom_up=False,
+                     nxt=np.zeros(frag.ivnum, dtype=np.bool_))
 
     def peval(self, frag, state, messages) -> None:
         lid = frag.lids(np.array([self.source]))[0]
-        if 0 <= lid < frag.ivnum:
+        inner = 0 <= lid < frag.ivnum
+        if inner:
             state.depth[lid] = 0
-            self._sweep(frag, state, np.array([lid], dtype=np.int64))
+        seeds = np.array([lid] if inner else [], dtype=np.int64)
+        if frag.fnum == 1:
+            bfs_levels(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs,
+                       state.depth, seeds, frag.ivnum)
+            return
+        messages.reduce("edges", int(frag.out_indptr[frag.ivnum]), "sum")
+        self._level(frag, state, messages, seeds, seeds, 0, False)
 
     def inceval(self, frag, state, messages) -> None:
-        self._sweep(frag, state, messages.changed("depth"))
+        level = messages.round
+        lowered = messages.changed("depth")
+        lowered = lowered[state.depth[lowered] == level]
+        frontier = state.frontier
+        if len(lowered) and len(frontier):  # the union, ascending, by the marks (no sort)
+            state.nxt[frontier] = True
+            state.nxt[lowered] = True
+            frontier = np.flatnonzero(state.nxt)
+            state.nxt[frontier] = False
+        elif len(lowered):
+            frontier = lowered
+        edges = messages.reduced("edges", 0)
+        messages.reduce("edges", edges, "max")
+        bottom_up = switch_direction(state.bottom_up, messages.reduced("frontier_edges", 0),
+                                     messages.reduced("frontier_vertices", 0), edges,
+                                     frag.total_vertex_count)
+        self._level(frag, state, messages, frontier, lowered, level, bottom_up)
+
+    def _level(self, frag, state, messages, frontier, lowered, level, bottom_up) -> None:
+        """Expand level ``level``; ``lowered``: the frontier vertices the mirrors do not know."""
+        state.bottom_up = bottom_up
+        nxt = state.nxt
+        if bottom_up:
+            bottom_up_known(frag.in_indptr, frag.in_nbrs, state.depth, state.known, level, nxt,
+                            frag.ivnum)
+            if len(lowered) and len(state.outer_nbrs):
+                top_down(state.outer_indptr, state.outer_nbrs, lowered, state.depth, level, nxt,
+                         frag.ivnum)
+        elif len(frontier):
+            top_down(frag.out_indptr, frag.out_nbrs, frontier, state.depth, level, nxt,
+                     frag.ivnum)
+        state.frontier = np.flatnonzero(nxt)
+        nxt[state.frontier] = False
+        # the owners' depths for the mirrors (a "copy" sync of the vertices reached)
+        state.known[lowered] = level
+        state.known[state.frontier] = level + 1
+        messages.reduce("frontier_edges", frontier_edges(frag.out_indptr, state.frontier), "sum")
+        messages.reduce("frontier_vertices", len(state.frontier), "sum")
+        if len(state.frontier):
+            messages.force_continue()
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
         return {"r": state.depth[:frag.ivnum].copy()}
@@ -76,11 +144,11 @@ def bfs(graph: Graph, src, executor: str = "local") -> Context:
     Follows the LDBC Graphalytics definition (specification section 2.3.1; Iosup et al.,
     PVLDB 9(13), 2016): the depth of ``v`` is the length of the shortest path from ``src`` to
     ``v`` following edge directions; ``src`` has depth 0 and unreachable vertices
-    ``9223372036854775807`` (the largest int64). PEval explores the source's fragment; IncEval
-    continues from vertices whose depth a mirror lowered ("min" sync). Each fragment sweeps level
-    by level, top-down or bottom-up (direction-optimizing, parallel ``prange`` levels); seeds
-    reached with different depths join when the sweep reaches their depth. Work ``O(V + E)``
-    per fragment and round.
+    ``9223372036854775807`` (the largest int64). On one fragment PEval runs the whole search;
+    on several, each round expands one level in every fragment, the frontier being the
+    vertices found at that depth locally or through a mirror ("min" sync). Each level runs
+    top-down or bottom-up (direction-optimizing, parallel ``prange`` levels). Work ``O(V + E)``
+    in all, rounds: the source's eccentricity plus one.
 
     Parameters
     ----------
