@@ -20,26 +20,105 @@ NONE = np.iinfo(np.int64).max
 def color_forward(out_indptr, out_nbrs, color, done, seeds, ivnum):
     """Push smaller colors along out-edges of unassigned vertices from ``seeds``.
 
-    Outer vertices take the color but are not expanded (their owner does, if the vertex is not
-    assigned yet). Returns how many color values this call lowered.
+    The seeds flood in ascending order of their color, each flood a depth-first search
+    carrying one color, so a vertex's color is lowered at most once per call (a stack of mixed
+    colors can lower a vertex once per larger color that reaches it first). Outer vertices take
+    the color but are not expanded (their owner does, if the vertex is not assigned yet).
+    Returns how many color values this call lowered.
     """
     changes = 0
-    stack = list(seeds)
-    while len(stack):
-        u = stack.pop()
-        if done[u]:
+    order = np.argsort(color[seeds], kind="mergesort")
+    stack = np.empty(max(ivnum, 1), dtype=np.int64)
+    for i in order:
+        s = seeds[i]
+        if done[s]:
             continue
-        cu = color[u]
-        for j in range(out_indptr[u], out_indptr[u + 1]):
-            v = out_nbrs[j]
-            if v < ivnum and done[v]:
+        cs = color[s]
+        top = 0
+        stack[top] = s
+        top += 1
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            if color[u] != cs:  # lowered below cs by an earlier flood: that one went on
                 continue
-            if cu < color[v]:
-                color[v] = cu
-                changes += 1
-                if v < ivnum:
-                    stack.append(v)
+            for j in range(out_indptr[u], out_indptr[u + 1]):
+                v = out_nbrs[j]
+                if v < ivnum and done[v]:
+                    continue
+                if cs < color[v]:
+                    color[v] = cs
+                    changes += 1
+                    if v < ivnum:
+                        stack[top] = v
+                        top += 1
     return changes
+
+
+@numba.njit(cache=True)
+def tarjan(out_indptr, out_nbrs, gids):
+    """Strongly connected components of a whole graph held by one fragment (Tarjan, *Depth-first
+    search and linear graph algorithms*, SIAM J. Comput. 1(2), 1972), iteratively: ``O(V + E)``.
+
+    Returns each vertex's component id, the smallest global id in its component.
+    """
+    n = out_indptr.shape[0] - 1
+    index = np.full(n, -1, dtype=np.int64)
+    low = np.zeros(n, dtype=np.int64)
+    on_stack = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    call_v = np.empty(n, dtype=np.int64)
+    call_j = np.empty(n, dtype=np.int64)
+    comp = np.full(n, -1, dtype=np.int64)
+    top = 0
+    counter = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        depth = 0
+        call_v[0] = root
+        call_j[0] = out_indptr[root]
+        index[root] = low[root] = counter
+        counter += 1
+        stack[top] = root
+        top += 1
+        on_stack[root] = True
+        while depth >= 0:
+            u = call_v[depth]
+            j = call_j[depth]
+            if j < out_indptr[u + 1]:
+                call_j[depth] = j + 1
+                v = out_nbrs[j]
+                if index[v] < 0:
+                    index[v] = low[v] = counter
+                    counter += 1
+                    stack[top] = v
+                    top += 1
+                    on_stack[v] = True
+                    depth += 1
+                    call_v[depth] = v
+                    call_j[depth] = out_indptr[v]
+                elif on_stack[v] and index[v] < low[u]:
+                    low[u] = index[v]
+                continue
+            if low[u] == index[u]:  # u is the root of a component: pop it
+                start = top
+                smallest = gids[u]
+                while True:
+                    start -= 1
+                    w = stack[start]
+                    on_stack[w] = False
+                    smallest = min(smallest, gids[w])
+                    if w == u:
+                        break
+                for k in range(start, top):
+                    comp[stack[k]] = smallest
+                top = start
+            depth -= 1
+            if depth >= 0:
+                p = call_v[depth]
+                low[p] = min(low[p], low[u])
+    return comp
 
 
 @numba.njit(cache=True)
@@ -81,6 +160,7 @@ class SCC(App):
     out-edges, run until a round changes nothing anywhere); a vertex whose color is its own id
     is a root, and the vertices of its color that reach it backwards (explicit messages across
     fragments) form its component, whose id is therefore the smallest global id in it.
+    A graph held by one fragment skips all that: PEval runs Tarjan's algorithm over it.
     """
 
     sync: ClassVar[dict[str, str]] = {"color": "min"}
@@ -92,6 +172,11 @@ class SCC(App):
                      scc=np.full(frag.ivnum, -1, dtype=np.int64), phase="forward")
 
     def peval(self, frag, state, messages) -> None:
+        if frag.fnum == 1:  # the whole graph is here: the sequential algorithm answers
+            state.scc[:] = tarjan(frag.out_indptr, frag.out_nbrs, frag.gids)
+            state.done[:] = True
+            state.phase = "stopped"
+            return
         self._start_forward(frag, state, messages)
 
     def inceval(self, frag, state, messages) -> None:
@@ -166,7 +251,8 @@ def strongly_connected_components(graph: Graph, executor: str = "local") -> Cont
     inside each fragment, IncEval from the vertices a mirror lowered) until a round changes
     nothing, detected with a global sum aggregate; (2) from every root (a vertex whose color
     is its own id) a backward marking over in-edges restricted to its color, crossing
-    fragments with explicit messages; the marked vertices form the root's component.
+    fragments with explicit messages; the marked vertices form the root's component. On one
+    fragment, Tarjan's sequential algorithm (``O(V + E)``) runs in PEval instead.
     Self loops and parallel edges do not matter.
 
     The component id is the **smallest global id** in the component (``ctx.gids`` holds the
