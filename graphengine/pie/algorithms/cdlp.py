@@ -109,13 +109,15 @@ def adopt_labels(label, new_label, active):
     return out[:k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def touched_by(changed_inner, changed_outer, out_indptr, out_nbrs, in_indptr, in_nbrs, use_in,
                rev_ptr, rev, ivnum):
     """The inner vertices with a neighbor among the changed vertices (ascending): only they
-    can take a new label (the mode of unchanged labels is the one they already took)."""
+    can take a new label (the mode of unchanged labels is the one they already took). Threads
+    only ever write True into the marks, so they may share them."""
     mark = np.zeros(ivnum, dtype=np.bool_)
-    for v in changed_inner:
+    for i in numba.prange(changed_inner.shape[0]):
+        v = changed_inner[i]
         for j in range(out_indptr[v], out_indptr[v + 1]):
             if out_nbrs[j] < ivnum:
                 mark[out_nbrs[j]] = True
