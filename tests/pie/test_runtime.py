@@ -206,3 +206,69 @@ def test_context_selectors_and_output(tmp_path):
     g2 = g.add_column(ctx, {"depth": "r"})
     assert g2.vertex_table("_").column("depth").to_pylist() == \
         [dict(zip(df["id"], df["depth"]))[i] for i in g2.vertex_table("_").column("id").to_pylist()]
+
+
+# ---------------------------------------------------------------------------- scaling
+def sbm_edges(seed: int = 5):
+    """Four dense blocks with a few edges between them (a graph Fennel can cut well), plus
+    two isolated vertices and a self loop; user ids shuffled."""
+    rng = np.random.default_rng(seed)
+    n = 120
+    block = np.arange(n) // 30
+    pairs = rng.integers(0, n, (1500, 2))
+    keep = (block[pairs[:, 0]] == block[pairs[:, 1]]) | (rng.random(len(pairs)) < 0.05)
+    pairs = np.vstack([pairs[keep], [[7, 7]]])
+    ids = rng.permutation(n + 2) * 5 + 2
+    return ids, ids[pairs[:, 0]], ids[pairs[:, 1]]
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_apps_on_fennel_fragments_match_networkx(directed):
+    ids, src, dst = sbm_edges()
+    G = nx.MultiDiGraph() if directed else nx.MultiGraph()
+    G.add_nodes_from(ids.tolist())
+    G.add_edges_from(zip(src.tolist(), dst.tolist()))
+    root = int(src[0])
+    depth = nx.single_source_shortest_path_length(G, root)
+    comps = nx.weakly_connected_components(G) if directed else nx.connected_components(G)
+    comp_of = {v: min(c) for c in comps for v in c}
+    results = {}
+    for fnum in (1, 4):
+        with graphengine.session(num_fragments=fnum, partitioner="fennel") as sess:
+            g = sess.g(directed=directed).add_vertices({"id": ids}).add_edges(
+                {"s": src, "d": dst})
+        if fnum == 4:
+            assert g.edge_cut() < 0.5  # hash cuts about 3/4
+        bfs = by_id(graphengine.bfs(g, root))
+        assert {v: d for v, d in bfs.items() if d < np.iinfo(np.int64).max} == depth
+        wcc = graphengine.wcc(g)
+        labels = by_id(wcc)
+        uid_of = dict(zip(wcc.gids.tolist(), wcc.to_numpy("v.id").tolist()))
+        # component ids are global ids: the same partition of the vertices as networkx's
+        members: dict = {}
+        for v, c in labels.items():
+            members.setdefault(c, set()).add(v)
+        assert {v: min(members[c]) for v, c in labels.items()} == comp_of
+        assert all(uid_of[c] in members[c] for c in members)
+        results[fnum] = by_id(graphengine.pagerank(g, 0.85, 20))
+    assert results[1].keys() == results[4].keys()
+    assert np.allclose([results[4][v] for v in results[1]], list(results[1].values()),
+                       rtol=1e-12, atol=1e-15)
+
+
+def test_bytes_between_fragments_are_counted():
+    g, ids, src, dst = edges_graph(3)
+    ctx = run_app(g, InDegreeBySum())
+    rounds = ctx.stats["rounds"]
+    assert ctx.stats["fragments"] == 3 and len(rounds) == 2
+    # PEval ships one (int32 position, int64 count) pair per outer vertex an edge reaches
+    gid = dict(zip(ctx.to_numpy("v.id").tolist(), ctx.gids.tolist()))
+    owner = g.owner(np.asarray([gid[v] for v in ids.tolist()]))
+    owner_of = dict(zip(ids.tolist(), owner.tolist()))
+    reached = {(owner_of[s], d) for s, d in zip(src.tolist(), dst.tolist())
+               if owner_of[s] != owner_of[d]}
+    assert rounds[0]["sent"] == len(reached)
+    assert rounds[0]["nbytes"] == 12 * len(reached)
+    assert rounds[1]["nbytes"] == 0
+    one = run_app(edges_graph(1)[0], InDegreeBySum()).stats["rounds"]
+    assert [r["nbytes"] for r in one] == [0]

@@ -33,7 +33,7 @@ def adjacency(g: graphengine.Graph, direction: str) -> dict:
 
 @pytest.mark.parametrize("directed", [True, False])
 @pytest.mark.parametrize("fnum", [1, 2, 4, 7])
-@pytest.mark.parametrize("partitioner", ["hash", "range"])
+@pytest.mark.parametrize("partitioner", ["hash", "range", "fennel"])
 def test_fragments_match_networkx(directed, fnum, partitioner):
     src, dst, vids = random_multigraph(seed=fnum)
     G = nx.MultiDiGraph() if directed else nx.MultiGraph()
@@ -88,3 +88,78 @@ def test_string_ids_and_range_partition_keep_id_order():
     per_frag = [sorted(g.vertex_ids(f.inner_gids)) for f in g.fragments]
     assert [len(p) for p in per_frag] == [10, 10, 10, 10]
     assert [v for part in per_frag for v in part] == names
+
+
+def clique_ring(k: int = 8, size: int = 12, seed: int = 0):
+    """``k`` cliques of ``size`` vertices joined in a ring by one edge each, ids shuffled."""
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(k * size) * 3 + 1
+    src, dst = [], []
+    for c in range(k):
+        members = ids[c * size:(c + 1) * size]
+        for i in range(size):
+            for j in range(i + 1, size):
+                src.append(members[i])
+                dst.append(members[j])
+        src.append(members[0])
+        dst.append(ids[((c + 1) % k) * size])
+    order = rng.permutation(len(src))
+    return ids, np.asarray(src)[order], np.asarray(dst)[order]
+
+
+def owners_by_user_id(g: graphengine.Graph) -> dict:
+    return {vid: frag.fid for frag in g.fragments for vid in g.vertex_ids(frag.inner_gids)}
+
+
+def cut_fraction(src, dst, owner: dict) -> float:
+    return float(np.mean([owner[a] != owner[b] for a, b in zip(src.tolist(), dst.tolist())]))
+
+
+@pytest.mark.parametrize("deduce", [False, True])
+def test_fennel_places_every_vertex_once_deterministically_and_cuts_less(deduce):
+    ids, src, dst = clique_ring()
+    placements = []
+    for _ in range(2):
+        with graphengine.session(num_fragments=4, partitioner="fennel") as sess:
+            g = sess.g(directed=False)
+            if not deduce:
+                g = g.add_vertices({"id": ids, "w": ids * 2.0})
+            g = g.add_edges({"s": src, "d": dst})
+        placements.append(owners_by_user_id(g))
+        inner = np.concatenate([f.inner_gids for f in g.fragments])
+        assert len(inner) == len(np.unique(inner)) == len(ids)
+        assert sorted(placements[-1]) == sorted(ids.tolist())
+        for frag in g.fragments:
+            assert (g.owner(frag.inner_gids) == frag.fid).all()
+        if not deduce:  # vertex properties travel with their vertices
+            w = dict(zip(g.vertex_table("_").column("id").to_pylist(),
+                         g.vertex_table("_").column("w").to_pylist()))
+            assert all(w[v] == v * 2.0 for v in ids.tolist())
+    assert placements[0] == placements[1]
+    with graphengine.session(num_fragments=4) as sess:
+        h = sess.g(directed=False).add_edges({"s": src, "d": dst})
+    fennel_cut = cut_fraction(src, dst, placements[0])
+    assert g.edge_cut() == pytest.approx(fennel_cut)
+    assert h.edge_cut() == pytest.approx(cut_fraction(src, dst, owners_by_user_id(h)))
+    assert fennel_cut < 0.2 < h.edge_cut()
+    sizes = [f.inner_vertex_count for f in g.fragments]
+    assert max(sizes) <= 1.1 * len(ids) / 4 + 12, sizes
+
+
+def test_fennel_later_additions_and_round_trip(tmp_path):
+    ids, src, dst = clique_ring(k=4, size=6)
+    with graphengine.session(num_fragments=3, partitioner="fennel") as sess:
+        g = sess.g().add_vertices({"id": ids}).add_edges({"s": src, "d": dst})
+        g2 = g.add_vertices({"id": np.array([1000, 1001])}).add_edges(
+            {"s": np.array([1000]), "d": np.array([ids[0]])})
+    assert g2.vertex_count == len(ids) + 2 and g2.edge_count == len(src) + 1
+    assert g2.partitioner.kind == "fennel"
+    g2.save(tmp_path / "g")
+    back = graphengine.load_graph(tmp_path / "g")
+    assert back.partitioner.kind == "fennel"
+    assert owners_by_user_id(back) == owners_by_user_id(g2)
+
+
+def test_unknown_partitioner_is_an_error():
+    with pytest.raises(graphengine.errors.SchemaError, match="fennel"):
+        graphengine.session(num_fragments=2, partitioner="metis").g()
