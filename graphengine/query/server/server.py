@@ -78,7 +78,6 @@ class _Connection:
     authenticated: bool
     user: str | None = None
     pending: tuple[pr.MessageSerializer, pr.Request] | None = None
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: set[asyncio.Task] = field(default_factory=set)
     inflight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
 
@@ -440,12 +439,11 @@ class GremlinServer:
     async def _send(self, conn: _Connection, ser: pr.MessageSerializer, frame: bytes | str) -> bool:
         if conn.ws.closed:
             return False
-        try:
-            async with conn.send_lock:
-                if isinstance(frame, str):
-                    await conn.ws.send_str(frame)
-                else:
-                    await conn.ws.send_bytes(frame)
+        try:   # an uncompressed frame is written whole, so frames of two answers never mix
+            if isinstance(frame, str):
+                await conn.ws.send_str(frame)
+            else:
+                await conn.ws.send_bytes(frame)
             return True
         except Exception as e:  # noqa: BLE001 (a client that went away)
             log.debug("send to %s failed: %s", conn.peer, e)
