@@ -61,6 +61,9 @@ class ResultSet:
         return f"ResultSet({self._results!r})"
 
 
+_PLAIN = frozenset({int, float, str, bool, type(None)})   # values that cross as they are
+
+
 class Gremlin:
     """A Gremlin engine over one graph; mutations made through it build on each other.
 
@@ -251,6 +254,8 @@ class Gremlin:
     # ------------------------------------------------------------------ results
     def _out(self, v: Any) -> Any:
         """Engine values -> gremlinpython's types."""
+        if type(v) in _PLAIN:
+            return v
         g = self._qg
         if isinstance(v, Vtx):
             return Vertex(g.vertex_id(v.gid), g.vertex_label(v.gid))
