@@ -1,4 +1,5 @@
-"""Convergence reporting shared by the power-iteration apps (eigenvector, Katz, HITS, PPR).
+"""Convergence reporting and one-fragment kernels of the power-iteration apps (eigenvector,
+Katz, HITS, personalized PageRank).
 
 An app writes :data:`CONVERGED` (the same flag on every vertex) next to its results; the
 user-facing function removes it from the context with :func:`report_convergence`, which warns
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import numba
 import numpy as np
 
 from ..context import Context
@@ -33,3 +35,126 @@ def report_convergence(ctx: Context, name: str, max_round: int) -> Context:
         log.warning("%s did not reach the tolerance in %d iterations: returning the last"
                     " iterate", name, max_round)
     return ctx
+
+
+# ----------------------------------------------------------------------- one-fragment kernels
+# A graph held by one fragment runs a whole power iteration inside one PEval: the kernels below
+# fuse each iteration's sparse product with its reductions (norm, maximum, change), so an
+# iteration is one or two parallel passes and no round of the runtime.
+
+@numba.njit(cache=True, inline="always")
+def _row_pull(indptr, nbrs, x, v, undirected):
+    """``sum_j A[nbrs[j], v] x[nbrs[j]]`` over row ``v``; an undirected self loop, listed twice,
+    counts once (the adjacency matrix of ``networkx.to_scipy_sparse_array``)."""
+    s = 0.0
+    for j in range(indptr[v], indptr[v + 1]):
+        u = nbrs[j]
+        s += 0.5 * x[u] if undirected and u == v else x[u]
+    return s
+
+
+@numba.njit(cache=True, parallel=True)
+def eigenvector_iterations(in_indptr, in_nbrs, undirected, x, tolerance, max_round):
+    """networkx's power iteration ``x <- (A^T + I) x / ||(A^T + I) x||_2`` in place, until the
+    L1 change is below ``n * tolerance`` or ``max_round`` iterations. Returns convergence."""
+    n = x.shape[0]
+    y = np.empty(n)
+    for _ in range(max_round):
+        sumsq = 0.0
+        for v in numba.prange(n):
+            s = x[v] + _row_pull(in_indptr, in_nbrs, x, v, undirected)
+            y[v] = s
+            sumsq += s * s
+        norm = np.sqrt(sumsq)
+        if norm == 0.0:
+            norm = 1.0
+        change = 0.0
+        for v in numba.prange(n):
+            nv = y[v] / norm
+            change += abs(nv - x[v])
+            x[v] = nv
+        if change < n * tolerance:
+            return True
+    return False
+
+
+@numba.njit(cache=True, parallel=True)
+def katz_iterations(in_indptr, in_nbrs, undirected, x, alpha, beta, tolerance, max_round):
+    """networkx's Katz iteration ``x <- alpha A^T x + beta`` in place (``x`` starts at 0),
+    until the L1 change is below ``n * tolerance`` or ``max_round`` iterations. Returns
+    ``(converged, Euclidean norm of x)``."""
+    n = x.shape[0]
+    y = np.empty(n)
+    sumsq = 0.0
+    for _ in range(max_round):
+        change = 0.0
+        sumsq = 0.0
+        for v in numba.prange(n):
+            s = alpha * _row_pull(in_indptr, in_nbrs, x, v, undirected) + beta
+            y[v] = s
+            change += abs(s - x[v])
+            sumsq += s * s
+        x[:] = y
+        if change < n * tolerance:
+            return True, np.sqrt(sumsq)
+    return False, np.sqrt(sumsq)
+
+
+@numba.njit(cache=True, parallel=True)
+def hits_iterations(in_indptr, in_nbrs, out_indptr, out_nbrs, undirected, hub, auth,
+                    tolerance, max_round):
+    """networkx's ``_hits_python`` iteration in place: ``a = A^T h``, ``h = A a``, each scaled
+    to maximum 1, until the L1 change of ``h`` is below ``tolerance`` or ``max_round``
+    iterations. Returns convergence."""
+    n = hub.shape[0]
+    h = np.empty(n)
+    for _ in range(max_round):
+        amax = 0.0
+        for v in numba.prange(n):
+            a = _row_pull(in_indptr, in_nbrs, hub, v, undirected)
+            auth[v] = a
+            amax = max(amax, a)
+        hmax = 0.0
+        for v in numba.prange(n):
+            s = _row_pull(out_indptr, out_nbrs, auth, v, undirected)
+            h[v] = s
+            hmax = max(hmax, s)
+        hscale = 1.0 / hmax if hmax > 0 else 1.0
+        ascale = 1.0 / amax if amax > 0 else 1.0
+        change = 0.0
+        for v in numba.prange(n):
+            nh = h[v] * hscale
+            change += abs(nh - hub[v])
+            hub[v] = nh
+            auth[v] *= ascale
+        if change < tolerance:
+            return True
+    return False
+
+
+@numba.njit(cache=True, parallel=True)
+def ppr_iterations(in_indptr, in_nbrs, undirected, out_weight, source, rank, delta, tolerance,
+                   max_round):
+    """networkx's personalized PageRank iteration in place (restart and dangling mass to
+    ``source``): ``x <- delta (x M + dangling(x) p) + (1 - delta) p``, until the L1 change is
+    below ``n * tolerance`` or ``max_round`` iterations. Returns convergence."""
+    n = rank.shape[0]
+    contrib = np.empty(n)
+    for _ in range(max_round):
+        dangling = 0.0
+        for v in numba.prange(n):
+            if out_weight[v] > 0:
+                contrib[v] = rank[v] / out_weight[v]
+            else:
+                contrib[v] = 0.0
+                dangling += rank[v]
+        change = 0.0
+        for v in numba.prange(n):
+            r = delta * _row_pull(in_indptr, in_nbrs, contrib, v, undirected)
+            if v == source:
+                r += delta * dangling + 1.0 - delta
+            change += abs(r - rank[v])
+            rank[v] = r
+        if change < n * tolerance:
+            return True
+    return False

@@ -13,14 +13,20 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ._adjacency import matrix_weights, weighted_pull
-from ._iterative import CONVERGED, converged_column, report_convergence
+from ._iterative import (
+    CONVERGED,
+    converged_column,
+    eigenvector_iterations,
+    report_convergence,
+)
 
 
 class EigenvectorCentrality(App):
     """Power iteration with ``A^T + I``, two rounds per iteration.
 
     Odd rounds multiply (pulling the mirrors' ``x`` over in-edges) and sum the squares;
-    even rounds normalize by the global norm, measure the change and publish ``x``.
+    even rounds normalize by the global norm, measure the change and publish ``x``. A graph
+    held by one fragment runs the whole iteration in PEval (:func:`eigenvector_iterations`).
     """
 
     sync: ClassVar[dict[str, str]] = {"x": "copy"}
@@ -39,12 +45,19 @@ class EigenvectorCentrality(App):
             raise AnalyticsError("eigenvector_centrality: the graph has no vertex")
 
     def init(self, frag) -> State:
-        return State(x=np.zeros(frag.vnum), y=np.zeros(frag.ivnum),
-                     weights=matrix_weights(frag.in_indptr, frag.in_nbrs, frag.directed),
+        weights = None if frag.fnum == 1 else matrix_weights(frag.in_indptr, frag.in_nbrs,
+                                                             frag.directed)
+        return State(x=np.zeros(frag.vnum), y=np.zeros(frag.ivnum), weights=weights,
                      converged=False, done=False)
 
     def peval(self, frag, state, messages) -> None:
         state.x[:frag.ivnum] = 1.0 / frag.total_vertex_count
+        if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
+            state.converged = eigenvector_iterations(frag.in_indptr, frag.in_nbrs,
+                                                     not frag.directed, state.x,
+                                                     self.tolerance, self.max_round)
+            state.done = True
+            return
         messages.force_continue()
 
     def inceval(self, frag, state, messages) -> None:

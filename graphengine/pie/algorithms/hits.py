@@ -12,7 +12,7 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ._adjacency import matrix_weights, weighted_pull
-from ._iterative import CONVERGED, converged_column, report_convergence
+from ._iterative import CONVERGED, converged_column, hits_iterations, report_convergence
 
 
 def _scaled(values: np.ndarray, divisor: float) -> np.ndarray:
@@ -27,6 +27,8 @@ class HITS(App):
     2. ``h = A a`` pulling the mirrors' authorities over out-edges; global ``max h``.
     3. Scale both by their maxima; the change of ``h`` and the sums go to global sums; publish
        ``h``. The next round 1 stops when the change is below the tolerance.
+
+    A graph held by one fragment runs the whole iteration in PEval (:func:`hits_iterations`).
     """
 
     sync: ClassVar[dict[str, str]] = {"hub": "copy", "auth": "copy"}
@@ -45,13 +47,23 @@ class HITS(App):
         iv = frag.ivnum
         return State(hub=np.zeros(frag.vnum), auth=np.zeros(frag.vnum),
                      hub_unscaled=np.zeros(iv), auth_final=np.zeros(iv),
-                     in_weights=matrix_weights(frag.in_indptr, frag.in_nbrs, frag.directed),
-                     out_weights=matrix_weights(frag.out_indptr, frag.out_nbrs, frag.directed),
+                     in_weights=None if frag.fnum == 1 else matrix_weights(
+                         frag.in_indptr, frag.in_nbrs, frag.directed),
+                     out_weights=None if frag.fnum == 1 else matrix_weights(
+                         frag.out_indptr, frag.out_nbrs, frag.directed),
                      auth_max=0.0, hub_sum=0.0, auth_sum=0.0, converged=False, done=False)
 
     def peval(self, frag, state, messages) -> None:
         if frag.total_vertex_count:
             state.hub[:frag.ivnum] = 1.0 / frag.total_vertex_count
+        if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
+            state.converged = hits_iterations(
+                frag.in_indptr, frag.in_nbrs, frag.out_indptr, frag.out_nbrs, not frag.directed,
+                state.hub, state.auth, self.tolerance, self.max_round)
+            state.auth_final = state.auth
+            state.hub_sum, state.auth_sum = float(state.hub.sum()), float(state.auth.sum())
+            state.done = True
+            return
         messages.force_continue()
 
     def inceval(self, frag, state, messages) -> None:

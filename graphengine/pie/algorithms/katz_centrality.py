@@ -13,11 +13,14 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ._adjacency import matrix_weights, weighted_pull
-from ._iterative import CONVERGED, converged_column, report_convergence
+from ._iterative import CONVERGED, converged_column, katz_iterations, report_convergence
 
 
 class KatzCentrality(App):
-    """One iteration per round: pull the mirrors' ``x`` over in-edges, publish the new ``x``."""
+    """One iteration per round: pull the mirrors' ``x`` over in-edges, publish the new ``x``.
+
+    A graph held by one fragment runs the whole iteration in PEval (:func:`katz_iterations`).
+    """
 
     sync: ClassVar[dict[str, str]] = {"x": "copy"}
 
@@ -34,8 +37,9 @@ class KatzCentrality(App):
         self.normalized = bool(normalized)
 
     def init(self, frag) -> State:
-        return State(x=np.zeros(frag.vnum), pulled=np.zeros(frag.ivnum),
-                     weights=matrix_weights(frag.in_indptr, frag.in_nbrs, frag.directed),
+        weights = None if frag.fnum == 1 else matrix_weights(frag.in_indptr, frag.in_nbrs,
+                                                             frag.directed)
+        return State(x=np.zeros(frag.vnum), pulled=np.zeros(frag.ivnum), weights=weights,
                      scale=1.0, converged=False, done=False)
 
     def _iterate(self, frag, state, messages) -> None:
@@ -49,6 +53,13 @@ class KatzCentrality(App):
         messages.force_continue()
 
     def peval(self, frag, state, messages) -> None:
+        if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
+            state.converged, norm = katz_iterations(
+                frag.in_indptr, frag.in_nbrs, not frag.directed, state.x, self.alpha,
+                self.beta, self.tolerance, self.max_round)
+            state.scale = 1.0 / norm if self.normalized and norm > 0 else 1.0
+            state.done = True
+            return
         self._iterate(frag, state, messages)
 
     def inceval(self, frag, state, messages) -> None:

@@ -13,13 +13,14 @@ from ..context import Context
 from ..executor import run_app
 from ..inputs import source_gid
 from ._adjacency import matrix_weights, row_sums, weighted_pull
-from ._iterative import CONVERGED, converged_column, report_convergence
+from ._iterative import CONVERGED, converged_column, ppr_iterations, report_convergence
 
 
 class PersonalizedPageRank(App):
     """One iteration per round: pull the mirrors' ``x / out_weight`` over in-edges.
 
-    The dangling mass and the change of ``x`` are global sums read in the next round.
+    The dangling mass and the change of ``x`` are global sums read in the next round. A graph
+    held by one fragment runs the whole iteration in PEval (:func:`ppr_iterations`).
     """
 
     sync: ClassVar[dict[str, str]] = {"contrib": "copy"}
@@ -44,12 +45,16 @@ class PersonalizedPageRank(App):
         lid = frag.lids(np.array([self.source]))[0]
         if 0 <= lid < iv:
             teleport[lid] = 1.0
-        out_weight = row_sums(frag.out_indptr,
-                              matrix_weights(frag.out_indptr, frag.out_nbrs, frag.directed))
+        if frag.directed:  # every entry weighs 1: the row sums are the out-degrees
+            out_weight = np.diff(frag.out_indptr).astype(np.float64)
+        else:
+            out_weight = row_sums(frag.out_indptr,
+                                  matrix_weights(frag.out_indptr, frag.out_nbrs, False))
+        in_weights = None if frag.fnum == 1 else matrix_weights(frag.in_indptr, frag.in_nbrs,
+                                                                frag.directed)
         return State(rank=np.zeros(iv), contrib=np.zeros(frag.vnum), pulled=np.zeros(iv),
-                     teleport=teleport, out_weight=out_weight,
-                     in_weights=matrix_weights(frag.in_indptr, frag.in_nbrs, frag.directed),
-                     converged=False, done=False)
+                     teleport=teleport, out_weight=out_weight, in_weights=in_weights,
+                     source_lid=lid, converged=False, done=False)
 
     def _publish(self, frag, state, messages) -> None:
         """The contributions of this fragment's ranks and its dangling mass, for the next round."""
@@ -60,6 +65,13 @@ class PersonalizedPageRank(App):
 
     def peval(self, frag, state, messages) -> None:
         state.rank[:] = 1.0 / frag.total_vertex_count
+        if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
+            state.converged = ppr_iterations(
+                frag.in_indptr, frag.in_nbrs, not frag.directed, state.out_weight,
+                state.source_lid, state.rank, self.delta, self.tolerance,
+                self.max_round)
+            state.done = True
+            return
         self._publish(frag, state, messages)
 
     def inceval(self, frag, state, messages) -> None:
