@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import ray
@@ -27,7 +28,7 @@ from ..errors import DuplicateVertexError, SchemaError
 from ..pie.view import FragmentPlan
 from ..pie.worker import FragmentWorker
 from ..store import kernels
-from ..store.fragment import Fragment, Topology, as_numpy, compute_outer
+from ..store.fragment import Fragment, Topology, as_arrow, as_numpy, compute_outer
 from ..store.graph import (
     Graph,
     _column,
@@ -120,6 +121,42 @@ def _ids_of_label(head: Head, fid: int, label: str) -> np.ndarray:
     mine = vb.select((vb.fid == fid) & (vb.label == head.schema.vertex_label_index(label)))
     order = np.argsort(mine.row, kind="stable")
     return ids_in_ranges(np.stack([mine.start[order], mine.count[order]], axis=1))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _hash_owners(ids: np.ndarray, fnum: int) -> np.ndarray:
+    """``splitmix64(id) % fnum`` per id in one pass: the store's ``hash_ids`` partitioning of
+    integer ids (``Partitioner.assign``), without numpy's temporaries."""
+    out = np.empty(ids.shape[0], dtype=np.int64)
+    m = np.uint64(fnum)
+    for i in numba.prange(ids.shape[0]):
+        x = np.uint64(ids[i])
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+        out[i] = np.int64(x % m)
+    return out
+
+
+def owners(partitioner: Partitioner, label: str, ids: pa.Array) -> np.ndarray:
+    """The fragment of each user id (``partitioner.assign``; integer ids hashed by a kernel)."""
+    if partitioner.kind == "hash" and pa.types.is_integer(ids.type) and not ids.null_count:
+        return _hash_owners(np.ascontiguousarray(ids.to_numpy(zero_copy_only=False),
+                                                 dtype=np.int64), partitioner.fnum)
+    return partitioner.assign(label, ids)[0]
+
+
+def _csr(n: int, old: Topology | None, direction: str, entries, eid_type) -> tuple:
+    """One direction of a label's adjacency after adding ``entries`` ``(rows, nbrs, eids)``
+    (input order kept in each row): the store's parallel counting sort for a label the
+    fragment does not have yet, its merge into the existing lists otherwise."""
+    if old is not None or entries is None:
+        return _csr_with(n, old, direction, entries)
+    rows, nbrs, eids = entries
+    indptr, out_nbrs, out_eids = kernels.csr_from_pairs(
+        n, kernels.Chunks([rows]), kernels.Chunks([nbrs]), 0, _EMPTY, _EMPTY, 0, _EMPTY,
+        _EMPTY, np.ascontiguousarray(eids), False, False, payload_dtype=eid_type)
+    return as_arrow(indptr), as_arrow(out_nbrs), as_arrow(out_eids)
 
 
 def _get_all(refs: list, keep_none: bool = False) -> list:
@@ -312,7 +349,7 @@ class FragmentActor:
         table = pa.Table.from_arrays([ids] + list(props.columns), names=["id"] + props.schema.names)
         table = conform(table, schema, what)
         state.pop("props", None)
-        owner, _ = partitioner.assign(label, table.column("id").combine_chunks())
+        owner = owners(partitioner, label, table.column("id").combine_chunks())
         return self._scatter(owner, lambda sel: table.take(pa.array(sel)))
 
     def _scatter(self, owner: np.ndarray, take) -> list:
@@ -351,7 +388,7 @@ class FragmentActor:
             return [None] * self.fnum
         ids = pa.chunked_array([c for a in arrays for c in a.chunks], type=arrays[0].type)
         ids = ids.combine_chunks()
-        owner, _ = partitioner.assign(label, ids)
+        owner = owners(partitioner, label, ids)
         return self._scatter(owner, lambda sel: _unique_ids([ids.take(pa.array(sel))]))
 
     def gather_new_ids(self, load_id: int, version: int | None, head: Head, label: str,
@@ -400,7 +437,7 @@ class FragmentActor:
         sends: list[dict] = [{} for _ in range(self.fnum)]
         for end, label in (("src", src_label), ("dst", dst_label)):
             ids = state.pop(end).combine_chunks()
-            owner, _ = partitioner.assign(label, ids)
+            owner = owners(partitioner, label, ids)
             perm = kernels.group_by_owner(owner, self.fnum)
             counts = np.bincount(owner, minlength=self.fnum)
             state[f"{end}_route"] = (perm, counts)
@@ -521,10 +558,10 @@ class FragmentActor:
             self.frags[new_version] = frag
             return 0
         out_e = None if out_e is None else (out_e[0], out_e[1], out_e[2].astype(eid_type))
-        o = _csr_with(n, old, "out", out_e)
+        o = _csr(n, old, "out", out_e, eid_type)
         if head.schema.directed:
             in_e = None if in_e is None else (in_e[0], in_e[1], in_e[2].astype(eid_type))
-            i = _csr_with(n, old, "in", in_e)
+            i = _csr(n, old, "in", in_e, eid_type)
         else:
             i = o
         topo[label] = Topology(*o, *i)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,11 @@ from graphengine.pie.algorithms.pagerank import PageRank
 ray = pytest.importorskip("ray")
 
 N, M = 400, 3000
+
+
+@pytest.fixture(scope="module")
+def cluster_address(sess):
+    return sess.cluster.ray.get_runtime_context().gcs_address
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +284,36 @@ def test_string_ids_undirected_csv_glob(sess, tmp_path):
             a = pd.factorize(a)[0]
             b = pd.factorize(b)[0]
         np.testing.assert_allclose(a, b)
+
+
+DRIVER = """
+import sys, time
+import graphengine
+s = graphengine.session(cluster="ray", address=sys.argv[1], num_fragments=2)
+g = s.g().add_edges({"src": [1, 2], "dst": [2, 3]})
+print(g.edge_count, flush=True)
+time.sleep(600)
+"""
+
+
+def fragment_actors_alive() -> list:
+    from ray._private import state
+
+    return [a for a in state.actors().values()
+            if a["State"] == "ALIVE" and a["ActorClassName"].endswith("FragmentActor")]
+
+
+def test_killed_driver_leaves_no_actors(sess, cluster_address):
+    before = len(fragment_actors_alive())
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, cluster_address],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert driver.stdout.readline().strip() == "2"
+        assert len(fragment_actors_alive()) == before + 2
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    deadline = time.monotonic() + 60
+    while len(fragment_actors_alive()) > before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(fragment_actors_alive()) == before
