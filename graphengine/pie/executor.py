@@ -143,7 +143,8 @@ def ensure_ray():
         raise AnalyticsError("executor='ray' needs the ray package (pip install ray)") from e
     if not ray.is_initialized():
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # address="local": a Ray of our own, even when `ray start` left a cluster running here
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     return ray
 
 

@@ -27,6 +27,7 @@ class Messages:
         self._received_on_mirrors = received_on_mirrors
         self._changed = changed or {}
         self._reduced = reduced or {}
+        self.reported: dict[str, list[np.ndarray]] = {}
         self.sent: list[tuple[np.ndarray, np.ndarray]] = []
         self.sent_to_mirrors: list[tuple[np.ndarray, np.ndarray]] = []
         self.reductions: dict[str, tuple[str, Any]] = {}
@@ -57,6 +58,14 @@ class Messages:
         return self._reduced.get(name, default)
 
     # ------------------------------------------------------------------ outgoing
+    def report_changed(self, name: str, lids: np.ndarray) -> None:
+        """Say which slots of synced array ``name`` this step changed, for an array the app
+        lists in ``sync_tracked`` (``"min"``, ``"max"`` or ``"copy"``): the runtime then ships
+        exactly those slots (outer ones for min / max, inner ones for copy; the others are
+        ignored) instead of comparing the whole array with a copy taken before the step. A
+        change not reported is not shipped; reporting an unchanged slot only costs bytes."""
+        self.reported.setdefault(name, []).append(np.ascontiguousarray(lids, dtype=np.int64))
+
     def send(self, gids: np.ndarray, values: np.ndarray) -> None:
         """Send ``values[i]`` to the fragment owning global id ``gids[i]``."""
         _queue(self.sent, gids, values, "send")

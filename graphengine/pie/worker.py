@@ -108,6 +108,13 @@ class FragmentWorker:
             _outer_groups[plan.fragment] = groups
         self._from_ptr, self._from_lids = groups
         self._targets = None  # inverse of the mirror lists, for send_to_mirrors
+        self._outer_slots = None  # (owner, position in its list) of each outer vertex
+        # synced arrays whose changed slots the app reports (no snapshot, no scan)
+        self._tracked = set(getattr(app, "sync_tracked", ()))
+        for name in self._tracked:
+            if app.sync.get(name) not in ("min", "max", "copy"):
+                raise AnalyticsError(f"{app.name}: sync_tracked {name!r} must be a synced array"
+                                     f" with aggregator 'min', 'max' or 'copy'")
         self._scratch: dict[str, tuple] = {}  # per synced array: fold bookkeeping
         self._zeros: dict[str, np.ndarray] = {}
 
@@ -153,6 +160,8 @@ class FragmentWorker:
         iv = self.view.ivnum
         snapshot = {}
         for name, agg in self.app.sync.items():
+            if name in self._tracked:
+                continue
             arr = getattr(self.state, name)
             if agg == "copy":
                 if len(self._to_lids):
@@ -254,6 +263,9 @@ class FragmentWorker:
         sent = 0
         for name, agg in self.app.sync.items() if view.fnum > 1 else ():
             arr = getattr(state, name)
+            if name in self._tracked:
+                sent += self._ship_reported(name, agg, arr, messages.reported.get(name), outbox)
+                continue
             if agg == "copy":
                 if name not in snapshot:
                     continue
@@ -281,6 +293,45 @@ class FragmentWorker:
                     part = (p, routing.gather(arr, seg, p) if _fast(arr) else arr[seg[p]])
                 self._bundle(outbox, int(d)).setdefault("sync", {})[name] = part
                 sent += len(part[1])
+        sent += self._route_messages(messages, outbox)
+        return sent
+
+    def _ship_reported(self, name: str, agg: str, arr: np.ndarray, reported: list | None,
+                       outbox: list) -> int:
+        """Ship the slots of a tracked synced array the step reported as changed."""
+        if not reported:
+            return 0
+        lids = np.concatenate(reported) if len(reported) > 1 else reported[0]
+        iv = self.view.ivnum
+        if agg == "copy":
+            lids = lids[(lids >= 0) & (lids < iv)]
+            if self._targets is None:
+                self._targets = routing.mirror_targets(iv, self._to_ptr, self._to_lids)
+            ptr, pos, idx = routing.route_to_mirrors(lids, *self._targets, self.view.fnum)
+        else:
+            lids = lids[(lids >= iv) & (lids < self.view.vnum)]
+            if self._outer_slots is None:
+                owner = np.repeat(np.arange(self.view.fnum), np.diff(self._from_ptr))
+                slot_pos = np.arange(len(self._from_lids)) - self._from_ptr[owner]
+                order = self._from_lids - iv
+                self._outer_slots = (np.empty_like(owner), np.empty(len(order), np.int32))
+                self._outer_slots[0][order] = owner
+                self._outer_slots[1][order] = slot_pos
+            owner, slot_pos = self._outer_slots
+            ptr, idx = routing.group_by(owner[lids - iv], self.view.fnum)
+            pos = slot_pos[lids - iv][idx]
+        sent = 0
+        for d in np.flatnonzero(np.diff(ptr)):
+            a, b = ptr[d], ptr[d + 1]
+            self._bundle(outbox, int(d)).setdefault("sync", {})[name] = (
+                pos[a:b], arr[lids[idx[a:b]]])
+            sent += int(b - a)
+        return sent
+
+    def _route_messages(self, messages: Messages, outbox: list) -> int:
+        """Route the explicit messages of the step (to owners and to mirrors)."""
+        view = self.view
+        sent = 0
         if messages.sent:
             gids, values = _concat(messages.sent)
             owner = view.owner(gids)
@@ -292,7 +343,7 @@ class FragmentWorker:
         if messages.sent_to_mirrors:
             lids, values = _concat(messages.sent_to_mirrors)
             if self._targets is None:
-                self._targets = routing.mirror_targets(iv, self._to_ptr, self._to_lids)
+                self._targets = routing.mirror_targets(view.ivnum, self._to_ptr, self._to_lids)
             ptr, pos, idx = routing.route_to_mirrors(lids, *self._targets, view.fnum)
             for d in np.flatnonzero(np.diff(ptr)):
                 a, b = ptr[d], ptr[d + 1]

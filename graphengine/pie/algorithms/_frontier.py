@@ -6,9 +6,11 @@ not yet at ``level + 1`` looks for an in-neighbor at ``level``), after Beamer, A
 Patterson, *Direction-Optimizing Breadth-First Search*, SC 2012. Both are ``prange`` loops; their
 only shared writes store the same value (``level + 1``), so the result does not depend on the
 thread schedule. Outer vertices take a depth but are never expanded (their owner does that).
+The kernels flag every vertex they give a depth in ``nxt`` (outer ones too when ``nxt`` has a
+slot per local id), so the caller learns the next frontier and the outer vertices reached.
 
-Seeds may start at different depths (IncEval: what the mirrors lowered); a seed joins the
-frontier when the sweep reaches its depth.
+:func:`bfs_levels` runs a whole search on one fragment; the BFS app drives the levels itself
+on several (one level per round).
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ def _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum):
             v = nbrs[j]
             if depth[v] > nd:
                 depth[v] = nd
-                if v < ivnum:
-                    nxt[v] = True
+                nxt[v] = True
 
 
 @numba.njit(cache=True)
@@ -46,8 +47,7 @@ def _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum):
             v = nbrs[j]
             if depth[v] > nd:
                 depth[v] = nd
-                if v < ivnum:
-                    nxt[v] = True
+                nxt[v] = True
 
 
 @numba.njit(cache=True, parallel=True)

@@ -64,6 +64,8 @@ class BFS(App):
     """
 
     sync: ClassVar[dict[str, str]] = {"depth": "min", "known": "copy"}
+    #: each level reports the slots it set (messages.report_changed): no whole-array diffs
+    sync_tracked: ClassVar[tuple[str, ...]] = ("depth", "known")
 
     def __init__(self, source: int):
         self.source = source
@@ -77,11 +79,12 @@ class BFS(App):
                      known=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
                      outer_indptr=outer_indptr, outer_nbrs=outer_nbrs,
                      frontier=np.zeros(0, dtype=np.int64), bottom_up=False,
-                     nxt=np.zeros(frag.ivnum, dtype=np.bool_))
+                     nxt=np.zeros(frag.vnum, dtype=np.bool_))
 
     def peval(self, frag, state, messages) -> None:
-        lid = frag.lids(np.array([self.source]))[0]
-        inner = 0 <= lid < frag.ivnum
+        inner_gids = frag.gids[:frag.ivnum]  # ascending
+        lid = int(np.searchsorted(inner_gids, self.source))
+        inner = lid < frag.ivnum and inner_gids[lid] == self.source
         if inner:
             state.depth[lid] = 0
         seeds = np.array([lid] if inner else [], dtype=np.int64)
@@ -124,13 +127,23 @@ class BFS(App):
         elif len(frontier):
             top_down(frag.out_indptr, frag.out_nbrs, frontier, state.depth, level, nxt,
                      frag.ivnum)
-        state.frontier = np.flatnonzero(nxt)
-        nxt[state.frontier] = False
+        reached = np.flatnonzero(nxt)
+        nxt[reached] = False
+        inner = int(np.searchsorted(reached, frag.ivnum))
+        state.frontier = reached[:inner]
+        messages.report_changed("depth", reached[inner:])  # pushed to other owners
         # the owners' depths for the mirrors (a "copy" sync of the vertices reached)
         state.known[lowered] = level
         state.known[state.frontier] = level + 1
-        messages.reduce("frontier_edges", frontier_edges(frag.out_indptr, state.frontier), "sum")
-        messages.reduce("frontier_vertices", len(state.frontier), "sum")
+        messages.report_changed("known", lowered)
+        messages.report_changed("known", state.frontier)
+        # the next frontier for the next round's direction: the vertices found here and the
+        # outer ones pushed to (their owners' edges estimated at this fragment's mean)
+        n_in, n_out = len(state.frontier), len(reached) - inner
+        fe = frontier_edges(frag.out_indptr, state.frontier)
+        fe = fe + (fe / n_in if n_in else frag.out_indptr[frag.ivnum] / max(frag.ivnum, 1)) * n_out
+        messages.reduce("frontier_edges", float(fe), "sum")
+        messages.reduce("frontier_vertices", n_in + n_out, "sum")
         if len(state.frontier):
             messages.force_continue()
 
