@@ -108,6 +108,7 @@ class ReplicaSet:
         self.flags: mmap.mmap | None = None
         self._started = threading.Event()
         self._ok = False
+        self._stopping = False
 
     def start(self) -> None:
         """Snapshot every source, raise the flags of changed ones, start the processes."""
@@ -166,7 +167,8 @@ class ReplicaSet:
                     line = key.data.stdout.readline().decode(errors="replace").strip()
                     sel.unregister(key.fileobj)
                     if line != "ready":
-                        log.error("a replica failed to start: %s", line or "it exited")
+                        if not self._stopping:
+                            log.error("a replica failed to start: %s", line or "it exited")
                         ok = False
         self._ok = ok
         self._started.set()
@@ -174,6 +176,7 @@ class ReplicaSet:
             log.info("%d replica processes listen on port %d", self.count, self.server.port)
 
     def stop(self) -> None:
+        self._stopping = True
         for p in self.processes:
             if p.poll() is None:
                 p.terminate()
