@@ -42,7 +42,10 @@ Exchanging values between fragments (:class:`graphengine.pie.messages.Messages`)
      has that vertex as an outer vertex (owner -> mirrors, for pull-style apps).
 
    In the next step ``messages.changed(name)`` lists the lids this synchronization changed
-   (inner lids for min/max/sum, outer lids for copy).
+   (inner lids for min/max/sum, outer lids for copy). An app that knows which slots a step
+   changed lists the array in ``sync_tracked`` (min / max / copy) and calls
+   ``messages.report_changed(name, lids)``: the runtime then ships those slots and skips the
+   whole-array comparison (the BFS app does).
 2. **Explicit messages**. ``messages.send(gids, values)`` delivers ``(gid, value)`` pairs to
    the fragment owning each gid, where ``messages.received()`` returns ``(lids, values)`` (inner
    lids). ``messages.send_to_mirrors(lids, values)`` delivers an inner vertex's values to every

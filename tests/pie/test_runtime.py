@@ -272,3 +272,12 @@ def test_bytes_between_fragments_are_counted():
     assert rounds[1]["nbytes"] == 0
     one = run_app(edges_graph(1)[0], InDegreeBySum()).stats["rounds"]
     assert [r["nbytes"] for r in one] == [0]
+
+
+class TrackedSum(InDegreeBySum):
+    sync_tracked = ("count",)
+
+
+def test_tracked_sync_needs_min_max_or_copy():
+    with pytest.raises(AnalyticsError, match="sync_tracked"):
+        run_app(edges_graph(2)[0], TrackedSum())
