@@ -56,7 +56,9 @@ class RayCluster:
         if not ray.is_initialized():
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+                # None starts Ray here ("local"), whatever cluster /tmp/ray's address file names
+                ray.init(address=address or "local", include_dashboard=False,
+                         log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {e}") from e
             self.started = True
