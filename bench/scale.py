@@ -159,11 +159,17 @@ def local_rows(args, src: np.ndarray, dst: np.ndarray) -> list[dict]:
 
 
 def ray_cluster_rows(args, src: np.ndarray, dst: np.ndarray) -> list[dict]:
-    """RAY-CLUSTER ROWS (issue 13, filled in by the Ray-cluster work): the same graph on a
-    simulated Ray cluster (``ray.cluster_utils.Cluster``), one row per fragment count and app
-    with the columns of :data:`COLUMNS` (``executor="ray"``, ``driver_mem_growth``: the driver's
-    RSS growth during the load over the graph's store bytes). Empty until then."""
-    return []
+    """RAY-CLUSTER ROWS (issue 13): the same graph on a simulated Ray cluster
+    (``ray.cluster_utils.Cluster``, 2 nodes), ``graphengine.session(cluster="ray",
+    num_fragments=4)`` loading it from Parquet files, one row per app with the columns of
+    :data:`COLUMNS` (``executor="ray"``, ``driver_mem_growth``: the driver's RSS growth
+    during the load over the graph's store bytes) plus ``ratio_vs_local`` (Ray over the local
+    executor at 4 fragments, alternated runs). Made by ``bench/scale_ray.py`` (its docstring
+    says what runs; ``python bench/scale_ray.py`` runs them alone)."""
+    # bench/ is on sys.path when this file runs as a script
+    from scale_ray import ray_cluster_rows as rows
+
+    return rows(args, src, dst)
 
 
 def table(rows: list[dict]) -> str:
