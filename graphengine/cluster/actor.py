@@ -138,6 +138,25 @@ def _hash_owners(ids: np.ndarray, fnum: int) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _locate(ids: np.ndarray, starts: np.ndarray, owner: np.ndarray, base: np.ndarray):
+    """:func:`graphengine.store.kernels.locate` over threads: ``(owner, base + offset)`` of
+    each id through the sorted block ``starts``."""
+    out_owner = np.empty(ids.shape[0], dtype=np.int64)
+    out_offset = np.empty(ids.shape[0], dtype=np.int64)
+    for i in numba.prange(ids.shape[0]):
+        b = kernels._block_of(ids[i], starts)
+        out_owner[i] = owner[b]
+        out_offset[i] = base[b] + ids[i] - starts[b]
+    return out_owner, out_offset
+
+
+def locate(blocks: IdBlocks, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(fragment, local id)`` of each global vertex id (``IdBlocks.locate``, in parallel)."""
+    return _locate(np.ascontiguousarray(gids, dtype=np.int64), blocks.start, blocks.fid,
+                   blocks.local)
+
+
 def owners(partitioner: Partitioner, label: str, ids: pa.Array) -> np.ndarray:
     """The fragment of each user id (``partitioner.assign``; integer ids hashed by a kernel)."""
     if partitioner.kind == "hash" and pa.types.is_integer(ids.type) and not ids.null_count:
@@ -146,16 +165,19 @@ def owners(partitioner: Partitioner, label: str, ids: pa.Array) -> np.ndarray:
     return partitioner.assign(label, ids)[0]
 
 
-def _csr(n: int, old: Topology | None, direction: str, entries, eid_type) -> tuple:
-    """One direction of a label's adjacency after adding ``entries`` ``(rows, nbrs, eids)``
-    (input order kept in each row): the store's parallel counting sort for a label the
-    fragment does not have yet, its merge into the existing lists otherwise."""
-    if old is not None or entries is None:
+def _csr(n: int, old: Topology | None, direction: str, parts: list[tuple], eid_type) -> tuple:
+    """One direction of a label's adjacency after adding the entries ``(rows, nbrs, eids)``
+    of ``parts`` (in order; a row keeps it): the store's parallel counting sort, reading the
+    parts in place, for a label the fragment does not have yet; its merge into the existing
+    lists otherwise."""
+    eids = np.concatenate([p[2] for p in parts]).astype(eid_type) if parts else None
+    if old is not None or not parts:
+        entries = None if not parts else (np.concatenate([p[0] for p in parts]),
+                                          np.concatenate([p[1] for p in parts]), eids)
         return _csr_with(n, old, direction, entries)
-    rows, nbrs, eids = entries
     indptr, out_nbrs, out_eids = kernels.csr_from_pairs(
-        n, kernels.Chunks([rows]), kernels.Chunks([nbrs]), 0, _EMPTY, _EMPTY, 0, _EMPTY,
-        _EMPTY, np.ascontiguousarray(eids), False, False, payload_dtype=eid_type)
+        n, kernels.Chunks([p[0] for p in parts]), kernels.Chunks([p[1] for p in parts]), 0,
+        _EMPTY, _EMPTY, 0, _EMPTY, _EMPTY, eids, False, False, payload_dtype=eid_type)
     return as_arrow(indptr), as_arrow(out_nbrs), as_arrow(out_eids)
 
 
@@ -178,13 +200,6 @@ def _nbytes(obj: Any) -> int:
     if isinstance(obj, (tuple, list)):
         return sum(_nbytes(v) for v in obj)
     return 0
-
-
-def _concat_parts(parts: list[tuple], width: int) -> tuple:
-    """Arrays of several ``(a, b, c)`` parts concatenated column by column."""
-    if not parts:
-        return tuple(_EMPTY for _ in range(width))
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(width))
 
 
 class _OwnerIndex(LabelIndex):
@@ -486,7 +501,7 @@ class FragmentActor:
                                           "where": self._where(state["units"], row)}
             state[f"{end}_gid"] = gid
             del state[f"{end}_ids"]
-        owner, _ = head.vertex_blocks.locate(np.maximum(state["src_gid"], 0))
+        owner, _ = locate(head.vertex_blocks, np.maximum(state["src_gid"], 0))
         report["counts"] = np.bincount(owner, minlength=self.fnum)
         return report
 
@@ -510,8 +525,8 @@ class FragmentActor:
         src, dst = state.pop("src_gid"), state.pop("dst_gid")
         props = state.pop("props")
         vb = head.vertex_blocks
-        src_owner, src_lid = vb.locate(src)
-        dst_owner, dst_lid = vb.locate(dst)
+        src_owner, src_lid = locate(vb, src)
+        dst_owner, dst_lid = locate(vb, dst)
         perm = kernels.group_by_owner(src_owner, self.fnum)
         counts = np.bincount(src_owner, minlength=self.fnum)
         eids = np.empty(len(src), dtype=kernels.eid_dtype(head.edge_blocks.total))
@@ -542,28 +557,19 @@ class FragmentActor:
         label's CSR (out) and CSC (in) by the store's kernels, in share order (input order)."""
         frag = self._frag(version, head)
         parts = _get_all(refs)
-        out = _concat_parts([p["out"] for p in parts], 3)
-        inn = _concat_parts([p["in"] for p in parts], 3)
         eid_type = kernels.eid_dtype(head.edge_blocks.total)
         n = frag.inner_vertex_count
         old = frag.topology.get(label)
         topo = dict(frag.topology)
-        if head.schema.directed:
-            out_e = out if len(out[0]) else None
-            in_e = inn if len(inn[0]) else None
-        else:  # each edge in both endpoints' rows: sources' entries first, then targets'
-            both = tuple(np.concatenate([a, b]) for a, b in zip(out, inn))
-            out_e = in_e = both if len(both[0]) else None
-        if out_e is None and in_e is None and not new_label:
+        out = [p["out"] for p in parts if len(p["out"][0])]
+        inn = [p["in"] for p in parts if len(p["in"][0])]
+        if not head.schema.directed:  # each edge in both endpoints' rows: sources' entries first
+            out = inn = out + inn
+        if not out and not inn and not new_label:
             self.frags[new_version] = frag
             return 0
-        out_e = None if out_e is None else (out_e[0], out_e[1], out_e[2].astype(eid_type))
-        o = _csr(n, old, "out", out_e, eid_type)
-        if head.schema.directed:
-            in_e = None if in_e is None else (in_e[0], in_e[1], in_e[2].astype(eid_type))
-            i = _csr(n, old, "in", in_e, eid_type)
-        else:
-            i = o
+        o = _csr(n, old, "out", out, eid_type)
+        i = _csr(n, old, "in", inn, eid_type) if head.schema.directed else o
         topo[label] = Topology(*o, *i)
         et = dict(frag.edge_tables)
         rows = [p["props"] for p in parts if p["props"] is not None and p["props"].num_rows]
@@ -576,7 +582,7 @@ class FragmentActor:
         self.frags[new_version] = replace(
             frag, edge_tables=et, topology=topo, _cache={},
             outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count))
-        return len(out[0])
+        return sum(len(p[0]) for p in out)
 
     # ------------------------------------------------------------------ columns, ids
     def add_columns(self, version: int, new_version: int, head: Head, labels: list[str],
