@@ -23,6 +23,7 @@ bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/load.py
 	$(PY) bench/analytics.py
+	$(PY) bench/algorithms.py
 	$(PY) bench/gremlin.py
 	$(PY) bench/sampling.py
 	$(PY) bench/gnn.py
