@@ -59,8 +59,7 @@ def test_bfs_levels_seeds_at_several_depths():
     in_nbrs = np.array([0, 1, 2, 5, 3], dtype=np.int64)
     depth = np.full(6, UNREACHABLE, dtype=np.int64)
     depth[0], depth[5] = 0, 1
-    _frontier.bfs_levels(indptr, nbrs, in_indptr, in_nbrs, indptr, np.zeros(0, np.int64),
-                         depth, np.array([5, 0]), 6)
+    _frontier.bfs_levels(indptr, nbrs, in_indptr, in_nbrs, depth, np.array([5, 0]), 6)
     assert depth.tolist() == [0, 1, 2, 2, 3, 1]
 
 

@@ -112,7 +112,7 @@ def test_null_ids_and_bad_numpy_shape():
 
 
 def test_bad_partitioner():
-    with pytest.raises(SchemaError, match="'hash' or 'range'"):
+    with pytest.raises(SchemaError, match="partitioner must be one of .*'random'"):
         graphengine.session(partitioner="random").g()
 
 
