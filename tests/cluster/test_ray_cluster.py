@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 import pytest
 
 import graphengine
-from graphengine.errors import DuplicateVertexError, LoadError, UnknownVertexError
+from graphengine.errors import (
+    AnalyticsError,
+    DuplicateVertexError,
+    LoadError,
+    SchemaError,
+    UnknownVertexError,
+)
 from graphengine.pie.algorithms.pagerank import PageRank
 
 ray = pytest.importorskip("ray")
@@ -317,3 +323,22 @@ def test_killed_driver_leaves_no_actors(sess, cluster_address):
     while len(fragment_actors_alive()) > before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert len(fragment_actors_alive()) == before
+
+
+def test_app_checks_and_session_arguments_as_locally(sess):
+    edges = {"src": [1, 2, 3], "dst": [2, 3, 1], "weight": [1.0, -2.0, 0.5]}
+    g = sess.g().add_edges(edges)
+    local = graphengine.session(num_fragments=3).g().add_edges(edges)
+    with pytest.raises(AnalyticsError) as local_error:
+        graphengine.sssp(local, 1)
+    with pytest.raises(AnalyticsError) as ray_error:  # checked in the actors, on their edges
+        graphengine.sssp(g, 1)
+    assert str(ray_error.value) == str(local_error.value)
+    with pytest.raises(AnalyticsError, match="source vertex 99"):
+        graphengine.bfs(g, 99)
+    with pytest.raises(SchemaError, match="partitions by hash"):
+        graphengine.session(cluster="ray", partitioner="range")
+    with pytest.raises(SchemaError, match="cluster must be None or 'ray'"):
+        graphengine.session(cluster="dask")
+    with pytest.raises(SchemaError, match="to_local"):
+        sess.gremlin(g)
