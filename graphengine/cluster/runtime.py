@@ -84,6 +84,7 @@ class RayCluster:
         self.edge_ready: dict[int, set[str]] = {}
         #: seconds spent per actor method (summed over calls; the driver's wall time)
         self.seconds: dict[str, float] = {}
+        self._in_run = False
         self.closed = False
 
     def _make_actor(self, fid: int):
@@ -114,7 +115,17 @@ class RayCluster:
         t0 = time.perf_counter()
         refs = [getattr(a, method).remote(*(args(f) if callable(args) else args))
                 for f, a in enumerate(actors)]
-        out = self.get(refs)
+        try:
+            out = self.get(refs)
+        except self.ray.exceptions.RayActorError as e:
+            if self._in_run:  # the run restarts itself
+                raise
+            dead = self.dead()
+            how = self.recover(dead) if dead else []
+            log.warning("fragment actor(s) %s died during %s; recreated (%s)", dead, method,
+                        "; ".join(how))
+            raise ClusterError(f"a fragment actor died during {method} (recreated from the"
+                               f" object store or the last save: call again): {e}") from e
         self._timed(method, t0)
         return out
 
@@ -225,6 +236,7 @@ class RayCluster:
         its wall seconds, the bytes of the bundles sent and the slowest step's seconds."""
         for attempt in range(MAX_RESTARTS + 1):
             run_id = self.next_id()
+            self._in_run = True
             try:
                 return self._run_once(run_id, version, head, app)
             except GraphEngineError:
@@ -240,6 +252,8 @@ class RayCluster:
                             " restarting the run (attempt %d)", app.name, dead,
                             type(e).__name__, "; ".join(how), attempt + 2)
                 self._discard(run_id)
+            finally:
+                self._in_run = False
         raise AssertionError("unreachable")
 
     def _discard(self, run_id: int) -> None:

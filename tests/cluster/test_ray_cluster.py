@@ -23,6 +23,7 @@ import pytest
 import graphengine
 from graphengine.errors import (
     AnalyticsError,
+    ClusterError,
     DuplicateVertexError,
     LoadError,
     SchemaError,
@@ -342,3 +343,17 @@ def test_app_checks_and_session_arguments_as_locally(sess):
         graphengine.session(cluster="dask")
     with pytest.raises(SchemaError, match="to_local"):
         sess.gremlin(g)
+
+
+def test_actor_killed_between_calls_is_recreated(sess, graphs, caplog):
+    g, local = graphs
+    ray.kill(sess.cluster.actors[2])
+    values = np.arange(N, dtype=np.int64)
+    with caplog.at_level(logging.WARNING, logger="graphengine.cluster"), \
+            pytest.raises(ClusterError, match="call again"):
+        g.add_column(values, "pos")
+    assert any("died during add_columns" in r.message for r in caplog.records)
+    g2 = g.add_column(values, "pos")
+    assert np.array_equal(g2.vertex_property("pos")[g2.all_gids()], values)
+    np.testing.assert_allclose(graphengine.pagerank(g).to_numpy("r"),
+                               graphengine.pagerank(local).to_numpy("r"), rtol=1e-12)
