@@ -7,11 +7,12 @@ import pytest
 
 @pytest.fixture(scope="module")
 def ray_session():
-    """A Ray runtime for one test module (2 CPUs, no dashboard), shut down afterwards."""
+    """A Ray runtime of its own for one test module (2 CPUs, no dashboard; never a cluster
+    that /tmp/ray's address file names), shut down afterwards."""
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     if started:
         ray.shutdown()
