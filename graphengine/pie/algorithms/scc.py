@@ -56,68 +56,79 @@ def color_forward(out_indptr, out_nbrs, color, done, seeds, ivnum):
 
 
 @numba.njit(cache=True)
-def tarjan(out_indptr, out_nbrs, gids):
-    """Strongly connected components of a whole graph held by one fragment (Tarjan, *Depth-first
-    search and linear graph algorithms*, SIAM J. Comput. 1(2), 1972), iteratively: ``O(V + E)``.
+def tarjan(out_indptr, out_nbrs, in_indptr, gids):
+    """Strongly connected components of a whole graph held by one fragment, iteratively in
+    ``O(V + E)``: Tarjan's algorithm (*Depth-first search and linear graph algorithms*, SIAM J.
+    Comput. 1(2), 1972) in Pearce's space-efficient form (*A space-efficient algorithm for
+    finding strongly connected components*, IPL 116(1), 2016): one int32 ``rindex`` per vertex
+    holds the visit index, then the low link, then the component number.
 
-    Returns each vertex's component id, the smallest global id in its component.
+    A vertex without in-edges or without out-edges is a component alone and is numbered
+    before the search (its edges are then never scanned). Returns each vertex's component id,
+    the smallest global id in its component.
     """
     n = out_indptr.shape[0] - 1
-    index = np.full(n, -1, dtype=np.int64)
-    low = np.zeros(n, dtype=np.int64)
-    on_stack = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
-    call_v = np.empty(n, dtype=np.int64)
+    rindex = np.zeros(n, dtype=np.int32)  # 0: not visited
+    stack = np.empty(n, dtype=np.int32)
+    call_v = np.empty(n, dtype=np.int32)
     call_j = np.empty(n, dtype=np.int64)
-    comp = np.full(n, -1, dtype=np.int64)
+    call_root = np.empty(n, dtype=np.bool_)
+    c = n - 1  # next component number, counting down; visit indexes count up from 1
+    for v in range(n):
+        if out_indptr[v + 1] == out_indptr[v] or in_indptr[v + 1] == in_indptr[v]:
+            rindex[v] = c
+            c -= 1
+    index = 1
     top = 0
-    counter = 0
-    for root in range(n):
-        if index[root] >= 0:
+    for r in range(n):
+        if rindex[r] != 0:
             continue
         depth = 0
-        call_v[0] = root
-        call_j[0] = out_indptr[root]
-        index[root] = low[root] = counter
-        counter += 1
-        stack[top] = root
-        top += 1
-        on_stack[root] = True
+        call_v[0] = r
+        call_j[0] = out_indptr[r]
+        call_root[0] = True
+        rindex[r] = index
+        index += 1
         while depth >= 0:
             u = call_v[depth]
             j = call_j[depth]
             if j < out_indptr[u + 1]:
                 call_j[depth] = j + 1
-                v = out_nbrs[j]
-                if index[v] < 0:
-                    index[v] = low[v] = counter
-                    counter += 1
-                    stack[top] = v
-                    top += 1
-                    on_stack[v] = True
+                w = out_nbrs[j]
+                if rindex[w] == 0:
+                    rindex[w] = index
+                    index += 1
                     depth += 1
-                    call_v[depth] = v
-                    call_j[depth] = out_indptr[v]
-                elif on_stack[v] and index[v] < low[u]:
-                    low[u] = index[v]
+                    call_v[depth] = w
+                    call_j[depth] = out_indptr[w]
+                    call_root[depth] = True
+                elif rindex[w] < rindex[u]:
+                    rindex[u] = rindex[w]
+                    call_root[depth] = False
                 continue
-            if low[u] == index[u]:  # u is the root of a component: pop it
-                start = top
-                smallest = gids[u]
-                while True:
-                    start -= 1
-                    w = stack[start]
-                    on_stack[w] = False
-                    smallest = min(smallest, gids[w])
-                    if w == u:
-                        break
-                for k in range(start, top):
-                    comp[stack[k]] = smallest
-                top = start
+            if call_root[depth]:  # u roots a component: it and the stack above its index
+                index -= 1
+                while top > 0 and rindex[u] <= rindex[stack[top - 1]]:
+                    top -= 1
+                    rindex[stack[top]] = c
+                    index -= 1
+                rindex[u] = c
+                c -= 1
+            else:
+                stack[top] = u
+                top += 1
             depth -= 1
             if depth >= 0:
                 p = call_v[depth]
-                low[p] = min(low[p], low[u])
+                if rindex[u] < rindex[p]:
+                    rindex[p] = rindex[u]
+                    call_root[depth] = False
+    smallest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    for v in range(n):
+        smallest[rindex[v]] = min(smallest[rindex[v]], gids[v])
+    comp = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        comp[v] = smallest[rindex[v]]
     return comp
 
 
@@ -166,6 +177,8 @@ class SCC(App):
     sync: ClassVar[dict[str, str]] = {"color": "min"}
 
     def init(self, frag) -> State:
+        if frag.fnum == 1:  # PEval's Tarjan needs no state but the synced array
+            return State(color=frag.gids.copy(), scc=None, phase="stopped")
         return State(color=frag.gids.copy(), done=np.zeros(frag.ivnum, dtype=np.bool_),
                      root_of=np.full(frag.ivnum, NONE, dtype=np.int64),
                      sent=np.full(frag.vnum, NONE, dtype=np.int64),
@@ -173,9 +186,7 @@ class SCC(App):
 
     def peval(self, frag, state, messages) -> None:
         if frag.fnum == 1:  # the whole graph is here: the sequential algorithm answers
-            state.scc[:] = tarjan(frag.out_indptr, frag.out_nbrs, frag.gids)
-            state.done[:] = True
-            state.phase = "stopped"
+            state.scc = tarjan(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.gids)
             return
         self._start_forward(frag, state, messages)
 
@@ -236,7 +247,7 @@ class SCC(App):
         messages.force_continue()
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
-        return {"r": state.scc.copy()}
+        return {"r": state.scc if frag.fnum == 1 else state.scc.copy()}
 
 
 def strongly_connected_components(graph: Graph, executor: str = "local") -> Context:
