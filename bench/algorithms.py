@@ -41,7 +41,7 @@ triangles                   NetworKit ``LocalClusteringCoefficient`` times ``d (
 clustering                  NetworKit ``LocalClusteringCoefficient``, igraph
                             ``transitivity_local_undirected`` (undirected graph only: the directed
                             clustering of networkx has no peer)
-avg_clustering              NetworKit ``ClusteringCoefficient.avgLocal``, igraph
+avg_clustering              NetworKit ``LocalClusteringCoefficient`` averaged, igraph
                             ``transitivity_avglocal_undirected`` (undirected graph only)
 core_number, k_core,        NetworKit ``CoreDecomposition``, igraph ``coreness`` (the directed graph:
 k_shell                     on its simple copy, in+out degree, as networkx)
@@ -366,7 +366,8 @@ def worker_networkit(workdir: Path, graph: str, args) -> dict:
         "triangles": triangles,
         "clustering": lambda: np.asarray(run(nk.centrality.LocalClusteringCoefficient(
             gu, turbo=False)).scores()),
-        "avg_clustering": lambda: nk.globals.ClusteringCoefficient.avgLocal(gu, turbo=False),
+        "avg_clustering": lambda: float(np.mean(run(nk.centrality.LocalClusteringCoefficient(
+            gu, turbo=False)).scores())),
         "core_number": lambda: np.asarray(run(nk.centrality.CoreDecomposition(gu)).scores()),
         "k_core": lambda: np.asarray(run(nk.centrality.CoreDecomposition(gu)).scores())
         >= K_CORE,

@@ -10,6 +10,7 @@ behaviour: the last iterate is returned; networkx would raise
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import numba
@@ -35,6 +36,27 @@ def report_convergence(ctx: Context, name: str, max_round: int) -> Context:
         log.warning("%s did not reach the tolerance in %d iterations: returning the last"
                     " iterate", name, max_round)
     return ctx
+
+
+#: Below this many adjacency entries per pass a kernel runs on one thread: a parallel region's
+#: fork and join (and, on a loaded machine, waiting for a descheduled thread) costs more than
+#: splitting a pass of a few milliseconds saves.
+PARALLEL_MIN_ENTRIES = 1 << 21
+
+
+@contextlib.contextmanager
+def threads_for(entries: int):
+    """Run the parallel kernels called inside on one thread when a pass touches fewer than
+    :data:`PARALLEL_MIN_ENTRIES` adjacency entries; else on all of Numba's threads."""
+    if entries >= PARALLEL_MIN_ENTRIES or numba.get_num_threads() == 1:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 # ----------------------------------------------------------------------- one-fragment kernels

@@ -10,6 +10,7 @@ from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
+from ._iterative import threads_for
 
 CENTRALITY_TYPES = ("both", "in", "out")
 
@@ -45,7 +46,8 @@ class DegreeCentrality(App):
         if frag.directed and self.centrality_type == "in":
             first = frag.in_indptr
         both = frag.directed and self.centrality_type == "both"
-        scaled_degrees(first, second, both, 1.0 / (n - 1.0), state.centrality)
+        with threads_for(8 * frag.ivnum):  # a pass over the offsets: a few ms up to 256k vertices
+            scaled_degrees(first, second, both, 1.0 / (n - 1.0), state.centrality)
 
     def inceval(self, frag, state, messages) -> None:
         pass

@@ -18,6 +18,7 @@ from ._iterative import (
     converged_column,
     eigenvector_iterations,
     report_convergence,
+    threads_for,
 )
 
 
@@ -53,9 +54,10 @@ class EigenvectorCentrality(App):
     def peval(self, frag, state, messages) -> None:
         state.x[:frag.ivnum] = 1.0 / frag.total_vertex_count
         if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
-            state.converged = eigenvector_iterations(frag.in_indptr, frag.in_nbrs,
-                                                     not frag.directed, state.x,
-                                                     self.tolerance, self.max_round)
+            with threads_for(len(frag.in_nbrs)):
+                state.converged = eigenvector_iterations(frag.in_indptr, frag.in_nbrs,
+                                                         not frag.directed, state.x,
+                                                         self.tolerance, self.max_round)
             state.done = True
             return
         messages.force_continue()

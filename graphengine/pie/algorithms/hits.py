@@ -12,7 +12,13 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ._adjacency import matrix_weights, weighted_pull
-from ._iterative import CONVERGED, converged_column, hits_iterations, report_convergence
+from ._iterative import (
+    CONVERGED,
+    converged_column,
+    hits_iterations,
+    report_convergence,
+    threads_for,
+)
 
 
 def _scaled(values: np.ndarray, divisor: float) -> np.ndarray:
@@ -57,9 +63,10 @@ class HITS(App):
         if frag.total_vertex_count:
             state.hub[:frag.ivnum] = 1.0 / frag.total_vertex_count
         if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
-            state.converged = hits_iterations(
-                frag.in_indptr, frag.in_nbrs, frag.out_indptr, frag.out_nbrs, not frag.directed,
-                state.hub, state.auth, self.tolerance, self.max_round)
+            with threads_for(len(frag.in_nbrs)):
+                state.converged = hits_iterations(
+                    frag.in_indptr, frag.in_nbrs, frag.out_indptr, frag.out_nbrs,
+                    not frag.directed, state.hub, state.auth, self.tolerance, self.max_round)
             state.auth_final = state.auth
             state.hub_sum, state.auth_sum = float(state.hub.sum()), float(state.auth.sum())
             state.done = True

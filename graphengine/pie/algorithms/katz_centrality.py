@@ -13,7 +13,13 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ._adjacency import matrix_weights, weighted_pull
-from ._iterative import CONVERGED, converged_column, katz_iterations, report_convergence
+from ._iterative import (
+    CONVERGED,
+    converged_column,
+    katz_iterations,
+    report_convergence,
+    threads_for,
+)
 
 
 class KatzCentrality(App):
@@ -54,9 +60,10 @@ class KatzCentrality(App):
 
     def peval(self, frag, state, messages) -> None:
         if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
-            state.converged, norm = katz_iterations(
-                frag.in_indptr, frag.in_nbrs, not frag.directed, state.x, self.alpha,
-                self.beta, self.tolerance, self.max_round)
+            with threads_for(len(frag.in_nbrs)):
+                state.converged, norm = katz_iterations(
+                    frag.in_indptr, frag.in_nbrs, not frag.directed, state.x, self.alpha,
+                    self.beta, self.tolerance, self.max_round)
             state.scale = 1.0 / norm if self.normalized and norm > 0 else 1.0
             state.done = True
             return

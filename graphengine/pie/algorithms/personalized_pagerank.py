@@ -13,7 +13,13 @@ from ..context import Context
 from ..executor import run_app
 from ..inputs import source_gid
 from ._adjacency import matrix_weights, row_sums, weighted_pull
-from ._iterative import CONVERGED, converged_column, ppr_iterations, report_convergence
+from ._iterative import (
+    CONVERGED,
+    converged_column,
+    ppr_iterations,
+    report_convergence,
+    threads_for,
+)
 
 
 class PersonalizedPageRank(App):
@@ -66,10 +72,11 @@ class PersonalizedPageRank(App):
     def peval(self, frag, state, messages) -> None:
         state.rank[:] = 1.0 / frag.total_vertex_count
         if frag.fnum == 1:  # the whole graph is here: the whole iteration in one kernel
-            state.converged = ppr_iterations(
-                frag.in_indptr, frag.in_nbrs, not frag.directed, state.out_weight,
-                state.source_lid, state.rank, self.delta, self.tolerance,
-                self.max_round)
+            with threads_for(len(frag.in_nbrs)):
+                state.converged = ppr_iterations(
+                    frag.in_indptr, frag.in_nbrs, not frag.directed, state.out_weight,
+                    state.source_lid, state.rank, self.delta, self.tolerance,
+                    self.max_round)
             state.done = True
             return
         self._publish(frag, state, messages)
