@@ -50,17 +50,19 @@ def pick_predecessors(in_indptr, in_nbrs, in_weights, dist, hops, gids, source_l
 @numba.njit(cache=True)
 def spread_reach(out_indptr, out_nbrs, reached, seeds, ivnum, target):
     """Mark what is reachable from ``seeds`` along out-edges (outer vertices not expanded),
-    depth first, stopping as soon as ``target`` (a lid, or -1) is marked. Returns whether it is."""
+    breadth first, stopping as soon as ``target`` (a lid, or -1) is marked: a near target is
+    found after its few levels. Returns whether the target is marked."""
     if 0 <= target and reached[target]:
         return True
-    stack = np.empty(max(ivnum, 1), dtype=np.int64)
-    top = 0
+    queue = np.empty(max(ivnum, 1), dtype=np.int64)
+    tail = 0
     for s in seeds:
-        stack[top] = s
-        top += 1
-    while top > 0:
-        top -= 1
-        u = stack[top]
+        queue[tail] = s
+        tail += 1
+    head = 0
+    while head < tail:
+        u = queue[head]
+        head += 1
         for j in range(out_indptr[u], out_indptr[u + 1]):
             v = out_nbrs[j]
             if not reached[v]:
@@ -68,8 +70,8 @@ def spread_reach(out_indptr, out_nbrs, reached, seeds, ivnum, target):
                 if v == target:
                     return True
                 if v < ivnum:
-                    stack[top] = v
-                    top += 1
+                    queue[tail] = v
+                    tail += 1
     return False
 
 
