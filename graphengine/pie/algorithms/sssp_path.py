@@ -119,8 +119,13 @@ class SSSPPath(SSSP):
 
     def init(self, frag) -> State:
         state = super().init(frag)
-        state.in_weights = (np.ascontiguousarray(frag.in_edge_values(self.weight), dtype=np.float64)
-                            if self.weight else np.ones(len(frag.in_nbrs), dtype=np.float64))
+        if frag.fnum == 1:  # PEval's one Dijkstra reads out-edges only
+            state.in_weights = None
+        elif self.weight:
+            state.in_weights = np.ascontiguousarray(frag.in_edge_values(self.weight),
+                                                    dtype=np.float64)
+        else:
+            state.in_weights = np.ones(len(frag.in_nbrs), dtype=np.float64)
         state.settled = np.full(frag.vnum, np.inf)
         state.hops = np.full(frag.vnum, np.inf)
         state.settled_hops = np.full(frag.vnum, np.inf)
