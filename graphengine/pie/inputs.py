@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -37,13 +38,21 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     return found[0][1]
 
 
+# graph version -> edge properties that passed check_weights (a version never changes)
+_weights_ok: weakref.WeakKeyDictionary[Graph, set[str]] = weakref.WeakKeyDictionary()
+
+
 def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
     """Check that edge property ``name`` can weight ``app``: present, numeric, and finite and
-    non-negative on every live edge (``why`` ends the message about negative weights).
+    non-negative on every live edge (``why`` ends the message about negative weights). A
+    property that passed is not read again for the same graph version.
 
     Raises:
         AnalyticsError: naming the app, the property and what is wrong with it.
     """
+    passed = _weights_ok.setdefault(graph, set())
+    if name in passed:
+        return
     try:
         w = graph.edge_property(name)
     except GraphEngineError as e:  # the store's SchemaError names the missing property
@@ -57,6 +66,7 @@ def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
         raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
     if (live < 0).any():
         raise AnalyticsError(f"{app}: negative edge weight {live.min()} in {name!r}{why}")
+    passed.add(name)
 
 
 def has_integer_ids(graph: Graph) -> bool:
