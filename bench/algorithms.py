@@ -77,6 +77,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from analytics import (  # bench/analytics.py
+    best_of,
+    fmt,
+    git_commit,
+    simple_undirected,
+    timed,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,19 +114,9 @@ DAMPING = 0.85
 #: eigenvector / Katz / HITS / PPR run to a tight tolerance on every engine
 TOL = 1e-9
 K_CORE = 8
-#: A call slower than this is not repeated.
-SLOW_CALL_S = 20.0
 
 
 # =============================================================================== graphs
-def simple_undirected(src: np.ndarray, dst: np.ndarray, n: int):
-    """Each undirected edge once (smaller endpoint first), no self loops, no multi-edges."""
-    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
-    keep = lo != hi
-    key = np.unique(lo[keep] * n + hi[keep])
-    return key // n, key % n
-
-
 def largest_component(src: np.ndarray, dst: np.ndarray, n: int, directed: bool):
     """The induced subgraph on the largest strongly connected (connected) component, relabelled."""
     import scipy.sparse as sp
@@ -173,22 +170,6 @@ def write_graphs(workdir: Path, args) -> dict:
 def load_arrays(workdir: Path, name: str):
     d = workdir / name
     return np.load(d / "src.npy"), np.load(d / "dst.npy"), np.load(d / "weight.npy")
-
-
-def timed(fn, repeat: int) -> tuple[float, float, object]:
-    """(first call seconds, best of ``repeat`` later calls, last result); a first call slower
-    than :data:`SLOW_CALL_S` is not repeated and counts as the best."""
-    t0 = time.perf_counter()
-    out = fn()
-    first = time.perf_counter() - t0
-    if first > SLOW_CALL_S:
-        return first, first, out
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return first, best, out
 
 
 def run_calls(engine: str, graph: str, calls: dict, args, res: dict) -> dict:
@@ -561,26 +542,6 @@ def run_worker(kind: str, graph: str, workdir: Path, args, env_extra: dict) -> d
     res = json.loads(lines[-1][7:])
     res["process_s"] = time.perf_counter() - t0
     return res
-
-
-def fmt(x: float | None) -> str:
-    if x is None or not np.isfinite(x):
-        return "-"
-    return f"{x:.4f}" if x < 0.1 else f"{x:.3f}" if x < 10 else f"{x:.1f}"
-
-
-def best_of(res: dict | None, app: str) -> float | None:
-    if not res:
-        return None
-    return res.get("times", {}).get(app, {}).get("best")
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=False).stdout.strip()
-    except OSError:
-        return "?"
 
 
 def main() -> None:

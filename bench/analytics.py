@@ -546,7 +546,7 @@ def load_average() -> str:
 def fmt(x: float | None) -> str:
     if x is None or not np.isfinite(x):
         return "-"
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+    return f"{x:.4f}" if x < 0.1 else f"{x:.3f}" if x < 10 else f"{x:.1f}"
 
 
 def ratio(a: float | None, b: float | None) -> str:
