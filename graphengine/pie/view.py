@@ -175,7 +175,13 @@ class FragmentView:
         cached = _local_csr_cache.setdefault(frag, {})
         if direction not in cached:
             indptr, nbrs, eids = frag.csr(direction)
-            lids = self.lids(nbrs)
+            if not self.ovnum and len(self._range_starts) == 1 and nbrs.dtype == np.int64:
+                # one block of inner ids and no outer vertex (one fragment): a local id is the
+                # global id less the block's start, the store's array itself when that is 0
+                start = int(self._range_starts[0])
+                lids = nbrs if start == 0 else nbrs - start
+            else:
+                lids = self.lids(nbrs)
             lids.flags.writeable = False
             indptr = np.ascontiguousarray(indptr, dtype=np.int64)
             cached[direction] = (indptr, lids, eids)
