@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from ..errors import AnalyticsError, PersistenceError, SchemaError, UnknownVertexError
 from ..store import Graph
-from ..store.ids import IdBlocks, Partitioner, ids_in_ranges, normalize_ids
+from ..store.graph import IdSpace
+from ..store.ids import IdBlocks, Partitioner, normalize_ids
 from ..store.persistence import (
     manifest,
     read_header,
@@ -72,7 +73,7 @@ class _Load:
             log.debug("cleanup of load %d failed", self.id, exc_info=True)
 
 
-class DistributedGraph:
+class DistributedGraph(IdSpace):
     """An immutable graph version whose fragments are held by a session's fragment actors.
 
     Build one with :meth:`graphengine.cluster.RaySession.g` (``graphengine.session(
@@ -112,29 +113,13 @@ class DistributedGraph:
         return self.head.edge_blocks
 
     @property
-    def directed(self) -> bool:
-        return self.schema.directed
-
-    @property
     def fnum(self) -> int:
         """Number of fragments (one actor each)."""
         return self.cluster.fnum
 
     @property
-    def vertex_labels(self) -> list[str]:
-        return self.schema.vertex_label_names
-
-    @property
-    def edge_labels(self) -> list[str]:
-        return self.schema.edge_label_names
-
-    @property
     def vertex_count(self) -> int:
         return int(self.vertex_blocks.count.sum())
-
-    @property
-    def id_space(self) -> int:
-        return self.vertex_blocks.total
 
     @cached_property
     def _stats(self) -> list[dict]:
@@ -163,28 +148,6 @@ class DistributedGraph:
         kind = "directed" if self.directed else "undirected"
         return (f"DistributedGraph({kind}, {self.vertex_count} vertices {self.vertex_labels},"
                 f" {self.edge_count} edges {self.edge_labels}, {self.fnum} fragments on Ray)")
-
-    def owner(self, gids: np.ndarray) -> np.ndarray:
-        """Fragment id owning each global vertex id."""
-        return self.vertex_blocks.locate(gids)[0]
-
-    def all_gids(self) -> np.ndarray:
-        """Global ids of all vertices, ascending (the vertex order of analytics results)."""
-        vb = self.vertex_blocks
-        return ids_in_ranges(np.stack([vb.start, vb.count], axis=1))
-
-    def vertex_gids(self, label: str) -> np.ndarray:
-        """Global ids of the vertices of ``label``, ascending."""
-        vb = self.vertex_blocks
-        mine = vb.select(vb.label == self.schema.vertex_label_index(label))
-        return np.sort(ids_in_ranges(np.stack([mine.start, mine.count], axis=1)))
-
-    def vertex_label_of(self, gids: np.ndarray) -> np.ndarray:
-        """Label index of each global vertex id."""
-        from ..store import kernels
-
-        vb = self.vertex_blocks
-        return kernels.locate(np.asarray(gids, dtype=np.int64), vb.start, vb.label, vb.start)[0]
 
     def gids(self, label: str, ids) -> np.ndarray:
         """Global ids of user ids of ``label`` (-1 where unknown): each id is asked of the

@@ -41,7 +41,54 @@ Field = int | str
 PropertySpec = Sequence[str | tuple[str, Any]] | None
 
 
-class Graph:
+class IdSpace:
+    """What a graph's schema and vertex id blocks tell, wherever its fragments live (shared by
+    :class:`Graph` and the Ray session's distributed graph); subclasses have ``schema`` and
+    ``vertex_blocks``."""
+
+    schema: GraphSchema
+    vertex_blocks: IdBlocks
+
+    @property
+    def directed(self) -> bool:
+        return self.schema.directed
+
+    @property
+    def vertex_labels(self) -> list[str]:
+        return self.schema.vertex_label_names
+
+    @property
+    def edge_labels(self) -> list[str]:
+        return self.schema.edge_label_names
+
+    @property
+    def id_space(self) -> int:
+        """Size of the global id space: every gid is ``< id_space``."""
+        return self.vertex_blocks.total
+
+    def owner(self, gids: np.ndarray) -> np.ndarray:
+        """Fragment id owning each global vertex id."""
+        return self.vertex_blocks.locate(gids)[0]
+
+    def _label_blocks(self, label: str) -> IdBlocks:
+        return self.vertex_blocks.select(self.vertex_blocks.label == self.schema.vertex_label_index(label))
+
+    def all_gids(self) -> np.ndarray:
+        """Global ids of all vertices, ascending: the vertex order of every analytics result."""
+        return ids_in_ranges(np.stack([self.vertex_blocks.start, self.vertex_blocks.count], axis=1))
+
+    def vertex_label_of(self, gids: np.ndarray) -> np.ndarray:
+        """Label index of each global vertex id."""
+        vb = self.vertex_blocks
+        return kernels.locate(np.asarray(gids, dtype=np.int64), vb.start, vb.label, vb.start)[0]
+
+    def vertex_gids(self, label: str) -> np.ndarray:
+        """Global ids of the vertices of ``label``, ascending (row order of vertex_table)."""
+        blocks = self._label_blocks(label)
+        return ids_in_ranges(np.stack([blocks.start, blocks.count], axis=1))
+
+
+class Graph(IdSpace):
     """An immutable property graph version partitioned into fragments.
 
     Build one with :meth:`graphengine.Session.g` and the ``add_*`` methods, or
@@ -68,31 +115,14 @@ class Graph:
 
     # ------------------------------------------------------------------ basic facts
     @property
-    def directed(self) -> bool:
-        return self.schema.directed
-
-    @property
     def fnum(self) -> int:
         """Number of fragments."""
         return len(self.fragments)
 
     @property
-    def vertex_labels(self) -> list[str]:
-        return self.schema.vertex_label_names
-
-    @property
-    def edge_labels(self) -> list[str]:
-        return self.schema.edge_label_names
-
-    @property
     def vertex_count(self) -> int:
         """Number of vertices (all labels)."""
         return sum(f.inner_vertex_count for f in self.fragments)
-
-    @property
-    def id_space(self) -> int:
-        """Size of the global id space: every gid is ``< id_space``."""
-        return self.vertex_blocks.total
 
     @property
     def edge_count(self) -> int:
@@ -110,14 +140,7 @@ class Graph:
         return (f"Graph({kind}, {self.vertex_count} vertices {self.vertex_labels},"
                 f" {self.edge_count} edges {self.edge_labels}, {self.fnum} fragments)")
 
-    def owner(self, gids: np.ndarray) -> np.ndarray:
-        """Fragment id owning each global vertex id."""
-        return self.vertex_blocks.locate(gids)[0]
-
     # ------------------------------------------------------------------ vertex map
-    def _label_blocks(self, label: str) -> IdBlocks:
-        return self.vertex_blocks.select(self.vertex_blocks.label == self.schema.vertex_label_index(label))
-
     @cached_property
     def _derived(self) -> dict:
         """Derived data of this version (vertex map per label, gathered edge properties)."""
@@ -139,15 +162,6 @@ class Graph:
         """User ids of the given global ids (any labels), as Python values."""
         return self._ids_of(np.asarray(gids, dtype=np.int64)).to_pylist()
 
-    def all_gids(self) -> np.ndarray:
-        """Global ids of all vertices, ascending: the vertex order of every analytics result."""
-        return ids_in_ranges(np.stack([self.vertex_blocks.start, self.vertex_blocks.count], axis=1))
-
-    def vertex_label_of(self, gids: np.ndarray) -> np.ndarray:
-        """Label index of each global vertex id."""
-        vb = self.vertex_blocks
-        return kernels.locate(np.asarray(gids, dtype=np.int64), vb.start, vb.label, vb.start)[0]
-
     # ------------------------------------------------------------------ tables in id order
     def vertex_table(self, label: str) -> pa.Table:
         """All vertices of ``label`` in global id order (zero-copy slices of fragment tables)."""
@@ -156,11 +170,6 @@ class Graph:
         parts = [self.fragments[f].vertex_tables[label].slice(r, c)
                  for f, r, c in zip(blocks.fid, blocks.row, blocks.count)]
         return pa.concat_tables(parts) if parts else vl.schema.empty_table()
-
-    def vertex_gids(self, label: str) -> np.ndarray:
-        """Global ids of the vertices of ``label``, ascending (row order of vertex_table)."""
-        blocks = self._label_blocks(label)
-        return ids_in_ranges(np.stack([blocks.start, blocks.count], axis=1))
 
     def vertex_property(self, name: str, label: str | None = None) -> np.ndarray:
         """A vertex property as a float/int array indexed by global id (NaN / 0 where absent)."""
