@@ -77,3 +77,41 @@ def test_wcc_partition_matches_scipy(rmat):
     for gid, lab in zip(gids.tolist(), labels.tolist()):
         smallest[lab] = min(smallest.get(lab, gid), gid)
     assert all(k == v for k, v in smallest.items())
+
+
+@pytest.mark.parametrize("directed", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_sampled_components_match_scipy(directed, seed):
+    """The union-find that skips the largest sampled set: components equal scipy's on graphs
+    of several dense blocks, hubs reached only by in-edges, chains and isolated vertices."""
+    from graphengine.pie.algorithms.wcc import sampled_components
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    blocks = rng.integers(0, 5, n)  # five dense blocks, joined by nothing
+    src, dst = [], []
+    for _ in range(1500):
+        u, v = rng.integers(0, n, 2)
+        if blocks[u] == blocks[v]:
+            src.append(u)
+            dst.append(v)
+    src += list(range(250, 260)) + [260] * 5  # a chain into a hub's in-list, out-degree 0 hub
+    dst += list(range(251, 261)) + [261, 262, 263, 264, 265]
+    src, dst = np.array(src), np.array(dst)
+    if not directed:
+        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+
+    def csr(a, b):
+        order = np.argsort(a, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+        return indptr, b[order].astype(np.int64)
+
+    out_ptr, out_nbrs = csr(src, dst)
+    in_ptr, in_nbrs = csr(dst, src) if directed else (out_ptr, out_nbrs)
+    root = sampled_components(out_ptr, out_nbrs, in_ptr, in_nbrs, directed, n)
+    adj = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    _, ref = csgraph.connected_components(adj, directed=True, connection="weak")
+    pairs = np.unique(np.stack([root, ref]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+    assert all(root[v] == min(np.flatnonzero(ref == ref[v])) for v in range(n))
