@@ -41,8 +41,9 @@ def _most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, labe
 
     Neighbors are the out-neighbors plus, when ``use_in``, the in-neighbors (a vertex that is
     both counts twice). Labels are counted in a per-thread open-addressing table of at least
-    twice the degree (no per-vertex sort), the best label tracked while counting. Each of
-    ``nt`` parallel parts takes every ``nt``-th active vertex.
+    twice the degree (no per-vertex sort), the best label tracked while counting; the count
+    stops once a label holds a strict majority. Each of ``nt`` parallel parts takes every
+    ``nt``-th active vertex.
     """
     max_deg = 1
     for v in active:
@@ -75,16 +76,22 @@ def _most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, labe
             mask -= 1
             best = label[out_nbrs[o0]] if o1 > o0 else label[in_nbrs[i0]]
             best_count = 0
+            # a label counted more than deg / 2 times is the mode whatever the rest holds
             for j in range(o0, o1):
                 lab = label[out_nbrs[j]]
                 c = _count_label(ks, cs, st, mask, v, lab)
                 if c > best_count or (c == best_count and lab < best):
                     best, best_count = lab, c
-            for j in range(i0, i1):
-                lab = label[in_nbrs[j]]
-                c = _count_label(ks, cs, st, mask, v, lab)
-                if c > best_count or (c == best_count and lab < best):
-                    best, best_count = lab, c
+                    if 2 * c > deg:
+                        break
+            if 2 * best_count <= deg:
+                for j in range(i0, i1):
+                    lab = label[in_nbrs[j]]
+                    c = _count_label(ks, cs, st, mask, v, lab)
+                    if c > best_count or (c == best_count and lab < best):
+                        best, best_count = lab, c
+                        if 2 * c > deg:
+                            break
             new_label[v] = best
 
 
