@@ -110,31 +110,47 @@ def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, k
     return aligned
 
 
+@numba.njit(cache=True, inline="always")
+def _lid_of(g, range_starts, range_counts, range_base, outer, ivnum):
+    """Local id of global id ``g``: inner ranges first, then the sorted outer ids; -1 if
+    neither."""
+    for r in range(range_starts.shape[0]):
+        if range_starts[r] <= g < range_starts[r] + range_counts[r]:
+            return range_base[r] + g - range_starts[r]
+    no = outer.shape[0]
+    lo, hi = 0, no
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if outer[mid] < g:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < no and outer[lo] == g:
+        return ivnum + lo
+    return -1
+
+
 @numba.njit(cache=True, parallel=True)
 def _to_lids(gids, range_starts, range_counts, range_base, outer, ivnum):
-    """Local id of each global id: inner ranges first, then the sorted outer ids; -1 if neither."""
+    """:func:`_lid_of` of each global id, on Numba's threads."""
     out = np.empty(gids.shape[0], dtype=np.int64)
-    nr = range_starts.shape[0]
-    no = outer.shape[0]
     for i in numba.prange(gids.shape[0]):
-        g = gids[i]
-        lid = -1
-        for r in range(nr):
-            if range_starts[r] <= g < range_starts[r] + range_counts[r]:
-                lid = range_base[r] + g - range_starts[r]
-                break
-        if lid < 0 and no > 0:
-            lo, hi = 0, no
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if outer[mid] < g:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < no and outer[lo] == g:
-                lid = ivnum + lo
-        out[i] = lid
+        out[i] = _lid_of(gids[i], range_starts, range_counts, range_base, outer, ivnum)
     return out
+
+
+@numba.njit(cache=True)
+def _to_lids_serial(gids, range_starts, range_counts, range_base, outer, ivnum):
+    """:func:`_to_lids` on one thread: a few ids (an app's source vertex) are looked up
+    without waking the thread pool, which on a busy machine can wait a scheduler tick."""
+    out = np.empty(gids.shape[0], dtype=np.int64)
+    for i in range(gids.shape[0]):
+        out[i] = _lid_of(gids[i], range_starts, range_counts, range_base, outer, ivnum)
+    return out
+
+
+#: Below this many ids, :meth:`FragmentView.lids` looks them up on one thread.
+SERIAL_LOOKUP_MAX = 1 << 14
 
 
 class FragmentView:
@@ -206,8 +222,10 @@ class FragmentView:
 
     def lids(self, gids: np.ndarray) -> np.ndarray:
         """Local ids of global ids (-1 for vertices neither inner nor outer here)."""
-        return _to_lids(np.ascontiguousarray(gids, dtype=np.int64), self._range_starts,
-                        self._range_counts, self._range_base, self._outer, self.ivnum)
+        gids = np.ascontiguousarray(gids, dtype=np.int64)
+        lookup = _to_lids if len(gids) >= SERIAL_LOOKUP_MAX else _to_lids_serial
+        return lookup(gids, self._range_starts, self._range_counts, self._range_base,
+                      self._outer, self.ivnum)
 
     def owner(self, gids: np.ndarray) -> np.ndarray:
         """Fragment id owning each global id."""
