@@ -88,6 +88,32 @@ def test_scc(case):
     assert len(set(r.tolist())) == len(comps)
 
 
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_scc_pivot_component_first(case, seed, monkeypatch):
+    """With the pivot's component taken first by two searches (every graph above the
+    threshold), the components are still networkx's, on the hub graphs and on one whose
+    pivot (a hub with in- and out-edges) lies outside the largest component."""
+    scc_module = importlib.import_module("graphengine.pie.algorithms.scc")
+    monkeypatch.setattr(scc_module, "PIVOT_MIN_EDGES", 0)
+    test_scc(case)
+    if not case.directed:
+        return
+    rng = np.random.default_rng(seed)
+    src = list(rng.integers(0, 60, 200)) + [100] * 30 + list(range(101, 131))
+    dst = list(rng.integers(0, 60, 200)) + list(range(101, 131)) + [100] * 30
+    src += [0, 100]  # one edge each way between the hub's component and the rest
+    dst += [100, 1]
+    g = graphengine.session(num_fragments=case.g.fnum).g().add_edges({"src": src, "dst": dst})
+    G = nx.DiGraph(list(zip(src, dst)))
+    r = graphengine.scc(g).to_numpy("r")
+    gid_of = dict(zip(g.vertex_ids(g.all_gids()), g.all_gids().tolist()))
+    label = dict(zip(g.vertex_ids(g.all_gids()), r.tolist()))
+    comps = list(nx.strongly_connected_components(G))
+    for comp in comps:
+        assert {label[v] for v in comp} == {min(gid_of[v] for v in comp)}
+    assert len(set(r.tolist())) == len(comps)
+
+
 def reference_tree(case, src):
     """networkx distances, fewest hops over tight edges, smallest-gid tight predecessor."""
     dist = nx.single_source_dijkstra_path_length(case.G, src)
