@@ -97,7 +97,8 @@ def shortest_path_tree(out_indptr, out_nbrs, weights, gids, source, dist, hops, 
                 dist[v] = nd
                 hops[v] = nh
                 pred[v] = gu
-                heapq.heappush(heap, (nd, nh, v))
+                if out_indptr[v + 1] > out_indptr[v]:  # else nothing to relax from v
+                    heapq.heappush(heap, (nd, nh, v))
             elif nd == dist[v] and nh == hops[v] and gu < pred[v]:
                 pred[v] = gu
 
