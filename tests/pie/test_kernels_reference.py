@@ -147,3 +147,169 @@ def test_core_number_of_a_clique_chain_across_fragments():
         g = graphengine.session(num_fragments=fnum).g(directed=False).add_edges(
             {"src": src, "dst": dst})
         assert by_id(graphengine.core_number(g)) == nx.core_number(G)
+
+
+# ------------------------------------------------ the simple graph's paths and the peeling
+def ordered_edges(layout: str):
+    """Edges of the hub graph (``hub_graph_edges``) laid out so that a fragment's rows take a
+    given path of ``simple_graph``: ``sorted`` (no self loop or parallel edge, sorted by
+    (min, max): every undirected row strictly increasing, the zero-copy path), ``shuffled``
+    (rows unordered: sorted per row), ``sorted+loop`` / ``sorted+parallel`` (sorted rows with
+    one self loop / one repeated edge: the merge path)."""
+    pos = {int(v): i for i, v in enumerate(IDS)}
+    s = np.array([pos[int(x)] for x in SRC])
+    d = np.array([pos[int(x)] for x in DST])
+    lo, hi = np.minimum(s, d), np.maximum(s, d)
+    keep = lo != hi
+    key = np.unique(lo[keep] * N + hi[keep])
+    lo, hi = key // N, key % N
+    if layout == "shuffled":
+        order = np.random.default_rng(3).permutation(len(lo))
+        lo, hi = lo[order], hi[order]
+    elif layout == "sorted+loop":  # (v, v) before the edges (v, w): row v stays ascending
+        at = np.searchsorted(lo, lo[40])
+        lo, hi = np.insert(lo, at, lo[40]), np.insert(hi, at, lo[40])
+    elif layout == "sorted+parallel":
+        lo, hi = np.insert(lo, 40, lo[40]), np.insert(hi, 40, hi[40])
+    return lo, hi
+
+
+def nx_graph(src, dst, directed: bool):
+    """networkx's simple graph of vertices ``0 .. N-1`` and the edges, self loops dropped."""
+    G = nx.DiGraph() if directed else nx.Graph()
+    G.add_nodes_from(range(N))
+    G.add_edges_from((int(s), int(d)) for s, d in zip(src, dst) if s != d)
+    return G
+
+
+LAYOUTS = ["sorted", "shuffled", "sorted+loop", "sorted+parallel"]
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_simple_graph_paths_undirected(layout, fnum):
+    src, dst = ordered_edges(layout)
+    g = graphengine.session(num_fragments=fnum).g(directed=False).add_vertices(
+        {"id": np.arange(N, dtype=np.int64)}).add_edges({"src": src, "dst": dst})
+    G = nx_graph(src, dst, False)
+    for _ in range(2):
+        assert by_id(graphengine.core_number(g)) == nx.core_number(G)
+        assert by_id(graphengine.triangles(g)) == nx.triangles(G)
+        got, expect = by_id(graphengine.clustering(g)), nx.clustering(G)
+        assert all(got[v] == pytest.approx(expect[v], rel=1e-12, abs=1e-15) for v in expect)
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+@pytest.mark.parametrize("layout", ["sorted", "shuffled"])
+def test_simple_graph_paths_directed_with_reciprocal_pairs(layout, fnum):
+    # every third edge also reversed: reciprocal pairs count twice in the degree (mult 2)
+    lo, hi = ordered_edges(layout)
+    src = np.concatenate([lo, hi[::3]])
+    dst = np.concatenate([hi, lo[::3]])
+    if layout == "sorted":
+        order = np.lexsort((dst, src))
+        src, dst = src[order], dst[order]
+    g = graphengine.session(num_fragments=fnum).g(directed=True).add_vertices(
+        {"id": np.arange(N, dtype=np.int64)}).add_edges({"src": src, "dst": dst})
+    G = nx_graph(src, dst, True)
+    assert by_id(graphengine.core_number(g)) == nx.core_number(G)
+    got, expect = by_id(graphengine.clustering(g)), nx.clustering(G)
+    assert all(got[v] == pytest.approx(expect[v], rel=1e-12, abs=1e-15) for v in expect)
+
+
+def reference_simple(indptr, nbrs, in_indptr, in_nbrs, directed):
+    """The simple graph of a CSR by sets: distinct neighbors, self excluded, and per neighbor
+    the number of directions (out, in) joining it."""
+    rows, mults = [], []
+    for v in range(len(indptr) - 1):
+        out = set(nbrs[indptr[v]:indptr[v + 1]].tolist()) - {v}
+        inn = set(in_nbrs[in_indptr[v]:in_indptr[v + 1]].tolist()) - {v} if directed else set()
+        row = sorted(out | inn)
+        rows.append(row)
+        mults.append([(u in out) + (u in inn) if directed else 1 for u in row])
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    return (indptr, np.array([u for r in rows for u in r], dtype=np.int64),
+            np.array([m for r in mults for m in r]))
+
+
+@pytest.mark.parametrize("rows", ["increasing", "unordered", "self-loop", "repeated"])
+@pytest.mark.parametrize("directed", [False, True])
+def test_build_simple_matches_sets(rows, directed, monkeypatch):
+    """``_build_simple`` on CSRs whose rows are strictly increasing (the undirected zero-copy
+    path: ``_simple_rows`` must not run), unordered, or sorted with a self loop / a repeated
+    entry; rows over inner and outer lids (outer neighbors ``>= ivnum``)."""
+    from types import SimpleNamespace
+
+    from graphengine.pie.algorithms import _adjacency
+
+    rng = np.random.default_rng(7)
+    ivnum, vnum = 40, 55
+
+    def csr():
+        lists = [sorted(set(rng.choice(vnum, rng.integers(0, 12), replace=False).tolist())
+                        - {v}) for v in range(ivnum)]
+        lists[5] = list(range(20, 52))  # a hub row
+        if rows == "unordered":
+            lists = [list(rng.permutation(r)) for r in lists]
+        elif rows == "self-loop":
+            lists[7] = sorted(lists[7] + [7])
+        elif rows == "repeated":
+            lists[9] = sorted(lists[9] + lists[9][:1] + [3])
+        indptr = np.cumsum([0] + [len(r) for r in lists]).astype(np.int64)
+        return indptr, np.array([u for r in lists for u in r], dtype=np.int64)
+
+    out_indptr, out_nbrs = csr()
+    in_indptr, in_nbrs = csr() if directed else (out_indptr, out_nbrs)
+    frag = SimpleNamespace(directed=directed, ivnum=ivnum, vnum=vnum, out_indptr=out_indptr,
+                           out_nbrs=out_nbrs, in_indptr=in_indptr, in_nbrs=in_nbrs)
+    zero_copy = rows == "increasing" and not directed
+    if zero_copy:
+        monkeypatch.setattr(_adjacency, "_simple_rows", None)  # would fail if called
+    indptr, nbrs, mult = _adjacency._build_simple(frag)
+    expect = reference_simple(out_indptr, out_nbrs, in_indptr, in_nbrs, directed)
+    np.testing.assert_array_equal(indptr, expect[0])
+    np.testing.assert_array_equal(nbrs, expect[1])
+    np.testing.assert_array_equal(mult, expect[2])
+    assert nbrs.dtype == np.int32 and mult.dtype == np.int8
+    if zero_copy:
+        assert np.shares_memory(indptr, out_indptr)
+
+
+def test_peel_cores_with_outer_vertices_and_reciprocal_pairs():
+    """``peel_cores`` (outer neighbors never peeled, an entry of ``mult`` 2 counted twice)
+    against peeling by minimum degree with sets, on a symmetric random graph over 60 inner
+    vertices plus 15 outer ones."""
+    import importlib
+
+    peel_cores = importlib.import_module("graphengine.pie.algorithms.core_number").peel_cores
+    rng = np.random.default_rng(2)
+    ivnum, vnum = 60, 75
+    for with_outer, with_mult in [(True, True), (True, False), (False, True), (False, False)]:
+        mult_of = {}
+        for _ in range(260):
+            a, b = rng.integers(0, vnum if with_outer else ivnum, 2)
+            if a != b and min(a, b) < ivnum:
+                mult_of[(min(a, b), max(a, b))] = int(rng.integers(1, 3)) if with_mult else 1
+        rows = [{} for _ in range(ivnum)]
+        for (a, b), m in mult_of.items():
+            rows[a][b] = m
+            if b < ivnum:
+                rows[b][a] = m
+        indptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+        nbrs = np.array([u for r in rows for u in sorted(r)], dtype=np.int32)
+        mult = np.array([r[u] for r in rows for u in sorted(r)], dtype=np.int8)
+        # reference: repeatedly remove an inner vertex of minimum current degree
+        deg = {v: sum(rows[v].values()) for v in range(ivnum)}
+        alive, expect, k = set(range(ivnum)), {}, 0
+        while alive:
+            v = min(alive, key=lambda x: (deg[x], x))
+            k = max(k, deg[v])
+            expect[v] = k
+            alive.remove(v)
+            for u, m in rows[v].items():
+                if u in alive:
+                    deg[u] -= m
+        core = np.full(vnum if with_outer else ivnum, -1, dtype=np.int64)
+        peel_cores(indptr, nbrs, mult, ivnum, core)
+        assert core[:ivnum].tolist() == [expect[v] for v in range(ivnum)]
+        assert (core[ivnum:] == -1).all()

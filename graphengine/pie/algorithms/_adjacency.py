@@ -5,8 +5,8 @@
   once. A fragment lists an undirected self loop twice, so :func:`matrix_weights` gives each of
   its two entries weight 1/2.
 * The **underlying simple graph** (what networkx's triangle, clustering and core functions
-  see): distinct neighbors, self loops dropped. :func:`simple_neighbors` also keeps, for a
-  directed graph, whether a neighbor is a predecessor, a successor or both.
+  see): distinct neighbors, self loops dropped; :func:`simple_graph` also keeps, for a directed
+  graph, whether a neighbor is a predecessor, a successor or both.
 """
 
 from __future__ import annotations
@@ -25,45 +25,6 @@ def matrix_weights(indptr, nbrs, directed):
                 if nbrs[j] == v:
                     w[j] = 0.5
     return w
-
-
-@numba.njit(cache=True)
-def simple_neighbors(out_indptr, out_nbrs, in_indptr, in_nbrs, directed):
-    """Distinct neighbors (self excluded, ascending lids) of every inner vertex.
-
-    Returns ``(indptr, nbrs, mult)``: a CSR over the inner vertices and, per entry, the number
-    of directions joining the two vertices: 1, or 2 for a reciprocal pair ``u -> v``,
-    ``v -> u`` of a directed graph (networkx's ``all_neighbors`` lists such a neighbor twice).
-    """
-    ivnum = out_indptr.shape[0] - 1
-    size = out_indptr[ivnum] + (in_indptr[ivnum] if directed else 0)
-    indptr = np.zeros(ivnum + 1, dtype=np.int64)
-    nbrs = np.empty(size, dtype=np.int64)
-    mult = np.empty(size, dtype=np.int64)
-    k = 0
-    for v in range(ivnum):
-        n_out = out_indptr[v + 1] - out_indptr[v]
-        n_in = in_indptr[v + 1] - in_indptr[v] if directed else 0
-        # key = lid * 4 + direction bit (1 out, 2 in): sorting groups a neighbor's entries
-        keys = np.empty(n_out + n_in, dtype=np.int64)
-        for j in range(n_out):
-            keys[j] = out_nbrs[out_indptr[v] + j] * 4 + 1
-        for j in range(n_in):
-            keys[n_out + j] = in_nbrs[in_indptr[v] + j] * 4 + 2
-        keys.sort()
-        j = 0
-        while j < keys.shape[0]:
-            u = keys[j] >> 2
-            bits = 0
-            while j < keys.shape[0] and keys[j] >> 2 == u:
-                bits |= keys[j] & 3
-                j += 1
-            if u != v:
-                nbrs[k] = u
-                mult[k] = (bits & 1) + (bits >> 1)
-                k += 1
-        indptr[v + 1] = k
-    return indptr, nbrs[:k].copy(), mult[:k].copy()
 
 
 @numba.njit(cache=True)
@@ -88,19 +49,62 @@ def weighted_pull(indptr, nbrs, weights, values, out):
 
 
 @numba.njit(cache=True, parallel=True)
+def _copy_if_simple(indptr, nbrs, ivnum, out):
+    """Whether every row ``v < ivnum`` of a CSR is strictly increasing and lacks ``v`` (then
+    the rows are already the distinct neighbors, self excluded, in ascending order); the
+    entries are copied into ``out`` (another integer type) on the way unless ``out`` is
+    empty."""
+    copy = out.shape[0] > 0
+    bad = 0
+    for v in numba.prange(ivnum):
+        prev = -1
+        for j in range(indptr[v], indptr[v + 1]):
+            u = nbrs[j]
+            if u <= prev or u == v:
+                bad += 1
+                break
+            prev = u
+            if copy:
+                out[j] = u
+    return bad == 0
+
+
+@numba.njit(cache=True, inline="always")
+def _ascending(nbrs, start, stop):
+    for j in range(start + 1, stop):
+        if nbrs[j] < nbrs[j - 1]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, parallel=True)
 def _simple_rows(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, keys, counts):
     """Per inner vertex, its distinct neighbors (self excluded) as ``lid * 4 + direction bits``
-    sorted at the start of its slice of ``keys``; ``counts[v]`` of them."""
+    (1 out, 2 in) sorted at the start of its slice of ``keys``; ``counts[v]`` of them.
+
+    A row's out- and in-entries are merged when each is already ascending (the store keeps
+    them in insertion order, often sorted), else written and sorted."""
     for v in numba.prange(counts.shape[0]):
-        n_out = out_indptr[v + 1] - out_indptr[v]
-        n_in = in_indptr[v + 1] - in_indptr[v] if directed else 0
-        base = out_indptr[v] + (in_indptr[v] if directed else 0)
-        row = keys[base:base + n_out + n_in]
-        for j in range(n_out):
-            row[j] = out_nbrs[out_indptr[v] + j] * 4 + 1
-        for j in range(n_in):
-            row[n_out + j] = in_nbrs[in_indptr[v] + j] * 4 + 2
-        row.sort()
+        o0, o1 = out_indptr[v], out_indptr[v + 1]
+        i0 = in_indptr[v] if directed else 0
+        i1 = in_indptr[v + 1] if directed else 0
+        row = keys[o0 + i0:o1 + i1]
+        if _ascending(out_nbrs, o0, o1) and _ascending(in_nbrs, i0, i1):
+            a, b, k = o0, i0, 0
+            while a < o1 or b < i1:
+                if b == i1 or (a < o1 and out_nbrs[a] <= in_nbrs[b]):
+                    row[k] = out_nbrs[a] * 4 + 1
+                    a += 1
+                else:
+                    row[k] = in_nbrs[b] * 4 + 2
+                    b += 1
+                k += 1
+        else:
+            for j in range(o0, o1):
+                row[j - o0] = out_nbrs[j] * 4 + 1
+            for j in range(i0, i1):
+                row[o1 - o0 + j - i0] = in_nbrs[j] * 4 + 2
+            row.sort()
         k = 0
         j = 0
         while j < row.shape[0]:
@@ -128,6 +132,18 @@ def _compact_rows(keys, out_indptr, in_indptr, directed, indptr, nbrs, mult):
 def _build_simple(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     directed = bool(frag.directed)
     ivnum = frag.ivnum
+    nbr_type = np.int32 if frag.vnum < 2**31 else np.int64
+    if not directed:
+        # rows already strictly increasing without self loops (e.g. edges added sorted): the
+        # simple graph is the out CSR itself, every mult 1
+        indptr = frag.out_indptr[:ivnum + 1]
+        size = int(indptr[ivnum])
+        narrow = nbr_type != frag.out_nbrs.dtype
+        nbrs = np.empty(size if narrow else 0, dtype=nbr_type)
+        if _copy_if_simple(indptr, frag.out_nbrs, ivnum, nbrs):
+            if not narrow:
+                nbrs = frag.out_nbrs[:size].view()
+            return indptr.view(), nbrs, np.ones(size, dtype=np.int8)
     size = frag.out_indptr[ivnum] + (frag.in_indptr[ivnum] if directed else 0)
     keys = np.empty(size, dtype=np.int64)
     counts = np.zeros(ivnum, dtype=np.int64)
@@ -135,7 +151,7 @@ def _build_simple(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                  counts)
     indptr = np.zeros(ivnum + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    nbrs = np.empty(indptr[-1], dtype=np.int64)
+    nbrs = np.empty(indptr[-1], dtype=nbr_type)
     mult = np.empty(indptr[-1], dtype=np.int8)
     _compact_rows(keys, frag.out_indptr, frag.in_indptr, directed, indptr, nbrs, mult)
     return indptr, nbrs, mult
@@ -145,7 +161,14 @@ def simple_graph(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fragment's underlying simple graph, built once per store fragment (shared by every
     app run on it, see :meth:`graphengine.pie.view.FragmentView.derived`).
 
-    Returns ``(indptr, nbrs, mult)`` as :func:`simple_neighbors` does (distinct neighbors of
-    every inner vertex, self excluded, ascending lids), with ``mult`` as int8. Read-only.
+    Returns ``(indptr, nbrs, mult)``: a CSR over the inner vertices listing the distinct
+    neighbors of each (self excluded, ascending lids; ``nbrs`` int32 when the fragment's lids
+    fit, else int64) and, per entry as int8, the number of directions joining the two
+    vertices: 1, or 2 for a reciprocal pair ``u -> v``, ``v -> u`` of a directed graph
+    (networkx's ``all_neighbors`` lists such a neighbor twice). Read-only.
+
+    On an undirected fragment whose rows are already strictly increasing without self loops
+    the result shares the fragment's ``indptr`` (and ``nbrs`` when int64): one parallel
+    ``O(E)`` pass; otherwise each row is merged (or sorted when unordered) and deduplicated.
     """
     return frag.derived("simple_graph", _build_simple)

@@ -38,10 +38,14 @@ def report_convergence(ctx: Context, name: str, max_round: int) -> Context:
     return ctx
 
 
-#: Below this many adjacency entries per pass a kernel runs on one thread: a parallel region's
-#: fork and join (and, on a loaded machine, waiting for a descheduled thread) costs more than
-#: splitting a pass of a few milliseconds saves.
-PARALLEL_MIN_ENTRIES = 1 << 21
+#: Below this many adjacency entries per pass a kernel runs on one thread. On a quiet 2-core
+#: machine two threads already halve the power iterations from ~2**14 entries (a pass of a
+#: few tens of microseconds); but every pass ends at a barrier, and when another process holds
+#: a core each barrier can wait a scheduler time slice for a descheduled thread, which costs
+#: the most, relative to the pass, on small passes (measured with one core busy: 2**16.6
+#: entries up to 100x slower, 2**18.7 entries 10-17x, 2**20.8 entries 1.0-1.3x). 2**18
+#: keeps the small graphs, where two threads save at most a few milliseconds, on one thread.
+PARALLEL_MIN_ENTRIES = 1 << 18
 
 
 @contextlib.contextmanager
@@ -65,14 +69,29 @@ def threads_for(entries: int):
 # iteration is one or two parallel passes and no round of the runtime.
 
 @numba.njit(cache=True, inline="always")
-def _row_pull(indptr, nbrs, x, v, undirected):
-    """``sum_j A[nbrs[j], v] x[nbrs[j]]`` over row ``v``; an undirected self loop, listed twice,
-    counts once (the adjacency matrix of ``networkx.to_scipy_sparse_array``)."""
+def _row_pull(indptr, nbrs, x, v, halve_loops):
+    """``sum_j A[nbrs[j], v] x[nbrs[j]]`` over row ``v``. With ``halve_loops`` (an undirected
+    graph with self loops) a self loop, listed twice, counts once (the adjacency matrix of
+    ``networkx.to_scipy_sparse_array``); else every entry counts once, without the test."""
     s = 0.0
     for j in range(indptr[v], indptr[v + 1]):
         u = nbrs[j]
-        s += 0.5 * x[u] if undirected and u == v else x[u]
+        s += 0.5 * x[u] if halve_loops and u == v else x[u]
     return s
+
+
+@numba.njit(cache=True, inline="always")
+def _halve_loops(indptr, nbrs, undirected):
+    """Whether :func:`_row_pull` must halve self loops: the graph is undirected and has one
+    (a parallel pass over the entries, once per call, so the iterations' inner loop has no
+    test on graphs without self loops)."""
+    loops = 0
+    if undirected:
+        for v in numba.prange(indptr.shape[0] - 1):
+            for j in range(indptr[v], indptr[v + 1]):
+                if nbrs[j] == v:
+                    loops += 1
+    return loops > 0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -81,10 +100,11 @@ def eigenvector_iterations(in_indptr, in_nbrs, undirected, x, tolerance, max_rou
     L1 change is below ``n * tolerance`` or ``max_round`` iterations. Returns convergence."""
     n = x.shape[0]
     y = np.empty(n)
+    halve = _halve_loops(in_indptr, in_nbrs, undirected)
     for _ in range(max_round):
         sumsq = 0.0
         for v in numba.prange(n):
-            s = x[v] + _row_pull(in_indptr, in_nbrs, x, v, undirected)
+            s = x[v] + _row_pull(in_indptr, in_nbrs, x, v, halve)
             y[v] = s
             sumsq += s * s
         norm = np.sqrt(sumsq)
@@ -107,12 +127,13 @@ def katz_iterations(in_indptr, in_nbrs, undirected, x, alpha, beta, tolerance, m
     ``(converged, Euclidean norm of x)``."""
     n = x.shape[0]
     y = np.empty(n)
+    halve = _halve_loops(in_indptr, in_nbrs, undirected)
     sumsq = 0.0
     for _ in range(max_round):
         change = 0.0
         sumsq = 0.0
         for v in numba.prange(n):
-            s = alpha * _row_pull(in_indptr, in_nbrs, x, v, undirected) + beta
+            s = alpha * _row_pull(in_indptr, in_nbrs, x, v, halve) + beta
             y[v] = s
             change += abs(s - x[v])
             sumsq += s * s
@@ -130,15 +151,16 @@ def hits_iterations(in_indptr, in_nbrs, out_indptr, out_nbrs, undirected, hub, a
     iterations. Returns convergence."""
     n = hub.shape[0]
     h = np.empty(n)
+    halve = _halve_loops(in_indptr, in_nbrs, undirected)  # undirected: the in- and out-CSR agree
     for _ in range(max_round):
         amax = 0.0
         for v in numba.prange(n):
-            a = _row_pull(in_indptr, in_nbrs, hub, v, undirected)
+            a = _row_pull(in_indptr, in_nbrs, hub, v, halve)
             auth[v] = a
             amax = max(amax, a)
         hmax = 0.0
         for v in numba.prange(n):
-            s = _row_pull(out_indptr, out_nbrs, auth, v, undirected)
+            s = _row_pull(out_indptr, out_nbrs, auth, v, halve)
             h[v] = s
             hmax = max(hmax, s)
         hscale = 1.0 / hmax if hmax > 0 else 1.0
@@ -162,6 +184,7 @@ def ppr_iterations(in_indptr, in_nbrs, undirected, out_weight, source, rank, del
     below ``n * tolerance`` or ``max_round`` iterations. Returns convergence."""
     n = rank.shape[0]
     contrib = np.empty(n)
+    halve = _halve_loops(in_indptr, in_nbrs, undirected)
     for _ in range(max_round):
         dangling = 0.0
         for v in numba.prange(n):
@@ -172,7 +195,7 @@ def ppr_iterations(in_indptr, in_nbrs, undirected, out_weight, source, rank, del
                 dangling += rank[v]
         change = 0.0
         for v in numba.prange(n):
-            r = delta * _row_pull(in_indptr, in_nbrs, contrib, v, undirected)
+            r = delta * _row_pull(in_indptr, in_nbrs, contrib, v, halve)
             if v == source:
                 r += delta * dangling + 1.0 - delta
             change += abs(r - rank[v])

@@ -11,7 +11,7 @@ from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
-from ._adjacency import row_sums, simple_graph
+from ._adjacency import simple_graph
 
 #: Estimate of an outer vertex before its owner sent one: an upper bound of any core number.
 NO_ESTIMATE = np.iinfo(np.int64).max
@@ -65,56 +65,89 @@ def settle_cores(indptr, nbrs, mult, core, seeds, ivnum):
                     top += 1
 
 
-@numba.njit(cache=True)
-def peel_cores(indptr, nbrs, mult, ivnum, core):
-    """Core numbers by bucket peeling (Batagelj and Zaversnik, *An O(m) algorithm for cores
-    decomposition of networks*, 2003), outer vertices never peeled.
+@numba.njit(cache=True, inline="always")
+def _move_down(u, du, deg, pos, vert, bin_start):
+    """Move ``u`` from bucket ``du`` to bucket ``du - 1``: swap it with the first vertex of
+    its bucket, then shrink the bucket from the left."""
+    pu = pos[u]
+    pw = bin_start[du]
+    w = vert[pw]
+    pos[u] = pw
+    vert[pw] = u
+    pos[w] = pu
+    vert[pu] = w
+    bin_start[du] = pw + 1
+    deg[u] = du - 1
 
-    ``core[v]`` (inner ``v``) starts as the degree (entries counted ``mult`` times, outer
-    neighbors included) and ends as the core number of ``v`` in the graph where every outer
-    vertex stays forever: vertices are taken in increasing current degree from buckets kept in
-    one array sorted by degree, and each removal moves its inner neighbors of higher degree
-    one bucket down, ``O(E)`` in all. With no outer vertex these are the core numbers; else
-    they are the h-index iteration's fixed point for outer estimates that are upper bounds
-    (what :func:`settle_cores` reaches), so the iteration can go on from them.
-    """
+
+@numba.njit(cache=True)
+def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, pos, vert):
+    total = 0
+    for j in range(mult.shape[0]):
+        total += mult[j]
+    ones = total == mult.shape[0]  # every mult is >= 1
     md = 0
     for v in range(ivnum):
-        md = max(md, core[v])
-    bin_start = np.zeros(md + 2, dtype=np.int64)
+        d = indptr[v + 1] - indptr[v]
+        if not ones:
+            d = 0
+            for j in range(indptr[v], indptr[v + 1]):
+                d += mult[j]
+        deg[v] = d
+        md = max(md, d)
+    bin_start = np.zeros(md + 2, dtype=deg.dtype)
     for v in range(ivnum):
-        bin_start[core[v] + 1] += 1
+        bin_start[deg[v] + 1] += 1
     for d in range(md + 1):
         bin_start[d + 1] += bin_start[d]
-    pos = np.empty(ivnum, dtype=np.int64)
-    vert = np.empty(ivnum, dtype=np.int64)
     fill = bin_start.copy()
     for v in range(ivnum):
-        pos[v] = fill[core[v]]
-        vert[pos[v]] = v
-        fill[core[v]] += 1
+        p = fill[deg[v]]
+        pos[v] = p
+        vert[p] = v
+        fill[deg[v]] = p + 1
+    if ones and not has_outer:  # the loop without the tests for mult and outer neighbors
+        for i in range(ivnum):
+            v = vert[i]
+            dv = deg[v]
+            for j in range(indptr[v], indptr[v + 1]):
+                u = nbrs[j]
+                du = deg[u]
+                if du > dv:
+                    _move_down(u, du, deg, pos, vert, bin_start)
+        return
     for i in range(ivnum):
         v = vert[i]
-        dv = core[v]
+        dv = deg[v]
         for j in range(indptr[v], indptr[v + 1]):
             u = nbrs[j]
             if u >= ivnum:
                 continue
             for _ in range(mult[j]):
-                du = core[u]
+                du = deg[u]
                 if du <= dv:
                     break
-                # swap u with the first vertex of its bucket, then shrink the bucket from the left
-                pu = pos[u]
-                pw = bin_start[du]
-                w = vert[pw]
-                if u != w:
-                    pos[u] = pw
-                    vert[pw] = u
-                    pos[w] = pu
-                    vert[pu] = w
-                bin_start[du] += 1
-                core[u] = du - 1
+                _move_down(u, du, deg, pos, vert, bin_start)
+
+
+def peel_cores(indptr, nbrs, mult, ivnum: int, core: np.ndarray) -> None:
+    """Core numbers by bucket peeling (Batagelj and Zaversnik, *An O(m) algorithm for cores
+    decomposition of networks*, 2003), outer vertices never peeled, written to ``core[:ivnum]``
+    (``core`` has an entry per local vertex, inner then outer).
+
+    The degree of an inner ``v`` counts its entries ``mult`` times, outer neighbors included;
+    vertices are taken in increasing current degree from buckets kept in one array sorted by
+    degree, and each removal moves its inner neighbors of higher degree one bucket down,
+    ``O(E)`` in all. The final degree of ``v`` is its core number in the graph where every
+    outer vertex stays forever. With no outer vertex these are the core numbers; else they
+    are the h-index iteration's fixed point for outer estimates that are upper bounds (what
+    :func:`settle_cores` reaches), so the iteration can go on from them. The work arrays are
+    int32 when degrees and positions fit.
+    """
+    work = np.int32 if max(ivnum, len(nbrs)) < 2**30 else np.int64
+    deg, pos, vert = (np.empty(ivnum, dtype=work) for _ in range(3))
+    _peel(indptr, nbrs, mult, ivnum, len(core) > ivnum, deg, pos, vert)
+    core[:ivnum] = deg
 
 
 @numba.njit(cache=True)
@@ -168,9 +201,7 @@ class CoreNumber(App):
                      nbrs=nbrs, mult=mult)
 
     def peval(self, frag, state, messages) -> None:
-        iv = frag.ivnum
-        state.core[:iv] = row_sums(state.indptr, state.mult.astype(np.int64))
-        peel_cores(state.indptr, state.nbrs, state.mult, iv, state.core)
+        peel_cores(state.indptr, state.nbrs, state.mult, frag.ivnum, state.core)
 
     def inceval(self, frag, state, messages) -> None:
         outer = messages.changed("core") - frag.ivnum
