@@ -42,9 +42,10 @@ def report_convergence(ctx: Context, name: str, max_round: int) -> Context:
 #: machine two threads already halve the power iterations from ~2**14 entries (a pass of a
 #: few tens of microseconds); but every pass ends at a barrier, and when another process holds
 #: a core each barrier can wait a scheduler time slice for a descheduled thread, which costs
-#: the most, relative to the pass, on small passes (measured with one core busy: 2**16.6
-#: entries up to 100x slower, 2**18.7 entries 10-17x, 2**20.8 entries 1.0-1.3x). 2**18
-#: keeps the small graphs, where two threads save at most a few milliseconds, on one thread.
+#: the most, relative to the pass, on small passes (measured with one core busy, two threads
+#: against one: 2**16.6 entries 0.7-120x slower, 2**18.7 entries 1-17x, 2**20.8 entries
+#: 1.0-1.3x). 2**18 keeps the small graphs, where two threads save at most a few
+#: milliseconds, on one thread.
 PARALLEL_MIN_ENTRIES = 1 << 18
 
 
