@@ -46,7 +46,7 @@ class DegreeCentrality(App):
         if frag.directed and self.centrality_type == "in":
             first = frag.in_indptr
         both = frag.directed and self.centrality_type == "both"
-        with threads_for(8 * frag.ivnum):  # a pass over the offsets: a few ms up to 256k vertices
+        with threads_for(8 * frag.ivnum):  # a pass over the offsets: one thread below 32k vertices
             scaled_degrees(first, second, both, 1.0 / (n - 1.0), state.centrality)
 
     def inceval(self, frag, state, messages) -> None:
