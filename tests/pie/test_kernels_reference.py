@@ -53,15 +53,15 @@ def simple_graph(directed: bool):
     return G
 
 
-def reference_cdlp(directed: bool, rounds: int) -> dict:
+def reference_cdlp(directed: bool, rounds: int, ids=IDS, src=SRC, dst=DST) -> dict:
     """Graphalytics CDLP by counting (vertex, label) pairs with numpy: each edge gives its
     source the target's label and the target the source's (both ways, so an undirected self
     loop counts twice, as does a directed one: out- and in-neighbor)."""
-    pos = {int(v): i for i, v in enumerate(IDS)}
-    s = np.array([pos[int(x)] for x in SRC])
-    d = np.array([pos[int(x)] for x in DST])
+    pos = {int(v): i for i, v in enumerate(ids)}
+    s = np.array([pos[int(x)] for x in src])
+    d = np.array([pos[int(x)] for x in dst])
     who, nbr = np.concatenate([s, d]), np.concatenate([d, s])
-    label = IDS.copy()
+    label = ids.copy()
     for _ in range(rounds):
         pairs, count = np.unique(np.stack([who, label[nbr]], axis=1), axis=0, return_counts=True)
         new = label.copy()
@@ -71,7 +71,57 @@ def reference_cdlp(directed: bool, rounds: int) -> dict:
         best = pairs[order][first]
         new[best[:, 0]] = best[:, 1]
         label = new
-    return dict(zip(IDS.tolist(), label.tolist()))
+    return dict(zip(ids.tolist(), label.tolist()))
+
+
+@pytest.mark.parametrize("ids_order", ["ascending", "shuffled", "repeated"])
+def test_cdlp_one_fragment_on_ordered_rows(ids_order):
+    """One fragment's kernel (labels as ranks, first iteration without counting where a
+    vertex lists its neighbors once in ascending order) against the counting reference:
+    ascending and shuffled user ids, a few parallel edges among sorted rows, and ids shared
+    by two vertex labels (labels not distinct: every vertex counted)."""
+    n = 200
+    src, dst = datasets.rmat_edges(8, 8, seed=2)
+    src, dst = src % n, dst % n
+    keep = src != dst
+    key = np.unique(np.minimum(src[keep], dst[keep]) * n + np.maximum(src[keep], dst[keep]))
+    key = np.sort(np.concatenate([key, key[::17]]))  # parallel edges, rows still ordered
+    lo, hi = key // n, key % n
+    rng = np.random.default_rng(4)
+    ids = np.arange(n, dtype=np.int64) * 3 + 1
+    if ids_order == "shuffled":
+        ids = ids[rng.permutation(n)]
+    g = graphengine.session(num_fragments=1).g(directed=False)
+    if ids_order == "repeated":  # two vertex labels with the same user ids 1, 4, 7, ...
+        half = n // 2
+        g = g.add_vertices({"id": ids[:half]}, label="a").add_vertices(
+            {"id": ids[:half]}, label="b")
+        for x, lx in ((0, "a"), (1, "b")):  # edges within and across the labels
+            for y, ly in ((0, "a"), (1, "b")):
+                e = ((lo >= half) == x) & ((hi >= half) == y)
+                g = g.add_edges({"src": ids[lo[e] % half], "dst": ids[hi[e] % half]},
+                                label=lx + ly, src_label=lx, dst_label=ly)
+        # reference by vertex index: 0..half-1 label a, half..n-1 label b, labels ids[i % half]
+        label = ids[np.arange(n) % half]
+        who, nbr = np.concatenate([lo, hi]), np.concatenate([hi, lo])
+        for _ in range(4):
+            new = label.copy()
+            for v in range(n):
+                seen = label[nbr[who == v]]
+                if len(seen):
+                    values, counts = np.unique(seen, return_counts=True)
+                    new[v] = values[counts == counts.max()].min()
+            label = new
+        ctx = graphengine.cdlp(g, max_round=4)
+        got = ctx.to_numpy("r")
+        index = {gid: i for i, gid in enumerate(
+            np.concatenate([g.vertex_gids("a"), g.vertex_gids("b")]).tolist())}
+        assert [label[index[x]] for x in ctx.gids.tolist()] == got.tolist()
+        return
+    g = g.add_vertices({"id": ids}).add_edges({"src": ids[lo], "dst": ids[hi]}, label="e")
+    for rounds in (1, 2, 4, 10):
+        expect = reference_cdlp(False, rounds, ids, ids[lo], ids[hi])
+        assert by_id(graphengine.cdlp(g, max_round=rounds)) == expect
 
 
 def reference_lcc(directed: bool) -> dict:

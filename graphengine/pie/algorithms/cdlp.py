@@ -102,6 +102,116 @@ def most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label
                           new_label, numba.get_num_threads())
 
 
+@numba.njit(cache=True, parallel=True)
+def propagate_ranks(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label, distinct, rounds,
+                    nt):
+    """``rounds`` synchronous label-propagation iterations over a graph held by one fragment,
+    in place, with labels given as dense ranks (``0 .. k-1``, in the order of the labels they
+    stand for: ties still go to the smallest label).
+
+    Each of ``nt`` threads counts the labels of a vertex's neighbors in its own array of ``k``
+    counters (no hashing, reset through the list of labels it touched), stopping once one
+    holds a strict majority; only the vertices with a neighbor that changed label in the
+    previous iteration are recomputed. With ``distinct`` labels (every vertex its own) on an
+    undirected graph, a vertex whose list holds no neighbor twice sees every label once in
+    the first iteration: it takes the smallest, without counting. Returns the number of
+    iterations in which a label changed.
+    """
+    n = label.shape[0]
+    k = 1
+    for v in range(n):
+        k = max(k, label[v] + 1)
+    counts = np.zeros((nt, k), dtype=np.int32)
+    touched = np.empty((nt, k + 1), dtype=label.dtype)
+    new_label = label.copy()
+    active = np.ones(n, dtype=np.uint8)
+    block = 1024
+    blocks = (n + block - 1) // block
+    changed_rounds = 0
+    for it in range(rounds):
+        first_distinct = it == 0 and distinct and not use_in
+        for t in numba.prange(nt):
+            cnt = counts[t]
+            tl = touched[t]
+            for b in range(t, blocks, nt):
+                for v in range(b * block, min(n, (b + 1) * block)):
+                    if active[v] == 0:
+                        continue
+                    o0, o1 = out_indptr[v], out_indptr[v + 1]
+                    i0 = in_indptr[v] if use_in else 0
+                    i1 = in_indptr[v + 1] if use_in else 0
+                    deg = (o1 - o0) + (i1 - i0)
+                    if deg == 0:
+                        continue
+                    if first_distinct:
+                        # neighbors listed in ascending order are distinct
+                        low = label[out_nbrs[o0]]
+                        simple = True
+                        for j in range(o0 + 1, o1):
+                            simple &= out_nbrs[j] > out_nbrs[j - 1]
+                            low = min(low, label[out_nbrs[j]])
+                        if simple:
+                            new_label[v] = low
+                            continue
+                    # count; a label past half the degree is the mode whatever comes next
+                    best = -1
+                    m = 0
+                    for j in range(o0, o1):
+                        lab = label[out_nbrs[j]]
+                        c = cnt[lab] + 1
+                        cnt[lab] = c
+                        tl[m] = lab
+                        m += c == 1
+                        if 2 * c > deg:
+                            best = lab
+                            break
+                    if best < 0:
+                        for j in range(i0, i1):
+                            lab = label[in_nbrs[j]]
+                            c = cnt[lab] + 1
+                            cnt[lab] = c
+                            tl[m] = lab
+                            m += c == 1
+                            if 2 * c > deg:
+                                best = lab
+                                break
+                    if best < 0:  # the most frequent of the labels seen, the smallest on ties
+                        best_count = 0
+                        for x in range(m):
+                            lab = tl[x]
+                            c = cnt[lab]
+                            if c > best_count or (c == best_count and lab < best):
+                                best, best_count = lab, c
+                    for x in range(m):
+                        cnt[tl[x]] = 0
+                    new_label[v] = best
+        # adopt the new labels; the neighbors of a changed vertex are recomputed next time
+        active[:] = 0
+        changed = 0
+        for v in numba.prange(n):
+            if new_label[v] != label[v]:
+                changed += 1
+                for j in range(out_indptr[v], out_indptr[v + 1]):
+                    active[out_nbrs[j]] = 1
+                if use_in:
+                    for j in range(in_indptr[v], in_indptr[v + 1]):
+                        active[in_nbrs[j]] = 1
+        if changed == 0:
+            break
+        changed_rounds += 1
+        label[:] = new_label
+    return changed_rounds
+
+
+def _label_ranks(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, ranks)``: the distinct labels in ascending order and each vertex's index in
+    them (no sort when the ids already ascend)."""
+    if len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return ids, np.arange(len(ids), dtype=np.int32 if len(ids) < 2**31 else np.int64)
+    values, ranks = np.unique(ids, return_inverse=True)
+    return values, ranks.astype(np.int32 if len(values) < 2**31 else np.int64)
+
+
 @numba.njit(cache=True)
 def adopt_labels(label, new_label, active):
     """``label[v] = new_label[v]`` for the active inner vertices; the ones whose label
@@ -195,6 +305,13 @@ class CDLP(App):
                      changed=np.zeros(0, dtype=np.int64))
 
     def peval(self, frag, state, messages) -> None:
+        if frag.fnum == 1:  # the whole graph is here: every iteration in one kernel
+            values, ranks = _label_ranks(frag.inputs["ids"])
+            propagate_ranks(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs,
+                            frag.directed, ranks, len(values) == len(ranks), self.max_round,
+                            numba.get_num_threads())
+            state.label[:] = values[ranks]
+            return
         state.label[:frag.ivnum] = frag.inputs["ids"]
         if self.max_round > 0:
             messages.force_continue()
@@ -232,8 +349,10 @@ def cdlp(graph: Graph, max_round: int = 10, executor: str = "local") -> Context:
     user ids when they are integers (as in Graphalytics), else internal global ids. Each round
     copies changed labels to the mirrors ("copy" sync). Labels are counted in per-thread hash
     tables (no sort), and only vertices with a neighbor whose label changed in the previous
-    iteration are recomputed (the others would take the same label again). Work ``O(E)`` per
-    iteration.
+    iteration are recomputed (the others would take the same label again); a count stops once
+    a label holds a strict majority. A graph held by one fragment runs every iteration in
+    PEval (:func:`propagate_ranks`: labels as dense ranks counted in per-thread arrays).
+    Work ``O(E)`` per iteration.
 
     Parameters
     ----------
