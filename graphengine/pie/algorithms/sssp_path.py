@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from typing import ClassVar
 
 import numba
@@ -75,19 +74,82 @@ def spread_reach(out_indptr, out_nbrs, reached, seeds, ivnum, target):
     return False
 
 
+@numba.njit(cache=True, inline="always")
+def _before(d1, h1, d2, h2):
+    return d1 < d2 or (d1 == d2 and h1 < h2)
+
+
+@numba.njit(cache=True, inline="always")
+def _pair_up(dists, hops, verts, pos, i, d, h, v):
+    """:func:`~graphengine.pie.algorithms.sssp.heap_up` with ``(distance, hops)`` keys in
+    lexicographic order."""
+    while i > 0:
+        p = (i - 1) >> 2
+        if not _before(d, h, dists[p], hops[p]):
+            break
+        dists[i] = dists[p]
+        hops[i] = hops[p]
+        verts[i] = verts[p]
+        pos[verts[i]] = i
+        i = p
+    dists[i] = d
+    hops[i] = h
+    verts[i] = v
+    pos[v] = i
+
+
+@numba.njit(cache=True, inline="always")
+def _pair_pop(dists, hops, verts, pos, size):
+    """:func:`~graphengine.pie.algorithms.sssp.heap_pop` with ``(distance, hops)`` keys."""
+    pos[verts[0]] = -1
+    size -= 1
+    if size == 0:
+        return
+    d, h, v = dists[size], hops[size], verts[size]
+    i = 0
+    while True:
+        c = 4 * i + 1
+        if c >= size:
+            break
+        best = c
+        for cc in range(c + 1, min(c + 4, size)):
+            if _before(dists[cc], hops[cc], dists[best], hops[best]):
+                best = cc
+        if not _before(dists[best], hops[best], d, h):
+            break
+        dists[i] = dists[best]
+        hops[i] = hops[best]
+        verts[i] = verts[best]
+        pos[verts[i]] = i
+        i = best
+    dists[i] = d
+    hops[i] = h
+    verts[i] = v
+    pos[v] = i
+
+
 @numba.njit(cache=True)
 def shortest_path_tree(out_indptr, out_nbrs, weights, gids, source, dist, hops, pred):
     """Dijkstra over ``(distance, hops)`` pairs in lexicographic order from ``source``, on a
     whole graph held by one fragment: the distances, the fewest hops among shortest paths, and
     the predecessor of each vertex (the smallest-gid ``u`` with ``dist[u] + w == dist[v]`` and
-    ``hops[u] == hops[v] - 1``) in one ``O((V + E) log V)`` pass."""
+    ``hops[u] == hops[v] - 1``) in one ``O((V + E) log V)`` pass, with a 4-ary heap with
+    decrease-key over the vertices that have out-edges."""
+    n = out_indptr.shape[0] - 1
+    heap_d = np.empty(n)
+    heap_h = np.empty(n, dtype=np.int64)
+    verts = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
     dist[source] = 0.0
     hops[source] = 0
-    heap = [(0.0, 0, source)]
-    while len(heap):
-        d, h, u = heapq.heappop(heap)
-        if d > dist[u] or (d == dist[u] and h > hops[u]):
-            continue
+    size = 1
+    _pair_up(heap_d, heap_h, verts, pos, 0, 0.0, 0, source)
+    while size:
+        u = verts[0]
+        d = heap_d[0]
+        h = heap_h[0]
+        _pair_pop(heap_d, heap_h, verts, pos, size)
+        size -= 1
         gu = gids[u]
         for j in range(out_indptr[u], out_indptr[u + 1]):
             v = out_nbrs[j]
@@ -98,7 +160,11 @@ def shortest_path_tree(out_indptr, out_nbrs, weights, gids, source, dist, hops, 
                 hops[v] = nh
                 pred[v] = gu
                 if out_indptr[v + 1] > out_indptr[v]:  # else nothing to relax from v
-                    heapq.heappush(heap, (nd, nh, v))
+                    i = pos[v]
+                    if i < 0:
+                        i = size
+                        size += 1
+                    _pair_up(heap_d, heap_h, verts, pos, i, nd, nh, v)
             elif nd == dist[v] and nh == hops[v] and gu < pred[v]:
                 pred[v] = gu
 
