@@ -116,6 +116,21 @@ def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, pos, vert):
                 if du > dv:
                     _move_down(u, du, deg, pos, vert, bin_start)
         return
+    if not has_outer:  # a directed graph's simple graph: mult is 2 for a reciprocal pair
+        for i in range(ivnum):
+            v = vert[i]
+            dv = deg[v]
+            for j in range(indptr[v], indptr[v + 1]):
+                u = nbrs[j]
+                du = deg[u]
+                if du > dv:
+                    _move_down(u, du, deg, pos, vert, bin_start)
+                    for _ in range(1, mult[j]):
+                        du = deg[u]
+                        if du <= dv:
+                            break
+                        _move_down(u, du, deg, pos, vert, bin_start)
+        return
     for i in range(ivnum):
         v = vert[i]
         dv = deg[v]
