@@ -59,9 +59,9 @@ def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
         raise AnalyticsError(f"{app}: edge property {name!r} not found: {e}") from e
     if w.dtype.kind not in "iuf":
         raise AnalyticsError(f"{app}: edge property {name!r} is not numeric ({w.dtype})")
-    eids = [f.csr("out")[2] for f in graph.fragments]
     # every row is a live edge unless some were removed: then look at the live ones only
-    live = w if sum(map(len, eids)) == len(w) else w[np.concatenate(eids)]
+    live = w if graph.edge_count == len(w) else w[np.concatenate(
+        [f.csr("out")[2] for f in graph.fragments])]
     if live.dtype.kind == "f" and not np.isfinite(live).all():
         raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
     if (live < 0).any():

@@ -251,6 +251,20 @@ def test_weight_errors_name_the_app_and_the_property(weights, match):
         graphengine.sssp(g, 1, weight="weight")
 
 
+@pytest.mark.parametrize("directed", [True, False])
+def test_weights_of_removed_edges_are_not_checked(directed):
+    """A negative weight on a live edge is refused; once that edge is removed the rest weighs
+    SSSP (the weights are checked on the live edges only)."""
+    g = graphengine.session().g(directed=directed).add_edges(
+        {"src": [1, 2, 1, 3], "dst": [2, 3, 3, 4], "weight": [1.0, -5.0, 2.5, 1.0]})
+    with pytest.raises(AnalyticsError, match=r"negative edge weight -5\.0"):
+        graphengine.sssp(g, 1, weight="weight")
+    live = g.remove_edges(np.flatnonzero(g.edge_property("weight") < 0))
+    dist = dict(zip(live.vertex_ids(live.all_gids()),
+                    graphengine.sssp(live, 1, weight="weight").to_numpy("r").tolist()))
+    assert dist == {1: 0.0, 2: 1.0, 3: 2.5, 4: 3.5}
+
+
 # ---------------------------------------------------------------------------- ray
 def test_every_app_on_ray_matches_local(ray_session):
     c = Case(directed=True, fnum=3, seed=3)
