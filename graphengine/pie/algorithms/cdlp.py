@@ -102,6 +102,22 @@ def most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label
                           new_label, numba.get_num_threads())
 
 
+@numba.njit(cache=True, inline="always")
+def _count_ranks(nbrs, lo, hi, label, cnt, touched, m, deg):
+    """Count the labels of ``nbrs[lo:hi]`` in ``cnt``, listing each new one in ``touched``
+    after the ``m`` already there; stop at a label counted more than ``deg / 2`` times (the
+    mode, whatever comes next). Returns ``(m, that label or -1)``."""
+    for j in range(lo, hi):
+        lab = label[nbrs[j]]
+        c = cnt[lab] + 1
+        cnt[lab] = c
+        touched[m] = lab
+        m += c == 1
+        if 2 * c > deg:
+            return m, np.int64(lab)
+    return m, np.int64(-1)
+
+
 @numba.njit(cache=True, parallel=True)
 def propagate_ranks(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label, distinct, rounds,
                     nt):
@@ -153,28 +169,9 @@ def propagate_ranks(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label, dis
                         if simple:
                             new_label[v] = low
                             continue
-                    # count; a label past half the degree is the mode whatever comes next
-                    best = -1
-                    m = 0
-                    for j in range(o0, o1):
-                        lab = label[out_nbrs[j]]
-                        c = cnt[lab] + 1
-                        cnt[lab] = c
-                        tl[m] = lab
-                        m += c == 1
-                        if 2 * c > deg:
-                            best = lab
-                            break
+                    m, best = _count_ranks(out_nbrs, o0, o1, label, cnt, tl, 0, deg)
                     if best < 0:
-                        for j in range(i0, i1):
-                            lab = label[in_nbrs[j]]
-                            c = cnt[lab] + 1
-                            cnt[lab] = c
-                            tl[m] = lab
-                            m += c == 1
-                            if 2 * c > deg:
-                                best = lab
-                                break
+                        m, best = _count_ranks(in_nbrs, i0, i1, label, cnt, tl, m, deg)
                     if best < 0:  # the most frequent of the labels seen, the smallest on ties
                         best_count = 0
                         for x in range(m):

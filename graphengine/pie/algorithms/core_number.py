@@ -106,17 +106,7 @@ def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, pos, vert):
         pos[v] = p
         vert[p] = v
         fill[deg[v]] = p + 1
-    if ones and not has_outer:  # the loop without the tests for mult and outer neighbors
-        for i in range(ivnum):
-            v = vert[i]
-            dv = deg[v]
-            for j in range(indptr[v], indptr[v + 1]):
-                u = nbrs[j]
-                du = deg[u]
-                if du > dv:
-                    _move_down(u, du, deg, pos, vert, bin_start)
-        return
-    if not has_outer:  # a directed graph's simple graph: mult is 2 for a reciprocal pair
+    if not has_outer:  # no test for outer neighbors; mult read only where a move happens
         for i in range(ivnum):
             v = vert[i]
             dv = deg[v]

@@ -36,6 +36,18 @@ def heap_up(keys, verts, pos, i, key, v):
 
 
 @numba.njit(cache=True, inline="always")
+def heap_push(keys, verts, pos, size, key, v):
+    """Insert ``v`` with ``key``, or lower its key if it is in the heap already; returns the
+    new size."""
+    i = pos[v]
+    if i < 0:
+        i = size
+        size += 1
+    heap_up(keys, verts, pos, i, key, v)
+    return size
+
+
+@numba.njit(cache=True, inline="always")
 def heap_pop(keys, verts, pos, size):
     """Remove the root of the heap of ``size`` slots (see :func:`heap_up`): the last slot's
     vertex goes down from the root to its place."""
@@ -83,11 +95,7 @@ def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
     size = 0
     for s in seeds:
         if s < ivnum and indptr[s + 1] > indptr[s]:
-            i = pos[s]
-            if i < 0:
-                i = size
-                size += 1
-            heap_up(keys, verts, pos, i, dist[s], s)
+            size = heap_push(keys, verts, pos, size, dist[s], s)
     while size:
         u = verts[0]
         d = keys[0]
@@ -99,11 +107,7 @@ def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
             if nd < dist[v]:
                 dist[v] = nd
                 if v < ivnum and indptr[v + 1] > indptr[v]:
-                    i = pos[v]
-                    if i < 0:
-                        i = size
-                        size += 1
-                    heap_up(keys, verts, pos, i, nd, v)
+                    size = heap_push(keys, verts, pos, size, nd, v)
 
 
 class SSSP(App):

@@ -90,23 +90,12 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
             v = out_nbrs[j]
             if v == u or (not directed and v > u and v < ivnum):
                 continue
-            a = _find(parent, u)
-            b = _find(parent, v)
-            if a < b:
-                parent[b] = a
-            elif b < a:
-                parent[a] = b
+            _union(parent, u, v)
     if directed:
         for u in range(ivnum):
             for j in range(in_indptr[u], in_indptr[u + 1]):
-                v = in_nbrs[j]
-                if v >= ivnum:
-                    a = _find(parent, u)
-                    b = _find(parent, v)
-                    if a < b:
-                        parent[b] = a
-                    elif b < a:
-                        parent[a] = b
+                if in_nbrs[j] >= ivnum:
+                    _union(parent, u, in_nbrs[j])
     for x in range(vnum):  # roots are smaller than their members: one pass flattens
         parent[x] = parent[parent[x]]
     return parent
