@@ -92,6 +92,22 @@ def _property_signature(graph: Graph, name: str) -> tuple[tuple, list]:
     return tuple(sig), keep
 
 
+@numba.njit(cache=True, parallel=True)
+def _gather(values, index):
+    out = np.empty(index.shape[0], dtype=values.dtype)
+    for i in numba.prange(index.shape[0]):
+        out[i] = values[index[i]]
+    return out
+
+
+def _gathered(values: np.ndarray, eids: np.ndarray) -> np.ndarray:
+    """``values[eids]``: numeric values on Numba's threads (numpy's fancy indexing first
+    widens the int32 edge ids and gathers on one thread: twice the time)."""
+    if values.dtype.kind in "iufb":
+        return _gather(values, np.asarray(eids))
+    return values[eids]
+
+
 def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, keep: list):
     """Edge property ``name`` aligned with the fragment's out- and in-lists, gathered once per
     fragment and property columns."""
@@ -102,8 +118,8 @@ def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, k
         values = graph.edge_property(name)
     except SchemaError as e:
         raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
-    out = values[frag.csr("out")[2]]
-    aligned = (out, values[frag.csr("in")[2]] if graph.directed else out)
+    out = _gathered(values, frag.csr("out")[2])
+    aligned = (out, _gathered(values, frag.csr("in")[2]) if graph.directed else out)
     for a in aligned:
         a.flags.writeable = False
     _edge_values_cache[frag][name] = (signature, keep, aligned)
