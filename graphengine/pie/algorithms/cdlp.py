@@ -77,21 +77,13 @@ def _most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, labe
             best = label[out_nbrs[o0]] if o1 > o0 else label[in_nbrs[i0]]
             best_count = 0
             # a label counted more than deg / 2 times is the mode whatever the rest holds
-            for j in range(o0, o1):
-                lab = label[out_nbrs[j]]
+            for j in range(o0, o1 + i1 - i0):  # the out-list, then the in-list
+                lab = label[out_nbrs[j]] if j < o1 else label[in_nbrs[j - o1 + i0]]
                 c = _count_label(ks, cs, st, mask, v, lab)
                 if c > best_count or (c == best_count and lab < best):
                     best, best_count = lab, c
                     if 2 * c > deg:
                         break
-            if 2 * best_count <= deg:
-                for j in range(i0, i1):
-                    lab = label[in_nbrs[j]]
-                    c = _count_label(ks, cs, st, mask, v, lab)
-                    if c > best_count or (c == best_count and lab < best):
-                        best, best_count = lab, c
-                        if 2 * c > deg:
-                            break
             new_label[v] = best
 
 
