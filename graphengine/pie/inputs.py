@@ -25,7 +25,7 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     found = []
     for label in labels:
         try:
-            gid = int(graph.gids(label, [vid])[0])
+            gid = graph.gid(label, vid)
         except (pa.ArrowException, GraphEngineError):  # an id of another type is not there
             continue
         if gid >= 0:
@@ -62,9 +62,10 @@ def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
     # every row is a live edge unless some were removed: then look at the live ones only
     live = w if graph.edge_count == len(w) else w[np.concatenate(
         [f.csr("out")[2] for f in graph.fragments])]
-    if live.dtype.kind == "f" and not np.isfinite(live).all():
-        raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
-    if (live < 0).any():
+    # min and max are two vectorized passes; a NaN makes both comparisons false
+    if len(live) and not (live.min() >= 0 and live.max() < np.inf):
+        if live.dtype.kind == "f" and not np.isfinite(live).all():
+            raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
         raise AnalyticsError(f"{app}: negative edge weight {live.min()} in {name!r}{why}")
     passed.add(name)
 

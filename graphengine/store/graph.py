@@ -158,6 +158,23 @@ class Graph(IdSpace):
         ids = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
         return self._index(label).lookup(normalize_ids(ids, f"vertex label {label!r}"))
 
+    def gid(self, label: str, vid: Any) -> int:
+        """Global id of the vertex of ``label`` with user id ``vid`` (-1 when unknown): one
+        lookup without building an Arrow array (an app's source vertex)."""
+        index = self._index(label)
+        found = index.lookup_one(vid)
+        if found is None:  # not a plain int or str: the general path converts (or rejects) it
+            return int(self.gids(label, [vid])[0])
+        return found
+
+    def _successor(self, schema: GraphSchema, edge_blocks: IdBlocks,
+                   fragments: Sequence[Fragment]) -> Graph:
+        """A new version with this one's vertices (ids and blocks unchanged): the vertex map
+        built here per label is shared with it, not built again on its first lookup."""
+        new = Graph(schema, self.partitioner, self.vertex_blocks, edge_blocks, fragments)
+        new._derived.update((k, v) for k, v in self._derived.items() if isinstance(v, LabelIndex))
+        return new
+
     def vertex_ids(self, gids: np.ndarray) -> list:
         """User ids of the given global ids (any labels), as Python values."""
         return self._ids_of(np.asarray(gids, dtype=np.int64)).to_pylist()
@@ -208,6 +225,16 @@ class Graph(IdSpace):
         out = None
         for lab in labels:
             blocks = self._edge_rows(lab)
+            if len(labels) == 1 and len(blocks.start) == 1 and blocks.start[0] == 0 \
+                    and blocks.count[0] == self.edge_blocks.total:
+                # every edge id in one block (one fragment, one label): the column itself
+                col = self.fragments[blocks.fid[0]].edge_tables[lab].column(name).slice(
+                    blocks.row[0], blocks.count[0])
+                if col.num_chunks == 1 and col.null_count == 0:
+                    try:
+                        return col.chunk(0).to_numpy(zero_copy_only=True)
+                    except pa.ArrowInvalid:  # booleans are bit-packed: gathered below
+                        pass
             for s, f, r, c in zip(blocks.start, blocks.fid, blocks.row, blocks.count):
                 col = self.fragments[f].edge_tables[lab].column(name).slice(r, c).to_numpy()
                 if out is None:
@@ -590,7 +617,7 @@ class Graph(IdSpace):
                                  outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count),
                                  _cache={}))
             progress.update((len(src) * 3 // 4) // self.fnum)
-        return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
+        return self._successor(schema, eblocks, frags)
 
     def _insert_new_label(self, schema: GraphSchema, label: str, src: _Ends, dst: _Ends,
                           props: pa.Table, progress: Progress) -> Graph | None:
@@ -674,7 +701,7 @@ class Graph(IdSpace):
             seen[as_numpy(frag.outer_gids)] = True
             frags.append(replace(frag, edge_tables=et, topology=topo, _cache={},
                                  outer_gids=as_arrow(kernels.outer_of(seen, frag.inner_ranges))))
-        return Graph(schema, self.partitioner, self.vertex_blocks, eblocks, frags)
+        return self._successor(schema, eblocks, frags)
 
     def add_column(self, values: Any, columns: Mapping[str, str] | str | None = None,
                    label: str | None = None) -> Graph:
@@ -742,7 +769,7 @@ class Graph(IdSpace):
                     t = t.append_column(name, pa.array(col, mask=~found))
                 vt[lab] = t
             frags.append(replace(frag, vertex_tables=vt, _cache={}))
-        return Graph(schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
+        return self._successor(schema, self.edge_blocks, frags)
 
     def _column_values(self, values: Any, name: Any, label: str | None
                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -795,7 +822,7 @@ class Graph(IdSpace):
                 frag = replace(frag, topology=topo, _cache={},
                                outer_gids=compute_outer(topo, frag.inner_ranges, frag.vertex_count))
             frags.append(frag)
-        return Graph(self.schema, self.partitioner, self.vertex_blocks, self.edge_blocks, frags)
+        return self._successor(self.schema, self.edge_blocks, frags)
 
     def remove_vertices(self, label: str, ids: Sequence) -> Graph:
         """A new graph without the given vertices of ``label`` and their edges.

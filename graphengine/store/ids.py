@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numba
 import numpy as np
@@ -135,6 +136,25 @@ class LabelIndex:
     @cached_property
     def _str_index(self) -> pd.Index:
         return pd.Index(self.oids.to_numpy(zero_copy_only=False))
+
+    def lookup_one(self, value: Any) -> int | None:
+        """Global id of one user id (-1 when the label does not have it); None when ``value``
+        is neither a plain integer nor a string (:meth:`lookup` converts or rejects those)."""
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            if not self.is_int:
+                return None
+            if not -(1 << 63) <= value < (1 << 63):
+                return -1
+            kind, a, b = self._int_index
+            if kind == "dense":
+                k = int(value) - a
+                return int(b[k]) if 0 <= k < len(b) else -1
+            pos = int(np.searchsorted(a, value))
+            return int(b[pos]) if pos < len(a) and a[pos] == value else -1
+        if isinstance(value, str) and not self.is_int:
+            pos = self._str_index.get_indexer([value])[0]
+            return int(self.values[pos]) if pos >= 0 else -1
+        return None
 
     def lookup(self, query: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Global ids of ``query`` user ids, -1 for ids the label does not have."""

@@ -139,3 +139,37 @@ def test_project_recomputes_outer_vertices():
         assert set(outer.tolist()) <= persons
         nbrs = np.concatenate([frag.out_nbrs, frag.in_nbrs])
         np.testing.assert_array_equal(outer, np.unique(nbrs[~frag.is_inner(nbrs)]))
+
+
+def test_vertex_map_and_edge_property_are_not_rebuilt_per_version():
+    rng = np.random.default_rng(1)
+    with graphengine.session(num_fragments=1) as sess:
+        g = sess.g().add_vertices({"id": np.arange(10, 60)}, label="v")
+        assert g.gid("v", 12) == g.gids("v", [12])[0] >= 0
+        g2 = g.add_edges({"s": rng.integers(10, 60, 300), "d": rng.integers(10, 60, 300),
+                          "w": rng.random(300)}, label="e")
+        # versions that keep the vertices keep the vertex map built on the first lookup
+        assert g2._index("v") is g._index("v")
+        g3 = g2.add_column({"rank": np.ones(50)}).remove_edges([0, 1])
+        assert g3._index("v") is g._index("v")
+        g4 = g3.add_vertices({"id": [100], "rank": [2.0]}, label="v")
+        assert g4._index("v") is not g._index("v")
+        assert g4.gid("v", 100) >= 0 and g3.gid("v", 100) == -1 == g.gid("v", 9)
+        assert g4.gid("v", np.int32(11)) == g.gid("v", 11)
+        assert g.gid("v", 1 << 70) == -1
+        # one label in one fragment, added at once: its edge property is the column itself
+        col = g2.fragments[0].edge_tables["e"].column("w").chunk(0)
+        w = g2.edge_property("w")
+        assert data_ptr(w) == col.buffers()[1].address and not w.flags.writeable
+        # a second batch of edges makes two id blocks: gathered into one array
+        g5 = g2.add_edges({"s": [10], "d": [11], "w": [7.0]}, label="e")
+        np.testing.assert_array_equal(g5.edge_property("w"), np.append(w, 7.0))
+
+
+def test_gid_of_string_ids_and_of_values_of_another_type():
+    with graphengine.session() as sess:
+        g = sess.g().add_vertices({"id": ["a", "b"]}, label="s")
+        assert g.gid("s", "b") == g.gids("s", ["b"])[0] >= 0
+        assert g.gid("s", "z") == -1
+        with pytest.raises(graphengine.errors.SchemaError, match="string"):
+            g.gid("s", 3)
