@@ -62,6 +62,8 @@ class ResultSet:
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})   # values that cross as they are
+_UNPLANNED = object()       # a traversal shape not yet planned
+_MAX_PLANS = 1024           # traversal shapes whose count plans are kept
 
 
 class Gremlin:
@@ -87,6 +89,7 @@ class Gremlin:
         self.allow_io = allow_io
         self.evaluation_timeout = evaluation_timeout
         self._compiler = Compiler(load_all())
+        self._plans: dict[tuple, vectorized.CountPlan | None] = {}   # shape -> plan (None: no plan)
         self._store: Graph | None = graph
         self._store_version = 0
         self._listeners: list[Callable[[], None]] = []
@@ -134,6 +137,10 @@ class Gremlin:
 
     def submit(self, bytecode: Bytecode) -> list[GTraverser]:
         """Run bytecode; results as gremlinpython ``Traverser`` objects (object, bulk)."""
+        if not bytecode.source_instructions:
+            fast = self._vectorized(bytecode.step_instructions)
+            if fast is not None:
+                return fast
         deadline = (time.monotonic() + self.evaluation_timeout) if self.evaluation_timeout else None
         ctx = Context(self._qg, deadline)
         ctx.io_allowed = self.allow_io
@@ -144,11 +151,7 @@ class Gremlin:
             self._compiler.connective = not any(
                 inst[0] == "withoutStrategies" and any("ConnectiveStrategy" in str(a) for a in inst[1:])
                 for inst in bytecode.source_instructions)
-            steps = self._source(ctx, bytecode)
-            fast = vectorized.try_run(ctx, bytecode.step_instructions) if steps is None else None
-            if fast is not None:
-                self._commit()
-                return [GTraverser(self._out(v), b) for v, b in fast]
+            self._source(ctx, bytecode)
             trav = self._compiler.compile(bytecode.step_instructions)
             ctx.path_free = not needs_path(trav)
             root = ctx.new_traverser(START)
@@ -173,6 +176,34 @@ class Gremlin:
         self._commit()
         return results
 
+    def _vectorized(self, instructions: list) -> list[GTraverser] | None:
+        """The results of a count-like traversal on the unchanged graph through its compiled
+        :class:`~graphengine.query.vectorized.CountPlan` (made on the first traversal of its
+        shape, kept while the graph is unchanged), or None: the interpreter runs it. The plan
+        only reads the graph, so nothing is recorded for a rollback."""
+        qg = self._qg
+        if not qg.pristine:
+            return None
+        key = vectorized.shape(instructions)
+        if key is None:
+            return None
+        plans = self._plans
+        plan = plans.get(key, _UNPLANNED)
+        try:
+            if plan is _UNPLANNED:
+                if len(plans) >= _MAX_PLANS:
+                    plans.clear()
+                plan = plans[key] = vectorized.compile_count(qg, instructions)
+            if plan is None:
+                return None
+            fast = plan.run(instructions[0][1:])
+        except GraphEngineError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
+                ArithmeticError) as e:
+            raise QueryEvaluationError(f"{type(e).__name__}: {e}") from e
+        return None if fast is None else [GTraverser(self._out(v), b) for v, b in fast]
+
     def _commit(self) -> None:
         qg = self._qg
         version = qg.version
@@ -182,12 +213,10 @@ class Gremlin:
                 listener()
 
     # ------------------------------------------------------------------ source instructions
-    def _source(self, ctx: Context, bytecode: Bytecode) -> Any:
-        """Apply source instructions; returns None when the fast path may be tried."""
-        special = None
+    def _source(self, ctx: Context, bytecode: Bytecode) -> None:
+        """Apply source instructions."""
         for inst in bytecode.source_instructions:
             name, args = inst[0], list(inst[1:])
-            special = True
             if name == "withSideEffect":
                 if len(args) < 2:
                     raise QueryEvaluationError("withSideEffect() takes a key and a value")
@@ -216,7 +245,6 @@ class Gremlin:
             else:
                 raise QueryEvaluationError(f"unknown source instruction {name}()")
         _verify_strategies(bytecode)
-        return special
 
     def _strategy(self, ctx: Context, s: Any) -> None:
         name = getattr(s, "strategy_name", None) or type(s).__name__

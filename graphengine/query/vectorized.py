@@ -314,11 +314,98 @@ def _labels(args: list) -> tuple[str, ...] | None:
     return tuple(args)
 
 
-def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
-    """Results of ``instructions`` as ``(value, bulk)`` pairs, or None when the fast path
-    does not apply (see the module docstring)."""
-    qg = ctx.graph
-    if not instructions or not qg.pristine or qg._blob_labels or instructions[0][0] != "V":
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for an instruction argument that keeps its type (``1``, ``1.0`` and
+    ``True`` are different arguments); None when the argument has no such stand-in."""
+    if value is None or isinstance(value, (str, int, float, T)):
+        return (type(value), value)
+    if isinstance(value, P):
+        parts = (_frozen(value.value), _frozen(value.other))
+        return None if None in parts else (P, value.operator, *parts)
+    if isinstance(value, list):
+        items = tuple(_frozen(v) for v in value)
+        return None if None in items else (list, items)
+    return None
+
+
+def shape(instructions: list) -> tuple | None:
+    """What a :class:`CountPlan` is compiled from: the instructions with the ids of ``V()``
+    left out (they are the plan's parameter), or None when the traversal cannot be planned
+    here. ``V(1).out().count()`` and ``V(7).out().count()`` share a shape."""
+    if not instructions or instructions[0][0] != "V":
+        return None
+    key: list[Any] = [("V", len(instructions[0]) > 1)]
+    for inst in instructions[1:]:
+        args = tuple(_frozen(a) for a in inst[1:])
+        if None in args:
+            return None
+        key.append((inst[0], *args))
+    return tuple(key)
+
+
+class CountPlan:
+    """A count-like traversal compiled against one pristine graph: its steps resolved to
+    adjacency hops, vertex masks and dedups, its terminal to ``count`` or ``groupCount``.
+    :meth:`run` takes the ids of ``V()``, so one plan serves every traversal of its
+    :func:`shape`."""
+
+    def __init__(self, qg: Any, start_all: bool, ops: list[tuple], terminal: tuple):
+        self.qg = qg
+        self.plan = _Plan(qg)
+        self.start_all = start_all
+        self.ops = ops
+        self.terminal = terminal
+
+    def run(self, start: list) -> list[tuple[Any, int]] | None:
+        """``(value, bulk)`` pairs of the traversal from ``V(*start)``; None when the ids are
+        not plain integers or strings (the interpreter takes those)."""
+        qg, plan = self.qg, self.plan
+        n = qg.base.id_space
+        if self.start_all:
+            live = qg.__dict__.get("_live")
+            if live is None:
+                live = qg.__dict__["_live"] = qg._vlabel >= 0
+            frontier = _Frontier(n, dense=live)     # unit bulks: a boolean frontier
+        else:
+            flat = []
+            for a in start:
+                flat.extend(a if isinstance(a, list) else [a])
+            if not all(isinstance(a, (int, str)) and not isinstance(a, bool) for a in flat):
+                return None
+            gids = [qg.find_vertex(a) for a in flat]
+            gids = np.asarray([g for g in gids if g is not None], dtype=np.int64)
+            frontier = _Frontier(n, gids, np.ones(len(gids), dtype=np.int64))
+        for op in self.ops:
+            kind = op[0]
+            if kind == "hop":
+                frontier = plan.hop(frontier, op[1], op[2])
+            elif kind == "count-hop":
+                return [(plan.hop(frontier, op[1], op[2], count_only=True), 1)]
+            elif kind == "mask":
+                frontier = frontier.mask(op[1])
+            else:
+                frontier = frontier.dedup()
+        if self.terminal[0] == "count":
+            return [(frontier.total(), 1)]
+        coded = self.terminal[1]
+        if coded is None:
+            ids, bulk = frontier.pairs()
+            return [({Vtx(int(g)): int(b) for g, b in zip(ids.tolist(), bulk.tolist())}, 1)]
+        codes, valid, keys = coded
+        if frontier.is_dense:
+            weights = np.where(valid, frontier.dense, 0)
+            counts = np.bincount(codes, weights=weights, minlength=len(keys))
+        else:
+            sel = valid[frontier.ids]
+            counts = np.bincount(codes[frontier.ids[sel]], weights=frontier.bulk[sel],
+                                 minlength=len(keys))
+        return [({keys[k]: int(counts[k]) for k in np.flatnonzero(counts).tolist()}, 1)]
+
+
+def compile_count(qg: Any, instructions: list) -> CountPlan | None:
+    """The :class:`CountPlan` of ``instructions`` over ``qg`` (pristine), or None when the
+    fast path does not apply (see the module docstring)."""
+    if not instructions or qg._blob_labels or instructions[0][0] != "V":
         return None
     last = instructions[-1][0]
     if last == "by" and len(instructions) > 1 and instructions[-2][0] == "groupCount":
@@ -330,35 +417,19 @@ def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
     else:
         return None
     plan = _Plan(qg)
-    n = qg.base.id_space
-    start = instructions[0][1:]
-    if not start:
-        live = qg.__dict__.get("_live")
-        if live is None:
-            live = qg.__dict__["_live"] = qg._vlabel >= 0
-        frontier = _Frontier(n, dense=live)     # unit bulks: a boolean frontier
-    else:
-        flat = []
-        for a in start:
-            flat.extend(a if isinstance(a, list) else [a])
-        if not all(isinstance(a, (int, str)) and not isinstance(a, bool) for a in flat):
-            return None
-        gids = [qg.find_vertex(a) for a in flat]
-        gids = np.asarray([g for g in gids if g is not None], dtype=np.int64)
-        frontier = _Frontier(n, gids, np.ones(len(gids), dtype=np.int64))
+    ops: list[tuple] = []
     for i, inst in enumerate(body):
         name, args = inst[0], list(inst[1:])
         if name in ("out", "in", "both"):
             labels = _labels(args)
             if labels is None:
                 return None
-            if i == len(body) - 1 and terminal[0] == "count":
-                return [(plan.hop(frontier, name, labels, count_only=True), 1)]
-            frontier = plan.hop(frontier, name, labels)
+            last_hop = i == len(body) - 1 and terminal[0] == "count"
+            ops.append(("count-hop" if last_hop else "hop", name, labels))
         elif name == "hasLabel":
             if not args or not all(isinstance(a, str) for a in args):
                 return None
-            frontier = frontier.mask(plan.label_mask(args))
+            ops.append(("mask", plan.label_mask(args)))
         elif name == "has" and len(args) in (2, 3) and all(isinstance(a, str) for a in args[:-1]):
             key, test = args[-2], args[-1]
             if not (isinstance(test, (int, float, str)) or (isinstance(test, P) and not isinstance(
@@ -367,28 +438,20 @@ def try_run(ctx: Any, instructions: list) -> list[tuple[Any, int]] | None:
             mask = plan.property_mask(key, test, args[0] if len(args) == 3 else None)
             if mask is None:
                 return None
-            frontier = frontier.mask(mask)
+            ops.append(("mask", mask))
         elif name == "dedup" and not args:
-            frontier = frontier.dedup()
+            ops.append(("dedup",))
         else:
             return None
-    if terminal[0] == "count":
-        return [(frontier.total(), 1)]
-    by = terminal[1]
-    if not by:
-        ids, bulk = frontier.pairs()
-        return [({Vtx(int(g)): int(b) for g, b in zip(ids.tolist(), bulk.tolist())}, 1)]
-    if len(by) != 1 or not isinstance(by[0], (str, T)):
-        return None
-    coded = plan.values(by[0])
-    if coded is None:
-        return None
-    codes, valid, keys = coded
-    if frontier.is_dense:
-        weights = np.where(valid, frontier.dense, 0)
-        counts = np.bincount(codes, weights=weights, minlength=len(keys))
-    else:
-        sel = valid[frontier.ids]
-        counts = np.bincount(codes[frontier.ids[sel]], weights=frontier.bulk[sel],
-                             minlength=len(keys))
-    return [({keys[k]: int(counts[k]) for k in np.flatnonzero(counts).tolist()}, 1)]
+    if terminal[0] == "groupCount":
+        by = terminal[1]
+        if not by:
+            terminal = ("groupCount", None)
+        elif len(by) != 1 or not isinstance(by[0], (str, T)):
+            return None
+        else:
+            coded = plan.values(by[0])
+            if coded is None:
+                return None
+            terminal = ("groupCount", coded)
+    return CountPlan(qg, len(instructions[0]) == 1, ops, terminal)

@@ -127,9 +127,29 @@ def test_vectorized_path_matches_the_interpreter(fragments, monkeypatch):
         .add_edges(pa.table({"src": edges["src"], "dst": edges["dst"]}), label="knows")
     q = Gremlin(g)
     fast = [q.execute(text).all() for text in QUERIES]
-    monkeypatch.setattr(vectorized, "try_run", lambda ctx, inst: None)
-    slow = [q.execute(text).all() for text in QUERIES]
+    monkeypatch.setattr(vectorized, "compile_count", lambda qg, inst: None)
+    slow = [Gremlin(g).execute(text).all() for text in QUERIES]   # a new engine: no plans
     assert fast == slow
+
+
+def test_count_plans_serve_every_id_of_a_shape(modern, monkeypatch):
+    """One compiled count plan per traversal shape, whatever the ids of V(); the answers are
+    the interpreter's; a change to the graph sends the shape back to the interpreter."""
+    shapes = ["g.V({}).out().count()", "g.V({}).out('knows').both().count()",
+              "g.V({}).both().dedup().groupCount().by(label)", "g.V({}).has('age', gt(28)).count()"]
+    ids = [1, 2, 4, 6, 99, "1", "[1, 4, 4]"]
+    q = Gremlin(modern)
+    got = [q.execute(text.format(v)).all() for text in shapes for v in ids]
+    assert len(q._plans) == len(shapes)
+    with monkeypatch.context() as m:
+        m.setattr(vectorized, "compile_count", lambda qg, inst: None)
+        ref = Gremlin(modern)
+        want = [ref.execute(text.format(v)).all() for text in shapes for v in ids]
+    assert got == want
+    assert q.execute("g.V(x).out().count()", {"x": 4}).all() == [2]    # a binding is a value
+    q.execute("g.V(1).addE('knows').to(V(3))").all()
+    assert q.execute("g.V(1).out().count()").all() == [4]
+    assert q.execute("g.V(1).out('knows').both().count()").all() == [8]
 
 
 def test_pagerank_column_orders_a_traversal(modern):
