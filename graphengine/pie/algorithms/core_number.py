@@ -65,28 +65,12 @@ def settle_cores(indptr, nbrs, mult, core, seeds, ivnum):
                     top += 1
 
 
-@numba.njit(cache=True, inline="always")
-def _move_down(u, du, deg, pos, vert, bin_start):
-    """Move ``u`` from bucket ``du`` to bucket ``du - 1``: swap it with the first vertex of
-    its bucket, then shrink the bucket from the left."""
-    pu = pos[u]
-    pw = bin_start[du]
-    w = vert[pw]
-    pos[u] = pw
-    vert[pw] = u
-    pos[w] = pu
-    vert[pu] = w
-    bin_start[du] = pw + 1
-    deg[u] = du - 1
-
-
 @numba.njit(cache=True)
-def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, pos, vert):
+def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, queue, rest):
     total = 0
     for j in range(mult.shape[0]):
         total += mult[j]
     ones = total == mult.shape[0]  # every mult is >= 1
-    md = 0
     for v in range(ivnum):
         d = indptr[v + 1] - indptr[v]
         if not ones:
@@ -94,64 +78,82 @@ def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, pos, vert):
             for j in range(indptr[v], indptr[v + 1]):
                 d += mult[j]
         deg[v] = d
-        md = max(md, d)
-    bin_start = np.zeros(md + 2, dtype=deg.dtype)
-    for v in range(ivnum):
-        bin_start[deg[v] + 1] += 1
-    for d in range(md + 1):
-        bin_start[d + 1] += bin_start[d]
-    fill = bin_start.copy()
-    for v in range(ivnum):
-        p = fill[deg[v]]
-        pos[v] = p
-        vert[p] = v
-        fill[deg[v]] = p + 1
-    if not has_outer:  # no test for outer neighbors; mult read only where a move happens
-        for i in range(ivnum):
-            v = vert[i]
+        rest[v] = v
+    n_rest = ivnum
+    top = 0  # queue[:top]: the vertices peeled so far, level by level
+    k = -1  # the level peeled last
+    while True:
+        # one pass over the vertices left: drop those peeled at level k, start level k + 1
+        # with those of that degree, keep the others (and their least degree)
+        start = top
+        keep = 0
+        least = np.iinfo(np.int64).max
+        for i in range(n_rest):
+            v = rest[i]
             dv = deg[v]
+            if dv == k + 1:
+                queue[top] = v
+                top += 1
+            elif dv > k + 1:
+                rest[keep] = v
+                keep += 1
+                least = min(least, dv)
+        n_rest = keep
+        if top > start:
+            k += 1
+        elif not n_rest:
+            return
+        else:  # no vertex of degree k + 1: the next level is the least degree left
+            k = least
+            keep = 0
+            for i in range(n_rest):
+                v = rest[i]
+                if deg[v] == k:
+                    queue[top] = v
+                    top += 1
+                else:
+                    rest[keep] = v
+                    keep += 1
+            n_rest = keep
+        # peel the level: a neighbor above k loses the entries to it, down to k at most, and
+        # joins the level when it gets there
+        i = start
+        while i < top:
+            v = queue[i]
+            i += 1
             for j in range(indptr[v], indptr[v + 1]):
                 u = nbrs[j]
+                if has_outer and u >= ivnum:
+                    continue
                 du = deg[u]
-                if du > dv:
-                    _move_down(u, du, deg, pos, vert, bin_start)
-                    for _ in range(1, mult[j]):
-                        du = deg[u]
-                        if du <= dv:
-                            break
-                        _move_down(u, du, deg, pos, vert, bin_start)
-        return
-    for i in range(ivnum):
-        v = vert[i]
-        dv = deg[v]
-        for j in range(indptr[v], indptr[v + 1]):
-            u = nbrs[j]
-            if u >= ivnum:
-                continue
-            for _ in range(mult[j]):
-                du = deg[u]
-                if du <= dv:
-                    break
-                _move_down(u, du, deg, pos, vert, bin_start)
+                if du > k:
+                    du = max(du - (1 if ones else mult[j]), k)
+                    deg[u] = du
+                    if du == k:
+                        queue[top] = u
+                        top += 1
 
 
 def peel_cores(indptr, nbrs, mult, ivnum: int, core: np.ndarray) -> None:
-    """Core numbers by bucket peeling (Batagelj and Zaversnik, *An O(m) algorithm for cores
-    decomposition of networks*, 2003), outer vertices never peeled, written to ``core[:ivnum]``
-    (``core`` has an entry per local vertex, inner then outer).
+    """Core numbers by peeling level by level, outer vertices never peeled, written to
+    ``core[:ivnum]`` (``core`` has an entry per local vertex, inner then outer).
 
-    The degree of an inner ``v`` counts its entries ``mult`` times, outer neighbors included;
-    vertices are taken in increasing current degree from buckets kept in one array sorted by
-    degree, and each removal moves its inner neighbors of higher degree one bucket down,
-    ``O(E)`` in all. The final degree of ``v`` is its core number in the graph where every
-    outer vertex stays forever. With no outer vertex these are the core numbers; else they
-    are the h-index iteration's fixed point for outer estimates that are upper bounds (what
-    :func:`settle_cores` reaches), so the iteration can go on from them. The work arrays are
-    int32 when degrees and positions fit.
+    The degree of an inner ``v`` counts its entries ``mult`` times, outer neighbors included.
+    Level ``k`` is the least degree left: its vertices are peeled, and each peeled vertex
+    lowers the degree of its inner neighbors above ``k`` (never below ``k``); a neighbor that
+    reaches ``k`` joins the level (the PKC scheme of Kabir and Madduri, *Parallel k-core
+    decomposition on multicore platforms*, 2017, here on one thread: one random access per
+    entry, against the bucket moves of Batagelj and Zaversnik's ``O(m)`` algorithm, 2003).
+    The final degree of ``v`` is its core number in the graph where every outer vertex stays
+    forever. The vertices left are scanned once per level, and a vertex stays for at most
+    its core number + 1 levels, so the work is ``O(V + E)``. With no outer vertex these are
+    the core numbers; else they are the h-index iteration's fixed point for outer estimates
+    that are upper bounds (what :func:`settle_cores` reaches), so the iteration can go on from
+    them. The work arrays are int32 when degrees fit.
     """
-    work = np.int32 if max(ivnum, len(nbrs)) < 2**30 else np.int64
-    deg, pos, vert = (np.empty(ivnum, dtype=work) for _ in range(3))
-    _peel(indptr, nbrs, mult, ivnum, len(core) > ivnum, deg, pos, vert)
+    work = np.int32 if max(ivnum, 2 * len(nbrs)) < 2**31 else np.int64  # mult is 1 or 2
+    deg, queue, rest = (np.empty(ivnum, dtype=work) for _ in range(3))
+    _peel(indptr, nbrs, mult, ivnum, len(core) > ivnum, deg, queue, rest)
     core[:ivnum] = deg
 
 
@@ -190,7 +192,7 @@ def rows_of(indptr, values, rows):
 
 
 class CoreNumber(App):
-    """Bucket peeling in each fragment, then the distributed h-index iteration across them.
+    """Peeling in each fragment, then the distributed h-index iteration across them.
 
     PEval peels the fragment with the outer vertices never peeled (their estimates unknown:
     an upper bound), which on one fragment gives the core numbers; every change of an inner
@@ -232,8 +234,9 @@ def core_number(graph: Graph, executor: str = "local") -> Context:
     self loops dropped (networkx refuses both; here the result equals networkx's on
     ``nx.Graph(G)`` / ``nx.DiGraph(G)`` without self loops). For a directed graph the degree is
     in-degree + out-degree, as in networkx, so a reciprocal pair ``u -> v``, ``v -> u`` counts
-    twice. Each fragment peels its vertices by degree buckets (Batagelj and Zaversnik, *An
-    O(m) algorithm for cores decomposition of networks*, arXiv cs/0310049, 2003), the other
+    twice. Each fragment peels its vertices level by level (the least degree left, as in
+    Batagelj and Zaversnik, *An O(m) algorithm for cores decomposition of networks*, arXiv
+    cs/0310049, 2003, with the level queues of Kabir and Madduri's PKC, 2017), the other
     fragments' vertices held as never peeled; across fragments the estimates are lowered by the
     h-index iteration of Montresor, De Pellegrini and Miorandi (*Distributed k-core
     decomposition*, IEEE TPDS 24(2), 2013). Work ``O(E)`` on one fragment; on several, plus the
