@@ -29,6 +29,7 @@ from gremlin_python.process.traversal import P, T
 from .graph import Vtx
 
 _DENSE_FRACTION = 16     # a frontier with more than id_space / 16 ids goes dense
+_FEW = 8                 # a sparse frontier of at most this many ids hops in plain Python
 
 
 @numba.njit(cache=True, nogil=True)
@@ -122,6 +123,7 @@ class _Plan:
     def __init__(self, qg: Any):
         self.qg = qg
         self.labels = tuple(qg.base.edge_labels)
+        self.frags = {frag.fid: frag for frag in qg.base.fragments}
 
     def csr(self, frag: Any, direction: str, labels: tuple[str, ...]):
         cache = self.qg.__dict__.setdefault("_csr", {})
@@ -137,6 +139,8 @@ class _Plan:
         """One adjacency step (or, with ``count_only``, the number of traversers it gives)."""
         qg = self.qg
         dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
+        if not f.is_dense and len(f.ids) <= _FEW:
+            return self._hop_few(f, dirs, labels, count_only)
         dense = f.is_dense or len(f.ids) > f.n // _DENSE_FRACTION
         if dense:
             bulk = f.dense.astype(np.int64, copy=False) if f.is_dense else \
@@ -173,6 +177,32 @@ class _Plan:
             return _Frontier(f.n, z, z)
         return _Frontier(f.n, np.concatenate([i for i, _ in parts]),
                          np.concatenate([b for _, b in parts]))
+
+    def _hop_few(self, f: _Frontier, dirs: tuple[str, ...], labels: tuple[str, ...],
+                 count_only: bool) -> _Frontier | int:
+        """:meth:`hop` from a few ids, one CSR row each (no array work per fragment)."""
+        qg, frags = self.qg, self.frags
+        total, ids, bulks = 0, [], []
+        for gid, b in zip(f.ids.tolist(), f.bulk.tolist()):
+            frag, row = frags[int(qg._frag[gid])], int(qg._lid[gid])
+            for d in dirs:
+                arrays = self.csr(frag, d, labels)
+                if arrays is None:
+                    continue
+                indptr, nbrs, _ = arrays
+                lo, hi = int(indptr[row]), int(indptr[row + 1])
+                if count_only:
+                    total += b * (hi - lo)
+                else:
+                    ids.append(nbrs[lo:hi])
+                    bulks.append(np.full(hi - lo, b, dtype=np.int64))
+        if count_only:
+            return total
+        if not ids:
+            z = np.zeros(0, dtype=np.int64)
+            return _Frontier(f.n, z, z)
+        return _Frontier(f.n, np.concatenate(ids).astype(np.int64, copy=False),
+                         np.concatenate(bulks))
 
     # ------------------------------------------------------------------ filters
     def label_mask(self, labels: list) -> np.ndarray | None:
@@ -352,6 +382,7 @@ class CountPlan:
     def __init__(self, qg: Any, start_all: bool, ops: list[tuple], terminal: tuple):
         self.qg = qg
         self.plan = _Plan(qg)
+        self.n = qg.base.id_space
         self.start_all = start_all
         self.ops = ops
         self.terminal = terminal
@@ -359,8 +390,7 @@ class CountPlan:
     def run(self, start: list) -> list[tuple[Any, int]] | None:
         """``(value, bulk)`` pairs of the traversal from ``V(*start)``; None when the ids are
         not plain integers or strings (the interpreter takes those)."""
-        qg, plan = self.qg, self.plan
-        n = qg.base.id_space
+        qg, plan, n = self.qg, self.plan, self.n
         if self.start_all:
             live = qg.__dict__.get("_live")
             if live is None:

@@ -57,6 +57,7 @@ from gremlin_python.process.traversal import (
     T,
     TextP,
     TraversalStrategy,
+    Traverser,
 )
 from gremlin_python.statics import BigDecimal, GremlinType, SingleChar, bigint, long
 from gremlin_python.structure.graph import Edge, Path, Vertex, VertexProperty
@@ -492,6 +493,14 @@ class _GBGraph:
         return {"vertices": vertices, "edges": edges}
 
 
+def _prefix(code: int, as_value: bool, nullable: bool, to_extend: bytearray) -> None:
+    """A value's type code (unless written as a bare value) and its not-null flag."""
+    if not as_value:
+        to_extend.append(code)
+    if nullable:
+        to_extend.append(0x00)
+
+
 class _GBIntOut:
     """Python ints out: Integer when they fit, else Long, else BigInteger."""
 
@@ -500,10 +509,39 @@ class _GBIntOut:
                 nullable: bool = True) -> bytearray:
         v = int(obj)
         if -2 ** 31 <= v < 2 ** 31 and type(obj) is not long:
-            return gb.IntIO.dictify(v, writer, to_extend, as_value, nullable)
-        if -2 ** 63 <= v < 2 ** 63 and type(obj) is not bigint:
-            return gb.LongIO.dictify(v, writer, to_extend, as_value, nullable)
-        return gb.BigIntIO.dictify(v, writer, to_extend, as_value, nullable)
+            _prefix(0x01, as_value, nullable, to_extend)
+            to_extend += _int32.pack(v)
+        elif -2 ** 63 <= v < 2 ** 63 and type(obj) is not bigint:
+            _prefix(0x02, as_value, nullable, to_extend)
+            to_extend += _int64.pack(v)
+        else:
+            gb.BigIntIO.dictify(v, writer, to_extend, as_value, nullable)
+        return to_extend
+
+
+class _GBListOut:
+    """Lists and tuples out (gremlinpython's layout, without its per-value enum lookups)."""
+
+    @classmethod
+    def dictify(cls, obj: Any, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        _prefix(0x09, as_value, nullable, to_extend)
+        to_extend += _int32.pack(len(obj))
+        for item in obj:
+            writer.to_dict(item, to_extend)
+        return to_extend
+
+
+class _GBTraverserOut:
+    """A bytecode result: its bulk (Long) and its object."""
+
+    @classmethod
+    def dictify(cls, obj: Traverser, writer: Any, to_extend: bytearray, as_value: bool = False,
+                nullable: bool = True) -> bytearray:
+        _prefix(0x21, as_value, nullable, to_extend)
+        to_extend += _int64.pack(obj.bulk)
+        writer.to_dict(obj.object, to_extend)
+        return to_extend
 
 
 class _GBDecimalOut:
@@ -572,8 +610,9 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
         from ...store.graph import Graph as StoreGraph
         from ..parser import Float32
         extra: dict[type, Any] = {int: _GBIntOut, long: _GBIntOut, Decimal: _GBDecimalOut,
-                                  Float32: _GBFloatOut, tuple: gb.ListIO,
-                                  frozenset: gb.SetDeserializer, StoreGraph: _GBGraphOut}
+                                  Float32: _GBFloatOut, list: _GBListOut, tuple: _GBListOut,
+                                  Traverser: _GBTraverserOut, frozenset: gb.SetDeserializer,
+                                  StoreGraph: _GBGraphOut}
         extra.update(_numpy_types())
         super().__init__(extra)
 
@@ -584,7 +623,7 @@ class _GraphBinaryWriter(gb.GraphBinaryWriter):
             to_extend.extend(gb.NULL_BYTES)
             return to_extend
         t = type(obj)
-        ser = _serializer_for(self.serializers, obj, "GraphBinary")
+        ser = self.serializers.get(t) or _serializer_for(self.serializers, obj, "GraphBinary")
         try:
             return ser.dictify(obj, self, to_extend)
         except (struct.error, OverflowError, AttributeError, NotImplementedError, TypeError) as e:

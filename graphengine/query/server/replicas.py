@@ -295,7 +295,7 @@ class Upstream:
         """Send the request's frame to the primary; :meth:`_read` relays what comes back."""
         rid = job.req.request_id
         if rid in self.pending:
-            await self.server._finish(conn, job, self.server._error(
+            self.server._finish(conn, job, self.server._error(
                 pr.INVALID_REQUEST_ARGUMENTS, f"request id {rid} is already in flight"), t0)
             return
         self.pending[rid] = (conn, job)
@@ -309,7 +309,7 @@ class Upstream:
                 await ws.send_bytes(frame)
         except Exception as e:  # noqa: BLE001 (the primary is gone)
             self.pending.pop(rid, None)
-            await self.server._finish(conn, job, self.server._error(
+            self.server._finish(conn, job, self.server._error(
                 pr.SERVER_ERROR, f"the primary process is unreachable: {e}"), t0)
 
     async def _read(self, ws: Any) -> None:
@@ -325,13 +325,13 @@ class Upstream:
             conn, job = entry
             if code != pr.PARTIAL_CONTENT:
                 del self.pending[rid]
-            await self.server._send(conn, job.ser, msg.data)
+            self.server._send(conn, msg.data)
             if code != pr.PARTIAL_CONTENT:
                 self.server._log(job.req.op, job.req.processor, job.src.name + " (primary)", code,
                                  job.started, 0, conn, rid)
         for rid in list(self.pending):             # the primary closed: fail what is left
             conn, job = self.pending.pop(rid)
-            await self.server._finish(conn, job, self.server._error(
+            self.server._finish(conn, job, self.server._error(
                 pr.SERVER_ERROR, "the primary process closed the connection"), job.started)
 
     async def close(self) -> None:

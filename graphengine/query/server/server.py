@@ -1,7 +1,8 @@
-"""The websocket transport: an aiohttp server that speaks TinkerPop 3.x's driver protocol.
+"""The Gremlin server: TinkerPop 3.x's driver protocol over websockets (:mod:`.websocket`).
 
-One asyncio loop accepts every connection at ``/gremlin``; each request becomes a task, and its
-traversal runs on a worker thread so the loop keeps serving other clients while it runs.
+One asyncio loop accepts every connection at ``/gremlin``. A request known to be short runs at
+once on the loop (see :meth:`GremlinServer._inline`); any other becomes a task whose traversal
+runs on a worker thread, so the loop keeps serving other clients while it runs.
 
 Concurrency: the engine's graph is not safe for concurrent writes, so each traversal source
 (each engine, under however many names) has one worker thread and one lock: its traversals,
@@ -29,13 +30,12 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
 from gremlin_python.process.traversal import Bytecode
 
 from ...errors import GraphEngineError, QueryError
@@ -45,6 +45,7 @@ from ..traversal import QueryTimeout
 from . import protocol as pr
 from .auth import Credentials, parse_sasl_plain
 from .replicas import ReplicaSet, Upstream
+from .websocket import WebSocket
 
 log = logging.getLogger("graphengine.query.server")
 
@@ -55,9 +56,10 @@ DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024
 _LANGUAGES = (None, "", "gremlin-groovy", "gremlin-lang")
 _TX_TEXT = re.compile(r"\s*g\s*\.\s*tx\(\)\s*\.\s*(commit|rollback|begin)\(\)\s*;?\s*\Z")
 _TIMEOUT_GRACE = 2.0       # seconds past a deadline before the loop stops waiting for a thread
-INLINE_MAX = 0.001         # a request shape whose last run took less runs on the loop
+INLINE_MAX = 0.001         # a request shape whose last run took less CPU runs on the loop
 INLINE_BUDGET = 0.005      # ... under this deadline (then it goes back to the source's thread)
 _MAX_SHAPES = 4096         # request shapes whose costs are remembered
+_MAX_TASKS = 64            # requests of a connection on the threads before its reading pauses
 
 
 @dataclass
@@ -73,13 +75,12 @@ class _Source:
 
 @dataclass(eq=False)
 class _Connection:
-    ws: web.WebSocketResponse
+    ws: WebSocket
     peer: str
     authenticated: bool
     user: str | None = None
     pending: tuple[pr.MessageSerializer, pr.Request] | None = None
     tasks: set[asyncio.Task] = field(default_factory=set)
-    inflight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
 
 
 @dataclass(eq=False)
@@ -202,10 +203,10 @@ class GremlinServer:
                              pr.GRAPHSON_V3: pr.GraphSONMessageSerializer()}
         self._serializers["application/json"] = self._serializers[pr.GRAPHSON_V3]
         self._graphson = self._serializers[pr.GRAPHSON_V3]
-        self._runner: web.AppRunner | None = None
+        self._listeners: list[asyncio.AbstractServer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[_Connection] = set()
+        self._connections: dict[WebSocket, _Connection] = {}
         self._stopped = threading.Event()
         self._stopping = False
         self._costs: dict[Any, float] = {}   # request shape -> recent seconds (see _inline)
@@ -269,22 +270,17 @@ class GremlinServer:
     # ------------------------------------------------------------------ lifecycle
     async def start_async(self) -> None:
         """Start listening on the running loop (:attr:`port` is the bound port afterwards)."""
-        self._loop = asyncio.get_running_loop()
-        app = web.Application()
-        app.router.add_get("/gremlin", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
+        self._loop = loop = asyncio.get_running_loop()
         shared = self.workers > 1 or self._link is not None
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context,
-                           reuse_port=shared or None)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        listener = await loop.create_server(self._protocol, self.host, self.port,
+                                            ssl=self.ssl_context, reuse_port=shared or None)
+        self._listeners.append(listener)
+        if listener.sockets:
+            self.port = listener.sockets[0].getsockname()[1]
         if self.workers > 1:
             self._replicas = ReplicaSet(self, self.workers - 1)
-            await web.UnixSite(self._runner, self._replicas.socket_path).start()
+            self._listeners.append(await loop.create_unix_server(
+                self._protocol, self._replicas.socket_path))
             self._replicas.start()
         log.info("Gremlin server listening on %s (sources: %s; auth: %s)", self.url,
                  ", ".join(self._sources), "SASL PLAIN" if self.credentials else "none")
@@ -298,11 +294,12 @@ class GremlinServer:
             await asyncio.get_running_loop().run_in_executor(None, self._replicas.stop)
         if self._link is not None:
             await self._link.close()
-        for conn in list(self._connections):
-            with contextlib.suppress(Exception):
-                await conn.ws.close(code=1001, message=b"server shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for listener in self._listeners:
+            listener.close()
+        for ws in list(self._connections):
+            ws.close(1001, "server shutting down")
+        for listener in self._listeners:
+            await listener.wait_closed()
         executors = {id(s.executor): s.executor for s in self._sources.values() if s.executor}
         for ex in executors.values():
             await asyncio.get_running_loop().run_in_executor(None, ex.shutdown, True)
@@ -411,57 +408,37 @@ class GremlinServer:
         return True
 
     # ------------------------------------------------------------------ websocket
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, autoping=True)
-        await ws.prepare(request)
-        peer = request.remote or "?"
-        transport = request.transport
-        internal = transport is not None and isinstance(transport.get_extra_info("sockname"), str)
-        conn = _Connection(ws, peer if not internal else "replica",
-                           authenticated=self.credentials is None or internal)
-        self._connections.add(conn)
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.BINARY:
-                    await self._on_frame(conn, msg.data, text=False)
-                elif msg.type == WSMsgType.TEXT:
-                    await self._on_frame(conn, msg.data, text=True)
-                elif msg.type == WSMsgType.ERROR:
-                    log.warning("connection from %s: %s", peer, ws.exception())
-                    break
-        finally:
-            self._connections.discard(conn)
-            if not ws.closed:
-                with contextlib.suppress(Exception):
-                    await ws.close()
-        return ws
+    def _protocol(self) -> WebSocket:
+        return WebSocket(self._opened, self._on_frame, self._closed, self.max_frame_bytes)
 
-    async def _send(self, conn: _Connection, ser: pr.MessageSerializer, frame: bytes | str) -> bool:
-        if conn.ws.closed:
-            return False
-        try:   # an uncompressed frame is written whole, so frames of two answers never mix
-            if isinstance(frame, str):
-                await conn.ws.send_str(frame)
-            else:
-                await conn.ws.send_bytes(frame)
-            return True
-        except Exception as e:  # noqa: BLE001 (a client that went away)
-            log.debug("send to %s failed: %s", conn.peer, e)
-            return False
+    def _opened(self, ws: WebSocket) -> None:
+        self._connections[ws] = _Connection(ws, "replica" if ws.internal else ws.peer,
+                                            authenticated=self.credentials is None or ws.internal)
 
-    async def _reply(self, conn: _Connection, ser: pr.MessageSerializer, rid: uuid.UUID | None,
-                     code: int, message: str, exception: str | None = None) -> None:
+    def _closed(self, ws: WebSocket) -> None:
+        self._connections.pop(ws, None)
+
+    def _send(self, conn: _Connection, frame: bytes | str) -> bool:
+        """Write one frame (whole: frames of two answers never mix); False once the client is
+        gone."""
+        return conn.ws.send(frame)
+
+    def _reply(self, conn: _Connection, ser: pr.MessageSerializer, rid: uuid.UUID | None,
+               code: int, message: str, exception: str | None = None) -> None:
         attrs = {"exceptions": [exception]} if exception else None
-        await self._send(conn, ser, ser.write_response(rid, code, message, None, attrs))
+        self._send(conn, ser.write_response(rid, code, message, None, attrs))
 
-    async def _on_frame(self, conn: _Connection, data: bytes | str, text: bool) -> None:
+    def _on_frame(self, ws: WebSocket, data: bytes | str) -> Awaitable[None] | None:
+        """Serve one request message: None when it is answered (or on its way on a thread),
+        else what the connection's next message must wait for (authentication, forwarding)."""
         t0 = time.perf_counter()
+        conn = self._connections[ws]
         ser: pr.MessageSerializer = self._graphson
         try:
-            if text:
+            if isinstance(data, str):
                 payload: bytes | str = data
             else:
-                mime, payload = pr.split_frame(data)   # type: ignore[arg-type]
+                mime, payload = pr.split_frame(data)
                 found = self._serializers.get(mime.strip().lower())
                 if found is None:
                     raise pr.ProtocolError(pr.MALFORMED_REQUEST, f"no serializer for the mime type "
@@ -471,49 +448,55 @@ class GremlinServer:
             req = ser.read_request(payload)
             req.frame = data
         except pr.ProtocolError as e:
-            await self._reply(conn, ser, e.request_id, e.code, e.message)
+            self._reply(conn, ser, e.request_id, e.code, e.message)
             self._log("?", "", "-", e.code, t0, 0, conn, e.request_id)
-            return
+            return None
         if not conn.authenticated:
-            await self._authenticate(conn, ser, req, t0)
-            return
-        await self._spawn(conn, ser, req)
+            return self._authenticate(conn, ser, req, t0)
+        return self._spawn(conn, ser, req)
 
-    async def _spawn(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request) -> None:
+    def _spawn(self, conn: _Connection, ser: pr.MessageSerializer,
+               req: pr.Request) -> Awaitable[None] | None:
         """Serve a request: at once on the loop when it is known to be short (see
-        :meth:`_inline`), else as a task whose traversal runs on its source's thread; with 64
-        such tasks in flight on the connection, stop reading until one ends (backpressure)."""
+        :meth:`_inline`), else as a task whose traversal runs on its source's thread; with
+        ``_MAX_TASKS`` such tasks in flight on the connection, stop reading until one ends
+        (backpressure). A request forwarded to the primary process is returned to be awaited."""
         t0 = time.perf_counter()
         try:
             job = self._prepare(ser, req)
             if job.src is None:        # close / authentication: nothing to evaluate
-                await self._send(conn, ser, ser.write_response(req.request_id, pr.NO_CONTENT,
-                                                               "", None))
+                self._send(conn, ser.write_response(req.request_id, pr.NO_CONTENT, "", None))
                 self._log(req.op, req.processor, "-", pr.NO_CONTENT, t0, 0, conn, req.request_id)
-                return
+                return None
             if self._link is not None and self._link.must_forward(job):
-                await self._link.forward(conn, job, t0)
-                return
+                return self._link.forward(conn, job, t0)
             outcome = self._inline(job)
         except _Reply as e:
-            await self._reply(conn, ser, req.request_id, e.code, e.message, e.exception)
+            self._reply(conn, ser, req.request_id, e.code, e.message, e.exception)
             self._log(req.op, req.processor, "-", e.code, t0, 0, conn, req.request_id)
-            return
+            return None
         if outcome is not None:
-            await self._finish(conn, job, outcome, t0)
-            return
-        await conn.inflight.acquire()
+            self._finish(conn, job, outcome, t0)
+            return None
         task = asyncio.get_running_loop().create_task(self._serve(conn, job, t0))
         conn.tasks.add(task)
-        task.add_done_callback(conn.tasks.discard)
+        if len(conn.tasks) == _MAX_TASKS:
+            conn.ws.hold()
+        task.add_done_callback(lambda done: self._task_done(conn, done))
+        return None
+
+    @staticmethod
+    def _task_done(conn: _Connection, task: asyncio.Task) -> None:
+        conn.tasks.discard(task)
+        if len(conn.tasks) == _MAX_TASKS - 1:
+            conn.ws.release()
 
     async def _authenticate(self, conn: _Connection, ser: pr.MessageSerializer, req: pr.Request,
                             t0: float) -> None:
         assert self.credentials is not None
         if req.op != "authentication":
             conn.pending = (ser, req)
-            await self._send(conn, ser, ser.write_response(req.request_id, pr.AUTHENTICATE, "",
-                                                           None))
+            self._send(conn, ser.write_response(req.request_id, pr.AUTHENTICATE, "", None))
             self._log(req.op, req.processor, "-", pr.AUTHENTICATE, t0, 0, conn, req.request_id)
             return
         mech = req.args.get("saslMechanism") or "PLAIN"
@@ -531,18 +514,20 @@ class GremlinServer:
         if not ok:
             conn.pending = None
             log.warning("authentication failed for user %r from %s", user, conn.peer)
-            await self._reply(conn, ser, req.request_id, pr.UNAUTHORIZED,
-                              "Username and/or password are incorrect" if mech == "PLAIN" else
-                              f"SASL mechanism {mech!r} is not supported: use PLAIN")
+            self._reply(conn, ser, req.request_id, pr.UNAUTHORIZED,
+                        "Username and/or password are incorrect" if mech == "PLAIN" else
+                        f"SASL mechanism {mech!r} is not supported: use PLAIN")
             self._log(req.op, req.processor, "-", pr.UNAUTHORIZED, t0, 0, conn, req.request_id)
             return
         conn.authenticated, conn.user = True, user
         pending, conn.pending = conn.pending, None
         if pending is None:
-            await self._send(conn, ser, ser.write_response(req.request_id, pr.NO_CONTENT, "", None))
+            self._send(conn, ser.write_response(req.request_id, pr.NO_CONTENT, "", None))
             self._log(req.op, req.processor, "-", pr.NO_CONTENT, t0, 0, conn, req.request_id)
         else:
-            await self._spawn(conn, *pending)
+            forwarded = self._spawn(conn, *pending)
+            if forwarded is not None:
+                await forwarded
 
     # ------------------------------------------------------------------ requests
     async def _serve(self, conn: _Connection, job: _Job, t0: float) -> None:
@@ -550,27 +535,25 @@ class GremlinServer:
             outcome = await self._run_threaded(job)
         except Exception as e:  # noqa: BLE001 (_finish turns it into a status)
             outcome = e
-        finally:
-            conn.inflight.release()
-        await self._finish(conn, job, outcome, t0)
+        self._finish(conn, job, outcome, t0)
 
-    async def _finish(self, conn: _Connection, job: _Job,
-                      outcome: tuple[list[bytes | str], int, int] | Exception, t0: float) -> None:
+    def _finish(self, conn: _Connection, job: _Job,
+                outcome: tuple[list[bytes | str], int, int] | Exception, t0: float) -> None:
         """Send a request's frames (or its error status) and log it."""
         req, ser = job.req, job.ser
         count = 0
         if isinstance(outcome, _Reply):
             code = outcome.code
-            await self._reply(conn, ser, req.request_id, code, outcome.message, outcome.exception)
+            self._reply(conn, ser, req.request_id, code, outcome.message, outcome.exception)
         elif isinstance(outcome, Exception):
             code = pr.SERVER_ERROR
             log.error("request %s failed", req.request_id, exc_info=outcome)
-            await self._reply(conn, ser, req.request_id, code,
-                              f"{type(outcome).__name__}: {outcome}", type(outcome).__qualname__)
+            self._reply(conn, ser, req.request_id, code,
+                        f"{type(outcome).__name__}: {outcome}", type(outcome).__qualname__)
         else:
             frames, code, count = outcome
             for frame in frames:
-                if not await self._send(conn, ser, frame):
+                if not self._send(conn, frame):
                     break
         self._log(req.op, req.processor, job.src.name, code, t0, count, conn, req.request_id)
 
@@ -736,7 +719,7 @@ class GremlinServer:
         op, gremlin = job.op, job.gremlin
         try:
             engine = src.engine
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             remaining = None if deadline is None else max(deadline - start, 1e-3)
             limit = remaining if budget is None or (remaining is not None and
                                                     remaining < budget) else budget
@@ -759,7 +742,7 @@ class GremlinServer:
                 raise _Reply(pr.SERVER_ERROR_EVALUATION, str(e), type(e).__name__) from e
             finally:
                 engine.evaluation_timeout = self.evaluation_timeout
-                self._record(job.shape, time.monotonic() - start)
+                self._record(job.shape, time.thread_time() - cpu)
         finally:
             src.lock.release()
         ser, rid, batch = job.ser, job.req.request_id, job.batch
@@ -784,8 +767,10 @@ class GremlinServer:
         return _Reply(code, message)
 
     def _record(self, shape: Any, seconds: float) -> None:
-        """Remember a request shape's cost: its last run's (a first run pays for caches, a run
-        over the loop's budget is retried on the thread, so the latest is the best guess)."""
+        """Remember a request shape's cost: the CPU time of its last run (a first run pays for
+        caches, a run over the loop's budget is retried on the thread, so the latest is the best
+        guess; CPU time, so that a run the machine's load preempted is not taken for a long
+        one)."""
         costs = self._costs
         if len(costs) >= _MAX_SHAPES and shape not in costs:
             costs.clear()
