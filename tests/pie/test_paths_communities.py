@@ -240,11 +240,17 @@ def test_louvain_edge_cases():
 @pytest.mark.parametrize("weights, match", [
     ({"weight": [1.0, -2.0]}, r"louvain: negative edge weight -2\.0 in 'weight'"),
     ({"weight": [1.0, float("nan")]}, "louvain: edge property 'weight' has missing"),
+    ({"weight": [float("inf"), 1.0]}, "louvain: edge property 'weight' has missing"),
+    ({"weight": [1.0, -float("inf")]}, "louvain: edge property 'weight' has missing"),
+    ({"weight": np.array([4, -3], dtype=np.int32)},
+     r"louvain: negative edge weight -3 in 'weight'"),
     ({"weight": ["a", "b"]}, "louvain: edge property 'weight' is not numeric"),
     ({}, "louvain: edge property 'weight' not found"),
 ])
-def test_weight_errors_name_the_app_and_the_property(weights, match):
-    g = graphengine.session().g(directed=False).add_edges({"src": [1, 2], "dst": [2, 3], **weights})
+@pytest.mark.parametrize("fnum", [1, 2])
+def test_weight_errors_name_the_app_and_the_property(weights, match, fnum):
+    g = graphengine.session(num_fragments=fnum).g(directed=False).add_edges(
+        {"src": [1, 2], "dst": [2, 3], **weights})
     with pytest.raises(AnalyticsError, match=match):
         graphengine.louvain(g, weight="weight")
     with pytest.raises(AnalyticsError, match=match.replace("louvain", "sssp")):
