@@ -665,3 +665,122 @@ def test_short_requests_run_on_the_loop_long_ones_go_back_to_the_thread(sess, mo
     finally:
         conn.close()
         server.stop()
+
+
+def test_request_templates_decode_as_a_fresh_decoder(sess):
+    """A frame that matches a learnt template but for its Int / Long step arguments decodes
+    to what a fresh decoder reads; anything else in the frame (a string, a list, a type code)
+    is no match."""
+    from gremlin_python.statics import long
+
+    learnt = pr.GraphBinaryMessageSerializer()
+    g = traversal().with_(None)
+    traversals = [g.V(v).out().count() for v in (1, 2, long(3), long(3), long(2 ** 40))] + \
+        [g.V(1).has("age", a).values("name") for a in (29, 30, "29", 29.0)] + \
+        [g.V(4).out(lab).count() for lab in ("knows", "created")] + \
+        [g.V([1, 2]).count(), g.V([1, 3]).count(), g.V(1).limit(2), g.V(6).limit(3)]
+    for t in traversals:
+        frame = _gb_request("bytecode", "traversal", {"gremlin": t.bytecode,
+                                                     "aliases": {"g": "g"}})
+        _, payload = pr.split_frame(frame)
+        got = learnt.read_request(payload)
+        want = pr.GraphBinaryMessageSerializer().read_request(payload)
+        assert (got.request_id, got.op, got.processor, got.lambda_free) == \
+            (want.request_id, want.op, want.processor, want.lambda_free)
+        assert got.args["gremlin"] == want.args["gremlin"] and got.args["aliases"] == {"g": "g"}
+        assert [type(a) for i in got.args["gremlin"].step_instructions for a in i] == \
+            [type(a) for i in want.args["gremlin"].step_instructions for a in i]
+    assert learnt._templates        # the repeated shapes were learnt
+
+
+def test_repeated_shapes_through_the_server(sess):
+    """The same traversal shape with other ids, values and bindings gives the in-process
+    engine's answers; a change made through the server reaches the next answers."""
+    from gremlin_python.statics import long
+
+    server = sess.serve({"g": load_modern_graph(sess)}, port=0)
+    local = Gremlin(load_modern_graph(sess))
+    lg = local.traversal_source()
+    conn, g = _remote(server)
+    client = Client(server.url, "g")
+    try:
+        for _ in range(2):
+            for v in (1, 2, 4, 6, 99, long(4)):
+                assert g.V(v).out().count().next() == lg.V(v).out().count().next()
+                assert g.V(v).out().out().count().next() == lg.V(v).out().out().count().next()
+                assert g.V(v).both().values("name").to_list() == \
+                    lg.V(v).both().values("name").to_list()
+            for v in (1, 4, 6):
+                assert client.submit("g.V(x).out().count()", {"x": v}).all().result() == \
+                    local.execute("g.V(x).out().count()", {"x": v}).all()
+        assert g.V(1).out().count().next() == 3
+        assert g.V(6).in_().count().next() == 0
+        g.V(1).add_e("knows").to(__.V(6)).iterate()
+        assert g.V(1).out().count().next() == 4
+        assert g.V(6).in_().count().next() == 1
+    finally:
+        client.close()
+        conn.close()
+        server.stop()
+
+
+def test_websocket_fragments_ping_and_close(server):
+    """A raw client: the upgrade, a request in two fragments, a ping, a close; and a request
+    for another path."""
+    import base64
+    import os
+    import socket
+
+    host, port = server.url.split("//")[1].split("/")[0].rsplit(":", 1)
+
+    def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+        mask = os.urandom(4)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        n = len(payload)
+        head = bytes([(0x80 if fin else 0) | opcode])
+        head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        return head + mask + body
+
+    def read_frame(s: socket.socket) -> tuple[int, bytes]:
+        def exactly(k: int) -> bytes:
+            out = b""
+            while len(out) < k:
+                chunk = s.recv(k - len(out))
+                assert chunk
+                out += chunk
+            return out
+        b0, b1 = exactly(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(exactly(2), "big")
+        elif n == 127:
+            n = int.from_bytes(exactly(8), "big")
+        return b0 & 0x0F, exactly(n)
+
+    def connect(path: str) -> tuple[socket.socket, bytes]:
+        s = socket.create_connection((host, int(port)), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade"
+                  f"\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        return s, head
+
+    s, head = connect("/gremlin")
+    try:
+        assert head.startswith(b"HTTP/1.1 101")
+        req = _gb_request("eval", "", {"gremlin": "g.V().count()"})
+        s.sendall(frame(0x2, req[:20], fin=False) + frame(0x0, req[20:]))
+        opcode, data = read_frame(s)
+        resp = _gb_response(data)
+        assert opcode == 0x2 and resp["status"]["code"] == 200 and resp["result"]["data"] == [6]
+        s.sendall(frame(0x9, b"hi"))
+        assert read_frame(s) == (0xA, b"hi")
+        s.sendall(frame(0x8, (1000).to_bytes(2, "big")))
+        assert read_frame(s) == (0x8, (1000).to_bytes(2, "big"))
+    finally:
+        s.close()
+    s, head = connect("/other")
+    s.close()
+    assert head.startswith(b"HTTP/1.1 404")

@@ -642,6 +642,10 @@ class _FastDecoder:
         self.reader = reader
         self.depth = 0
         self.fallbacks = 0      # values read by gremlinpython's reader (they may hold lambdas)
+        #: the Int / Long arguments of the request's own step instructions, as
+        #: ``(offset of the value's bytes, type code, instruction index, argument index)``
+        self.slots: list[tuple[int, int, int, int]] = []
+        self.track = False      # the value being read is the request's bytecode
 
     def _fallback(self, data: bytes, pos: int) -> tuple[Any, int]:
         self.fallbacks += 1
@@ -710,6 +714,7 @@ class _FastDecoder:
                     return m, p
                 if code == 0x15:                            # bytecode
                     bc = Bytecode()
+                    top = self.track and self.depth == 1
                     for target in (bc.step_instructions, bc.source_instructions):
                         n, p = self._int(data, p)
                         if n < 0:
@@ -721,6 +726,9 @@ class _FastDecoder:
                                 raise ValueError("negative argument count")
                             inst: list[Any] = [name]
                             for _ in range(k):
+                                if top and target is bc.step_instructions and \
+                                        data[p:p + 2] in (b"\x01\x00", b"\x02\x00"):
+                                    self.slots.append((p + 2, data[p], len(target), len(inst)))
                                 v, p = self.value(data, p)
                                 inst.append(v)
                             target.append(inst)
@@ -741,6 +749,53 @@ class _FastDecoder:
             return _enum_member(T if code == 0x20 else Direction, v), p
         return self._fallback(data, pos)
 
+
+@dataclass
+class _Template:
+    """A bytecode request learnt from a frame: frames equal to it but for the values of the
+    Int / Long arguments of its step instructions (its slots) decode to its arguments with
+    theirs (the values are read from the frame: data, never code)."""
+
+    op: str
+    processor: str
+    args: dict[str, Any]
+    slots: list[tuple[int, struct.Struct, type, int, int]]  # offset, format, type, inst, arg
+
+    def request(self, rid: uuid.UUID, data: bytes) -> Request:
+        bc0 = self.args["gremlin"]
+        bc = Bytecode()
+        bc.source_instructions = [list(i) for i in bc0.source_instructions]
+        steps = bc.step_instructions = [list(i) for i in bc0.step_instructions]
+        for offset, fmt, wrap, i, j in self.slots:
+            steps[i][j] = wrap(fmt.unpack_from(data, offset)[0])
+        args = dict(self.args)
+        args["gremlin"] = bc
+        return Request(rid, self.op, self.processor, args, lambda_free=True)
+
+
+def _shareable(value: Any) -> bool:
+    """Whether a request argument may be shared by the requests of a template: no list, map
+    or set that a traversal could hold on to."""
+    if isinstance(value, Bytecode):
+        return all(_shareable(a) for inst in (*value.source_instructions,
+                                              *value.step_instructions) for a in inst[1:])
+    if isinstance(value, P):
+        return _shareable(value.value) and _shareable(value.other)
+    return not isinstance(value, (list, dict, set))
+
+
+def _cut(data: bytes, cuts: tuple[tuple[int, int], ...]) -> bytes:
+    """``data`` past its request id without the byte ranges ``cuts`` (sorted)."""
+    parts, prev = [], 17
+    for start, end in cuts:
+        parts.append(data[prev:start])
+        prev = end
+    parts.append(data[prev:])
+    return b"".join(parts)
+
+
+_MAX_TEMPLATES = 1024      # request templates a serializer keeps
+_TEMPLATES_PER_SIZE = 4    # slot layouts tried per frame size
 
 _GB_ENUMS: dict[str, type] = {"barrier": Barrier, "cardinality": Cardinality, "column": Column,
                               "direction": Direction, "operator": Operator, "order": Order,
@@ -765,6 +820,26 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             **{getattr(dt, k): _gb_enum(c) for k, c in _GB_ENUMS.items()},
         })
         self.writer = _GraphBinaryWriter()
+        #: frame size -> the slot layouts (byte ranges) of the templates of that size
+        self._layouts: dict[int, list[tuple[tuple[int, int], ...]]] = {}
+        #: (layout, frame without its request id and slot values) -> template
+        self._templates: dict[tuple, _Template] = {}
+
+    def _learn(self, data: bytes, req: Request, slots: list[tuple[int, int, int, int]]) -> None:
+        """Keep a lambda-free bytecode request as a template (see :class:`_Template`)."""
+        layouts = self._layouts.setdefault(len(data), [])
+        cuts = tuple((off, off + (4 if code == 0x01 else 8)) for off, code, _, _ in slots)
+        if cuts not in layouts:
+            if len(layouts) >= _TEMPLATES_PER_SIZE:
+                return
+            layouts.append(cuts)
+        if len(self._templates) >= _MAX_TEMPLATES:
+            self._templates.clear()
+            self._layouts = {len(data): [cuts]}
+        self._templates[cuts, _cut(data, cuts)] = _Template(
+            req.op, req.processor, req.args,
+            [(off, _int32 if code == 0x01 else _int64, int if code == 0x01 else long, i, j)
+             for off, code, i, j in slots])
 
     def read_request(self, payload: bytes | str) -> Request:
         if isinstance(payload, str):
@@ -778,6 +853,10 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             if len(data) < 17:
                 raise ValueError("truncated request id")
             rid = uuid.UUID(bytes=data[1:17])
+            for cuts in self._layouts.get(len(data), ()):
+                template = self._templates.get((cuts, _cut(data, cuts)))
+                if template is not None:
+                    return template.request(rid, data)
             op, pos = dec._str(data, 17)
             processor, pos = dec._str(data, pos)
             n, pos = dec._int(data, pos)
@@ -788,6 +867,7 @@ class GraphBinaryMessageSerializer(MessageSerializer):
                 key, pos = dec.value(data, pos)
                 if not isinstance(key, str):
                     raise TypeError("argument names must be strings")
+                dec.track = key == "gremlin"
                 args[key], pos = dec.value(data, pos)
         except ProtocolError as e:
             e.request_id = rid
@@ -801,7 +881,13 @@ class GraphBinaryMessageSerializer(MessageSerializer):
         except Exception as e:  # noqa: BLE001 (any decoding failure is a malformed request)
             raise ProtocolError(MALFORMED_REQUEST, f"malformed GraphBinary request: "
                                 f"{type(e).__name__}: {e}", rid) from None
-        return Request(rid, op, processor, args, lambda_free=not dec.fallbacks)
+        req = Request(rid, op, processor, args, lambda_free=not dec.fallbacks)
+        gremlin = args.get("gremlin")
+        if op == "bytecode" and not dec.fallbacks and isinstance(gremlin, Bytecode) and all(
+                _shareable(a) for inst in (*gremlin.source_instructions,
+                                           *gremlin.step_instructions) for a in inst[1:]):
+            self._learn(data, req, dec.slots)
+        return req
 
     def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
                        data: Any = None, attributes: dict[str, Any] | None = None,
