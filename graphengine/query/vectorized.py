@@ -12,7 +12,9 @@ bulking), so ``g.V().out().out().count()`` costs O(E) per hop, not O(paths).
 Each hop runs per fragment over the fragment's own CSR/CSC (``Fragment.csr``): the frontier's
 ids are routed to the fragment that owns them, which is the shape a distributed run keeps.
 Results are the same as the interpreter's (the tests compare both); anything else, or a
-graph changed by traversals, goes to the interpreter.
+graph changed by traversals, goes to the interpreter. A traversal is compiled once per
+:func:`shape` (its instructions without the ids of ``V()``) into a :class:`CountPlan` (hops,
+masks, terminal resolved against the graph), which the engine keeps and runs with the ids.
 """
 
 from __future__ import annotations
