@@ -3,7 +3,9 @@
 - :mod:`.protocol`: request and response envelopes in GraphBinary 1.0 and GraphSON 3.0 (the
   server's side of gremlinpython's ``driver/serializer.py``) and the extra value readers;
 - :mod:`.auth`: SASL PLAIN against a credentials file of salted password hashes;
-- :mod:`.server`: the aiohttp websocket transport, request dispatch and lifecycle.
+- :mod:`.websocket`: RFC 6455 websockets on the asyncio transport (the server's side);
+- :mod:`.server`: request dispatch and lifecycle;
+- :mod:`.replicas`: replica processes serving the same port.
 
 >>> import graphengine
 >>> from graphengine.datasets import load_modern_graph
