@@ -10,9 +10,11 @@ a client that disconnects mid-result), mutations visible in process, save on com
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import random
+import socket
 import uuid
 
 import pytest
@@ -724,63 +726,116 @@ def test_repeated_shapes_through_the_server(sess):
         server.stop()
 
 
+def _ws_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    """A masked client frame."""
+    mask = os.urandom(4)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 1 << 16:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + body
+
+
+def _ws_read(s) -> tuple[int, bytes]:
+    """(opcode, payload) of the next server frame."""
+    def exactly(k: int) -> bytes:
+        out = b""
+        while len(out) < k:
+            chunk = s.recv(k - len(out))
+            assert chunk
+            out += chunk
+        return out
+    b0, b1 = exactly(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(exactly(2), "big")
+    elif n == 127:
+        n = int.from_bytes(exactly(8), "big")
+    return b0 & 0x0F, exactly(n)
+
+
+def _ws_upgrade(path: str = "/gremlin") -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade"
+            f"\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+def _ws_connect(server, request: bytes):
+    """A raw socket that sent ``request``; returns it and the head of the answer."""
+    host, port = server.url.split("//")[1].split("/")[0].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return s, head
+
+
 def test_websocket_fragments_ping_and_close(server):
     """A raw client: the upgrade, a request in two fragments, a ping, a close; and a request
     for another path."""
-    import base64
-    import os
-    import socket
-
-    host, port = server.url.split("//")[1].split("/")[0].rsplit(":", 1)
-
-    def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-        mask = os.urandom(4)
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        n = len(payload)
-        head = bytes([(0x80 if fin else 0) | opcode])
-        head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
-        return head + mask + body
-
-    def read_frame(s: socket.socket) -> tuple[int, bytes]:
-        def exactly(k: int) -> bytes:
-            out = b""
-            while len(out) < k:
-                chunk = s.recv(k - len(out))
-                assert chunk
-                out += chunk
-            return out
-        b0, b1 = exactly(2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = int.from_bytes(exactly(2), "big")
-        elif n == 127:
-            n = int.from_bytes(exactly(8), "big")
-        return b0 & 0x0F, exactly(n)
-
-    def connect(path: str) -> tuple[socket.socket, bytes]:
-        s = socket.create_connection((host, int(port)), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade"
-                  f"\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += s.recv(1)
-        return s, head
-
-    s, head = connect("/gremlin")
+    s, head = _ws_connect(server, _ws_upgrade())
     try:
         assert head.startswith(b"HTTP/1.1 101")
         req = _gb_request("eval", "", {"gremlin": "g.V().count()"})
-        s.sendall(frame(0x2, req[:20], fin=False) + frame(0x0, req[20:]))
-        opcode, data = read_frame(s)
+        s.sendall(_ws_frame(0x2, req[:20], fin=False) + _ws_frame(0x0, req[20:]))
+        opcode, data = _ws_read(s)
         resp = _gb_response(data)
         assert opcode == 0x2 and resp["status"]["code"] == 200 and resp["result"]["data"] == [6]
-        s.sendall(frame(0x9, b"hi"))
-        assert read_frame(s) == (0xA, b"hi")
-        s.sendall(frame(0x8, (1000).to_bytes(2, "big")))
-        assert read_frame(s) == (0x8, (1000).to_bytes(2, "big"))
+        s.sendall(_ws_frame(0x9, b"hi"))
+        assert _ws_read(s) == (0xA, b"hi")
+        s.sendall(_ws_frame(0x8, (1000).to_bytes(2, "big")))
+        assert _ws_read(s) == (0x8, (1000).to_bytes(2, "big"))
     finally:
         s.close()
-    s, head = connect("/other")
+    s, head = _ws_connect(server, _ws_upgrade("/other"))
     s.close()
     assert head.startswith(b"HTTP/1.1 404")
+
+
+def test_websocket_handshake_and_protocol_errors(server):
+    """What the websocket layer refuses: a request that is not HTTP (400), an upgrade without
+    its headers (4xx), a text message that is not UTF-8 (close 1007), a message over
+    ``max_frame_bytes`` in fragments (close 1009); the upgrade and a request in one packet."""
+    s, head = _ws_connect(server, b"hello there\r\n\r\n")
+    s.close()
+    assert head.startswith(b"HTTP/1.1 400")
+    s, head = _ws_connect(server, b"GET /gremlin HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.close()
+    assert head.startswith(b"HTTP/1.1 4") and not head.startswith(b"HTTP/1.1 404")
+
+    req = _gb_request("eval", "", {"gremlin": "g.V().count()"})
+    s, head = _ws_connect(server, _ws_upgrade() + _ws_frame(0x2, req))
+    try:
+        assert head.startswith(b"HTTP/1.1 101")
+        opcode, data = _ws_read(s)
+        assert opcode == 0x2 and _gb_response(data)["result"]["data"] == [6]
+        s.sendall(_ws_frame(0x1, b"\xff\xfe{}"))
+        opcode, data = _ws_read(s)
+        assert opcode == 0x8 and int.from_bytes(data[:2], "big") == 1007
+    finally:
+        s.close()
+
+    s, head = _ws_connect(server, _ws_upgrade())
+    try:
+        assert head.startswith(b"HTTP/1.1 101")
+        part = b"x" * (40 * 1024)            # two fragments: 80 KiB > 64 KiB
+        s.sendall(_ws_frame(0x2, part, fin=False) + _ws_frame(0x0, part))
+        opcode, data = _ws_read(s)
+        assert opcode == 0x8 and int.from_bytes(data[:2], "big") == 1009
+        try:                                 # and the server closed the connection (a reset:
+            rest = s.recv(16)                # it had unread bytes of the message)
+        except ConnectionResetError:
+            rest = b""
+        assert rest == b""
+    finally:
+        s.close()
+    _graph_unchanged(server)

@@ -3,7 +3,8 @@
 - :mod:`.protocol`: request and response envelopes in GraphBinary 1.0 and GraphSON 3.0 (the
   server's side of gremlinpython's ``driver/serializer.py``) and the extra value readers;
 - :mod:`.auth`: SASL PLAIN against a credentials file of salted password hashes;
-- :mod:`.websocket`: RFC 6455 websockets on the asyncio transport (the server's side);
+- :mod:`.websocket`: the ``websockets`` library's sans-I/O server protocol on the asyncio
+  transport;
 - :mod:`.server`: request dispatch and lifecycle;
 - :mod:`.replicas`: replica processes serving the same port.
 

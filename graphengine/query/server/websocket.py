@@ -1,53 +1,45 @@
-"""The server's side of RFC 6455 websockets, straight on an asyncio transport.
+"""The server's websocket connections: the ``websockets`` library's sans-I/O protocol driven
+straight from an asyncio transport.
 
 A Gremlin request is one short frame and its answer one or a few frames, so per request the
-transport's cost is the server's floor. Here a complete message is handed to the server from
-the protocol's ``data_received`` and an answer frame is one ``transport.write``: no reader
-task, queue or future per message (as a general-purpose websocket stack has).
+transport's cost is the server's floor. RFC 6455 (the HTTP upgrade, frame parsing, unmasking,
+control frames, close codes, the message size limit, frame serialization) is
+:class:`websockets.server.ServerProtocol`'s; this module only moves bytes between it and the
+transport: what arrives in ``data_received`` is fed to the protocol, its events are handled at
+once (a complete message is handed to the server there), and what it has to send is written
+with ``transport.write``. No reader task, queue or future per message (as the library's own
+asyncio connection has).
 
-What is served: the HTTP/1.1 upgrade of ``GET /gremlin`` (anything else: 400 / 404 and the
-connection closed), then masked client frames: text and binary messages (fragmented or not, at
-most ``max_message`` bytes, else close 1009), ping (answered by a pong), pong, close (echoed).
-No extension is negotiated (no compression). Reading pauses while the server says so
-(:meth:`WebSocket.hold`) or while the transport's write buffer is full.
+What this module decides: only ``GET <path>`` is upgraded (another path: 404; an invalid
+upgrade: the library's 4xx; a request that is not HTTP: 400), no extension is negotiated (no
+compression), fragments are joined into one message (``max_message`` bytes at most: the
+library closes with 1009 beyond), a text message that is not UTF-8 fails the connection with
+1007, messages are handed over in order (one the server answers later holds the next ones),
+reading pauses while the server says so (:meth:`WebSocket.hold`) or while the transport's write
+buffer is full, and the transport is closed when the library ends the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import logging
-import struct
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.exceptions import InvalidState
+from websockets.frames import Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 log = logging.getLogger("graphengine.query.server")
 
 __all__ = ["WebSocket"]
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_MAX_HEADER = 16 * 1024
-_CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_u16 = struct.Struct(">H")
-_u64 = struct.Struct(">Q")
-
-
-def frame_header(opcode: int, n: int) -> bytes:
-    """The header of an unmasked final frame of ``n`` payload bytes (server to client)."""
-    if n < 126:
-        return bytes((0x80 | opcode, n))
-    if n < 1 << 16:
-        return bytes((0x80 | opcode, 126)) + _u16.pack(n)
-    return bytes((0x80 | opcode, 127)) + _u64.pack(n)
-
-
-def _unmask(payload: bytes, mask: bytes) -> bytes:
-    n = len(payload)
-    if not n:
-        return b""
-    key = int.from_bytes((mask * ((n >> 2) + 1))[:n], "little")
-    return (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
+_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+_OPEN = State.OPEN
+_ws_log = logging.getLogger("graphengine.query.server.websocket")
 
 
 class WebSocket(asyncio.Protocol):
@@ -72,22 +64,18 @@ class WebSocket(asyncio.Protocol):
         self.on_close = on_close
         self.max_message = max_message
         self.path = path
+        self.protocol = ServerProtocol(max_size=max_message, logger=_ws_log)
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.internal = False        # a Unix socket (a replica process)
         self.closed = False
-        self.close_code: int | None = None
         self._open = False
-        self._buf = bytearray()           # the start of a frame (or of the handshake)
-        self._need = 0                    # ... and how long it must get before parsing again
-        self._parts: list[bytes] = []     # the fragments of a message in progress
-        self._opcode = 0
-        self._size = 0
+        self._parts: list[bytes] = []     # the frames of a fragmented message in progress
+        self._opcode = _BINARY
         self._backlog: list[bytes | str] = []
         self._waiting: asyncio.Future | None = None
         self._holds = 0
         self._write_paused = False
-        self._drained: asyncio.Future | None = None
 
     # ------------------------------------------------------------------ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -99,10 +87,14 @@ class WebSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         was_open, self._open = self._open, False
         self.closed = True
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
         if was_open:
             self.on_close(self)
+
+    def eof_received(self) -> bool:
+        if not self.closed:
+            self.protocol.receive_eof()
+            self._flush()
+        return False                           # the transport closes itself
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -110,52 +102,74 @@ class WebSocket(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
         self._reading()
 
     def data_received(self, data: bytes) -> None:
-        if self._buf:
-            self._buf += data
-            if len(self._buf) < self._need:
+        if self.closed:
+            return
+        protocol = self.protocol
+        protocol.receive_data(data)
+        if protocol.handshake_exc is not None and not self._open:
+            # not an HTTP request: the library only ends the stream; say why first
+            self.transport.write(protocol.reject(400, "Bad Request\n").serialize())
+        self._flush()                          # pongs, close frames, the end of the stream
+        for event in protocol.events_received():
+            if self.closed:      # messages that came with a close frame are not served
                 return
-            data, self._buf = bytes(self._buf), bytearray()
-        if not self._open:
-            data = self._handshake(data)
-            if not data:
-                return
-        self._frames(data)
+            if isinstance(event, Request):
+                self._handshake(event)
+                continue
+            opcode = event.opcode
+            if opcode is _BINARY or opcode is _TEXT:
+                if not event.fin:
+                    self._opcode, self._parts = opcode, [event.data]
+                    continue
+                self._message(opcode, event.data)
+            elif opcode is _CONT:
+                self._parts.append(event.data)
+                if event.fin:
+                    payload, self._parts = b"".join(self._parts), []
+                    self._message(self._opcode, payload)
+            # ping / pong / close: the library answered (pong, close echo) or ignores them
 
     # ------------------------------------------------------------------ sending
     def send(self, payload: bytes | str) -> bool:
         """Send one message (``str``: a text frame); False when the connection is closed."""
         if self.closed:
             return False
-        if isinstance(payload, str):
-            raw = payload.encode("utf-8")
-            self.transport.write(frame_header(_TEXT, len(raw)) + raw)
-        else:
-            self.transport.write(frame_header(_BINARY, len(payload)) + payload)
+        protocol = self.protocol
+        try:
+            if isinstance(payload, str):
+                protocol.send_text(payload.encode("utf-8"))
+            else:
+                protocol.send_binary(payload)
+        except InvalidState:                   # closing: the client is going away
+            return False
+        self._flush()
         return True
 
-    async def drain(self) -> None:
-        """Wait until the transport's write buffer is below its high-water mark."""
-        if self._write_paused and not self.closed:
-            loop = asyncio.get_running_loop()
-            if self._drained is None or self._drained.done():
-                self._drained = loop.create_future()
-            await self._drained
-
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame and close the connection (what is buffered is sent first)."""
+        """Send a close frame and close the connection (what is buffered is sent first; the
+        client's close frame is not waited for)."""
         if self.closed:
             return
-        self.close_code = code
-        if self._open:
-            body = _u16.pack(code) + reason.encode("utf-8")[:120]
-            self.transport.write(frame_header(_CLOSE, len(body)) + body)
-        self.closed = True
-        self.transport.close()
+        if self.protocol.state is _OPEN:
+            self.protocol.send_close(code, reason.encode()[:120].decode("utf-8", "ignore"))
+            self._flush()
+        self._shut()
+
+    def _flush(self) -> None:
+        """Write what the library has to send; its end of stream closes the transport."""
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            else:
+                self._shut()
+
+    def _shut(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
 
     # ------------------------------------------------------------------ reading
     def hold(self) -> None:
@@ -175,127 +189,26 @@ class WebSocket(asyncio.Protocol):
         else:
             self.transport.resume_reading()
 
-    def _handshake(self, data: bytes) -> bytes:
-        """Answer the HTTP upgrade; returns the bytes after the request's head."""
-        end = data.find(b"\r\n\r\n")
-        if end < 0:
-            if len(data) > _MAX_HEADER:
-                self._refuse(431, "Request Header Fields Too Large")
-            else:
-                self._buf, self._need = bytearray(data), len(data) + 1
-            return b""
-        lines = data[:end].decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if len(parts) != 3 or parts[0] != "GET" or not parts[2].startswith("HTTP/1."):
-            self._refuse(400, "Bad Request")
-            return b""
-        if parts[1].split("?", 1)[0] != self.path:
-            self._refuse(404, "Not Found")
-            return b""
-        key = headers.get("sec-websocket-key", "")
-        if headers.get("upgrade", "").lower() != "websocket" or \
-                "upgrade" not in headers.get("connection", "").lower() or \
-                headers.get("sec-websocket-version") != "13" or not key:
-            self._refuse(400, "Bad Request")
-            return b""
-        accept = base64.b64encode(hashlib.sha1(key.encode("latin-1") + _GUID).digest())
-        self.transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                             b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept +
-                             b"\r\n\r\n")
-        self._open = True
-        self.on_open(self)
-        return data[end + 4:]
-
-    def _refuse(self, status: int, reason: str) -> None:
-        body = f"{status} {reason}".encode()
-        self.transport.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n"
-                             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                             + body)
-        self.closed = True
-        self.transport.close()
-
-    def _frames(self, data: bytes) -> None:
-        """Parse the complete frames in ``data`` (the rest waits for more bytes)."""
-        pos, n, need = 0, len(data), 2
-        while not self.closed:
-            if n - pos < 2:
-                break
-            b0, b1 = data[pos], data[pos + 1]
-            length = b1 & 0x7F
-            head = pos + 2
-            if length == 126:
-                need = 4
-                if n - head < 2:
-                    break
-                length = _u16.unpack_from(data, head)[0]
-                head += 2
-            elif length == 127:
-                need = 10
-                if n - head < 8:
-                    break
-                length = _u64.unpack_from(data, head)[0]
-                head += 8
-            opcode = b0 & 0x0F
-            if b0 & 0x70 or not b1 & 0x80:     # reserved bits, or an unmasked client frame
-                self.close(1002, "protocol error")
-                return
-            if opcode < _CLOSE and self._size + length > self.max_message:
-                self.close(1009, f"message too big (limit {self.max_message} bytes)")
-                return
-            if opcode >= _CLOSE and (length > 125 or not b0 & 0x80):
-                self.close(1002, "protocol error")
-                return
-            need = head - pos + 4 + length
-            if n - pos < need:
-                break
-            need = 2
-            mask = data[head:head + 4]
-            payload = _unmask(data[head + 4:head + 4 + length], mask)
-            pos = head + 4 + length
-            self._frame(opcode, bool(b0 & 0x80), payload)
-        if pos < n and not self.closed:
-            self._buf, self._need = bytearray(data[pos:]), need
-
-    def _frame(self, opcode: int, fin: bool, payload: bytes) -> None:
-        if opcode == _PING:
-            self.transport.write(frame_header(_PONG, len(payload)) + payload)
-            return
-        if opcode == _PONG:
-            return
-        if opcode == _CLOSE:
-            code = _u16.unpack_from(payload)[0] if len(payload) >= 2 else 1000
-            self.close(code if 1000 <= code < 5000 and code not in (1005, 1006, 1015) else 1002)
-            return
-        if opcode == _CONTINUATION:
-            if not self._parts:
-                self.close(1002, "continuation without a message")
-                return
-        elif opcode in (_TEXT, _BINARY):
-            if self._parts:
-                self.close(1002, "a new message inside a fragmented one")
-                return
-            self._opcode = opcode
+    def _handshake(self, request: Request) -> None:
+        protocol = self.protocol
+        if urlsplit(request.path).path != self.path:
+            response = protocol.reject(404, "Not Found\n")
         else:
-            self.close(1002, f"unknown opcode {opcode}")
-            return
-        if not fin:
-            self._parts.append(payload)
-            self._size += len(payload)
-            return
-        if self._parts:
-            self._parts.append(payload)
-            payload = b"".join(self._parts)
-            self._parts, self._size = [], 0
+            response = protocol.accept(request)      # 101, or the library's 4xx
+        protocol.send_response(response)
+        self._flush()
+        if response.status_code == 101:
+            self._open = True
+            self.on_open(self)
+
+    def _message(self, opcode: Opcode, payload: bytes) -> None:
         message: bytes | str = payload
-        if self._opcode == _TEXT:
+        if opcode is _TEXT:
             try:
                 message = payload.decode("utf-8")
             except UnicodeDecodeError:
-                self.close(1007, "text frame is not UTF-8")
+                self.protocol.fail(1007, "text message is not UTF-8")
+                self._flush()
                 return
         self._deliver(message)
 
