@@ -169,6 +169,10 @@ class DistributedGraph(IdSpace):
             out[asks[f]] = self.cluster.get(ref)
         return out
 
+    def gid(self, label: str, vid) -> int:
+        """Global id of the vertex of ``label`` with user id ``vid`` (-1 when unknown)."""
+        return int(self.gids(label, [vid])[0])
+
     def vertex_ids(self, gids: np.ndarray) -> list:
         """User ids of the given global ids, as Python values (asked of their owners)."""
         gids = np.asarray(gids, dtype=np.int64)
