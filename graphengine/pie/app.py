@@ -19,7 +19,8 @@ inner vertices' edges reach (ascending global id). Attributes:
   edge ids), and ``in_indptr`` / ``in_nbrs`` / ``in_eids`` (for an undirected graph the in-lists
   are the out-lists; each undirected edge is in both endpoints' lists, a self loop twice);
 * ``out_edge_values(name)`` / ``in_edge_values(name)``: an edge property aligned with
-  ``out_nbrs`` / ``in_nbrs``, for the names listed in :attr:`App.edge_properties`;
+  ``out_nbrs`` / ``in_nbrs``, for the names listed in :attr:`App.edge_properties` (the
+  in-lists only for those also in :attr:`App.in_edge_properties`);
 * ``inputs``: the arrays :meth:`App.fragment_inputs` computed for this fragment;
 * ``lids(gids)``: local ids of global ids (-1 for vertices neither inner nor outer);
   ``owner(gids)``: the fragment owning each global id;
@@ -118,11 +119,14 @@ class App:
             for arrays of length ``frag.vnum`` that the runtime synchronizes between fragments.
         edge_properties: edge property names the fragment view must carry
             (``frag.out_edge_values(name)``); an instance may override it.
+        in_edge_properties: those of them needed along the in-lists too
+            (``frag.in_edge_values(name)``: a second gather on a directed graph).
         result: name of the default result column (the ``"r"`` selector of a context).
     """
 
     sync: ClassVar[Mapping[str, str]] = {}
     edge_properties: tuple[str, ...] = ()
+    in_edge_properties: tuple[str, ...] = ()
     result: ClassVar[str] = "r"
 
     @property

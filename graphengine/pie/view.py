@@ -60,16 +60,18 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
         for f in np.unique(owner):
             mirrors[f][d] = graph.fragments[f].inner_lids(outer[owner == f])
     edge_values: list[dict] = [{} for _ in range(fnum)]
+    in_lists = set(getattr(app, "in_edge_properties", ()))
     for name in edge_properties:
         signature, keep = _property_signature(graph, name)
         for f, frag in enumerate(graph.fragments):
-            edge_values[f][name] = _aligned_values(graph, frag, name, signature, keep)
+            edge_values[f][name] = _aligned_values(graph, frag, name, signature, keep,
+                                                   name in in_lists)
     return [FragmentPlan(frag, starts, fids, graph.vertex_count, graph.id_space, outers[f],
                          mirrors[f], edge_values[f], app.fragment_inputs(graph, frag))
             for f, frag in enumerate(graph.fragments)]
 
 
-# fragment -> {property name: (signature, keep-alive, (out-aligned, in-aligned))}
+# fragment -> {property name: (signature, keep-alive, out-aligned, in-aligned or None)}
 _edge_values_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
 
 
@@ -108,22 +110,25 @@ def _gathered(values: np.ndarray, eids: np.ndarray) -> np.ndarray:
     return values[eids]
 
 
-def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, keep: list):
-    """Edge property ``name`` aligned with the fragment's out- and in-lists, gathered once per
-    fragment and property columns."""
-    cached = _edge_values_cache.setdefault(frag, {}).get(name)
-    if cached is not None and cached[0] == signature:
-        return cached[2]
-    try:
-        values = graph.edge_property(name)
-    except SchemaError as e:
-        raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
-    out = _gathered(values, frag.csr("out")[2])
-    aligned = (out, _gathered(values, frag.csr("in")[2]) if graph.directed else out)
-    for a in aligned:
-        a.flags.writeable = False
-    _edge_values_cache[frag][name] = (signature, keep, aligned)
-    return aligned
+def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, keep: list,
+                    in_list: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Edge property ``name`` aligned with the fragment's out-list and (``in_list``) its
+    in-list (None otherwise), each gathered once per fragment and property columns."""
+    cache = _edge_values_cache.setdefault(frag, {})
+    cached = cache.get(name)
+    if cached is None or cached[0] != signature:
+        try:
+            values = graph.edge_property(name)
+        except SchemaError as e:
+            raise AnalyticsError(f"edge property {name!r} is not in the graph: {e}") from e
+        out = _gathered(values, frag.csr("out")[2])
+        out.flags.writeable = False
+        cached = cache[name] = (signature, keep, out, None if graph.directed else out)
+    if in_list and cached[3] is None:
+        inn = _gathered(graph.edge_property(name), frag.csr("in")[2])
+        inn.flags.writeable = False
+        cached = cache[name] = (*cached[:3], inn)
+    return cached[2], cached[3]
 
 
 @numba.njit(cache=True, inline="always")
@@ -255,10 +260,15 @@ class FragmentView:
         return self._edge_values_of(name)[0]
 
     def in_edge_values(self, name: str) -> np.ndarray:
-        """Edge property ``name`` aligned with ``in_nbrs``."""
-        return self._edge_values_of(name)[1]
+        """Edge property ``name`` aligned with ``in_nbrs`` (listed in the app's
+        edge_properties and in_edge_properties)."""
+        values = self._edge_values_of(name)[1]
+        if values is None:
+            raise AnalyticsError(f"edge property {name!r} was not requested along the in-lists:"
+                                 f" list it in the app's in_edge_properties")
+        return values
 
-    def _edge_values_of(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+    def _edge_values_of(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
         if name not in self._edge_values:
             raise AnalyticsError(f"edge property {name!r} was not requested: list it in the"
                                  f" app's edge_properties")

@@ -281,3 +281,38 @@ class TrackedSum(InDegreeBySum):
 def test_tracked_sync_needs_min_max_or_copy():
     with pytest.raises(AnalyticsError, match="sync_tracked"):
         run_app(edges_graph(2)[0], TrackedSum())
+
+
+class _InWeightSum(App):
+    """Each vertex's sum of its in-edges' weights (needs the weights along the in-lists)."""
+
+    edge_properties = ("w",)
+
+    def __init__(self, declare_in: bool):
+        self.in_edge_properties = ("w",) if declare_in else ()
+
+    def init(self, frag) -> State:
+        return State(r=np.zeros(frag.ivnum))
+
+    def peval(self, frag, state, messages) -> None:
+        w = frag.in_edge_values("w")
+        for v in range(frag.ivnum):
+            state.r[v] = w[frag.in_indptr[v]:frag.in_indptr[v + 1]].sum()
+
+    def inceval(self, frag, state, messages) -> None:
+        pass
+
+    def output(self, frag, state) -> dict:
+        return {"r": state.r}
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+def test_in_edge_values_only_when_declared(fnum):
+    src, dst = [1, 2, 3, 1], [2, 3, 1, 3]
+    w = [0.5, 2.0, 4.0, 8.0]
+    g = graphengine.session(num_fragments=fnum).g().add_edges({"src": src, "dst": dst, "w": w})
+    with pytest.raises(AnalyticsError, match="in_edge_properties"):
+        run_app(g, _InWeightSum(declare_in=False))
+    ctx = run_app(g, _InWeightSum(declare_in=True))
+    got = dict(zip(g.vertex_ids(ctx.gids), ctx.to_numpy("r").tolist()))
+    assert got == {1: 4.0, 2: 0.5, 3: 10.0}

@@ -184,6 +184,10 @@ class SSSPPath(SSSP):
                                       "settled_hops": "copy"}
     result: ClassVar[str] = "pred"
 
+    def __init__(self, source: int, weight: str | None = "weight"):
+        super().__init__(source, weight)
+        self.in_edge_properties = self.edge_properties  # phase 3 reads the in-edges' weights
+
     def init(self, frag) -> State:
         state = super().init(frag)
         if frag.fnum == 1:  # PEval's one Dijkstra reads out-edges only
