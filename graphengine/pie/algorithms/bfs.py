@@ -71,12 +71,14 @@ class BFS(App):
         self.source = source
 
     def init(self, frag) -> State:
+        depth = np.full(frag.vnum, UNREACHABLE, dtype=np.int64)
+        if frag.fnum == 1:  # PEval runs the whole search: nothing to tell mirrors (never read)
+            return State(depth=depth, known=np.empty(frag.vnum, dtype=np.int64))
         if frag.ovnum:
             outer_indptr, outer_nbrs = _outer_edges(frag)
         else:
             outer_indptr, outer_nbrs = frag.out_indptr, np.zeros(0, dtype=np.int64)
-        return State(depth=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
-                     known=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
+        return State(depth=depth, known=np.full(frag.vnum, UNREACHABLE, dtype=np.int64),
                      outer_indptr=outer_indptr, outer_nbrs=outer_nbrs,
                      frontier=np.zeros(0, dtype=np.int64), bottom_up=False,
                      nxt=np.zeros(frag.vnum, dtype=np.bool_))
