@@ -25,6 +25,7 @@ import pyarrow as pa
 import ray
 
 from ..errors import DuplicateVertexError, SchemaError
+from ..pie.messages import reductions_nbytes
 from ..pie.view import FragmentPlan
 from ..pie.worker import FragmentWorker
 from ..store import kernels
@@ -774,7 +775,7 @@ class FragmentActor:
         inbox = [ray.get(b) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]
         result = self.workers[run_id].step(inbox, reduced)
         sizes = [_nbytes(b) if b is not None else 0 for b in result.outbox]
-        result.bundle_bytes = sum(sizes)
+        result.bundle_bytes = sum(sizes) + reductions_nbytes(result.reductions)
         # small bundles ride inline with the result and the next step's arguments (no
         # object-store round trip between nodes); big ones go actor to actor by reference
         result.outbox = [b if b is None or n <= INLINE_BYTES else ray.put(b)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 _EMPTY_LIDS = np.zeros(0, dtype=np.int64)
-REDUCE_OPS = ("sum", "min", "max")
+REDUCE_OPS = ("sum", "min", "max", "or")
 
 
 class Messages:
@@ -75,9 +75,15 @@ class Messages:
         _queue(self.sent_to_mirrors, lids, values, "send_to_mirrors")
 
     def reduce(self, name: str, value: Any, op: str = "sum") -> None:
-        """Contribute a scalar to the global ``op`` reduction ``name`` (read next step)."""
+        """Contribute to the global ``op`` reduction ``name`` (read next step): a scalar for
+        ``"sum"`` / ``"min"`` / ``"max"``; for ``"or"`` a uint8 numpy array of the same length
+        in every fragment, combined by bitwise or (a bitmap over global ids, as Graph500's
+        distributed BFS exchanges its frontier). Arrays must not be written after the call."""
         if op not in REDUCE_OPS:
             raise ValueError(f"reduce: op must be one of {REDUCE_OPS}, got {op!r}")
+        if op == "or" and not (isinstance(value, np.ndarray) and value.dtype == np.uint8
+                               and value.ndim == 1):
+            raise ValueError(f"reduce {name!r}: op 'or' takes a 1-D uint8 numpy array")
         if name in self.reductions:
             value = combine(op, self.reductions[name][1], value)
         self.reductions[name] = (op, value)
@@ -93,7 +99,16 @@ def combine(op: str, a: Any, b: Any) -> Any:
         return a + b
     if op == "min":
         return min(a, b)
+    if op == "or":
+        if a.shape != b.shape:
+            raise ValueError(f"reduce 'or': arrays of {len(a)} and {len(b)} bytes")
+        return np.bitwise_or(a, b)
     return max(a, b)
+
+
+def reductions_nbytes(reductions: dict[str, tuple[str, Any]]) -> int:
+    """Bytes of the array-valued reductions of a step (what a bitmap exchange ships)."""
+    return sum(v.nbytes for _, v in reductions.values() if isinstance(v, np.ndarray))
 
 
 def _queue(queue: list, ids: np.ndarray, values: np.ndarray, what: str) -> None:

@@ -36,7 +36,8 @@ class FragmentPlan:
     inputs: dict[str, np.ndarray]
 
 
-# (direction -> (indptr, neighbor lids, eids)) of a fragment: the same for every app run on it
+# (direction -> (indptr, neighbor lids, eids); "gids" -> local id -> global id) of a fragment:
+# the same for every app run on it
 _local_csr_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
 # key -> structure derived from a fragment's topology alone (FragmentView.derived)
 _derived_cache: weakref.WeakKeyDictionary[Fragment, dict] = weakref.WeakKeyDictionary()
@@ -51,14 +52,7 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
     # the store keeps each fragment's outer vertices (all labels, both directions)
     outers = [f.outer_gids.to_numpy(zero_copy_only=True) for f in graph.fragments]
     fnum = graph.fnum
-    # mirror_lids[f][d]: inner lids of fragment f that fragment d has as outer vertices
-    mirrors: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * fnum for _ in range(fnum)]
-    for d, outer in enumerate(outers):
-        if not len(outer):
-            continue
-        owner = graph.owner(outer)
-        for f in np.unique(owner):
-            mirrors[f][d] = graph.fragments[f].inner_lids(outer[owner == f])
+    mirrors = _mirror_lists(graph, outers)
     edge_values: list[dict] = [{} for _ in range(fnum)]
     in_lists = set(getattr(app, "in_edge_properties", ()))
     for name in edge_properties:
@@ -69,6 +63,35 @@ def make_plans(graph: Graph, app) -> list[FragmentPlan]:
     return [FragmentPlan(frag, starts, fids, graph.vertex_count, graph.id_space, outers[f],
                          mirrors[f], edge_values[f], app.fragment_inputs(graph, frag))
             for f, frag in enumerate(graph.fragments)]
+
+
+# first fragment -> (weak references to all the fragments, their mirror lists)
+_mirror_cache: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
+
+
+def _mirror_lists(graph: Graph, outers: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """``mirrors[f][d]``: the inner lids of fragment ``f`` that fragment ``d`` has as outer
+    vertices. A function of the fragments alone (store fragments are immutable; a graph
+    version that changes vertices or edges has new ones): computed once per set of fragments."""
+    frags = graph.fragments
+    hit = _mirror_cache.get(frags[0]) if frags else None
+    if hit is not None and len(hit[0]) == len(frags) and all(
+            r() is f for r, f in zip(hit[0], frags)):
+        return hit[1]
+    fnum = graph.fnum
+    mirrors: list[list[np.ndarray]] = [[np.zeros(0, np.int64)] * fnum for _ in range(fnum)]
+    for d, outer in enumerate(outers):
+        if not len(outer):
+            continue
+        owner = graph.owner(outer)
+        for f in np.unique(owner):
+            mirrors[f][d] = frags[f].inner_lids(outer[owner == f])
+    for row in mirrors:
+        for lids in row:
+            lids.flags.writeable = False
+    if frags:
+        _mirror_cache[frags[0]] = (tuple(weakref.ref(f) for f in frags), mirrors)
+    return mirrors
 
 
 # fragment -> {property name: (signature, keep-alive, out-aligned, in-aligned or None)}
@@ -187,8 +210,7 @@ class FragmentView:
         self.ivnum: int = frag.inner_vertex_count
         self.ovnum: int = len(plan.outer_gids)
         self.vnum: int = self.ivnum + self.ovnum
-        self.gids: np.ndarray = np.concatenate([frag.inner_gids, plan.outer_gids]).astype(np.int64)
-        self.gids.flags.writeable = False
+        self.gids: np.ndarray = self._gids(frag, plan.outer_gids)
         ranges = np.ascontiguousarray(frag.inner_ranges, dtype=np.int64).reshape(-1, 2)
         self._range_starts = np.ascontiguousarray(ranges[:, 0])
         self._range_counts = np.ascontiguousarray(ranges[:, 1])
@@ -205,6 +227,16 @@ class FragmentView:
             self.in_indptr, self.in_nbrs, self.in_eids = self._local_csr(frag, "in")
         else:
             self.in_indptr, self.in_nbrs, self.in_eids = self.out_indptr, self.out_nbrs, self.out_eids
+
+    @staticmethod
+    def _gids(frag: Fragment, outer_gids: np.ndarray) -> np.ndarray:
+        # inner then outer global ids; the outer ones are the fragment's own (a function of it)
+        cached = _local_csr_cache.setdefault(frag, {})
+        if "gids" not in cached:
+            gids = np.concatenate([frag.inner_gids, outer_gids]).astype(np.int64)
+            gids.flags.writeable = False
+            cached["gids"] = gids
+        return cached["gids"]
 
     def _local_csr(self, frag: Fragment, direction: str):
         # the local CSR depends on the fragment alone (outer ids are a function of it): build it
@@ -273,6 +305,12 @@ class FragmentView:
             raise AnalyticsError(f"edge property {name!r} was not requested: list it in the"
                                  f" app's edge_properties")
         return self._edge_values[name]
+
+    @property
+    def inner_ranges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, counts, bases)``: inner lids ``bases[r] + i`` are global ids
+        ``starts[r] + i`` for ``i < counts[r]`` (the fragment's blocks of inner ids)."""
+        return self._range_starts, self._range_counts, self._range_base
 
     @property
     def out_degree(self) -> np.ndarray:

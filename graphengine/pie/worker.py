@@ -26,20 +26,24 @@ from ..errors import AnalyticsError
 from ..store import Fragment
 from . import routing
 from .app import SYNC_AGGREGATORS, App
-from .messages import Messages
+from .messages import Messages, reductions_nbytes
 from .view import FragmentPlan, FragmentView
 
 Bundle = dict
 
 # fragment -> (ptr, outer lids grouped by owning fragment): a function of the fragment alone
 _outer_groups: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
+# fragment -> (its mirror lists, their segments): the same while make_plans returns the same
+# (cached) lists
+_to_segments: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
 
 
 @dataclass
 class StepResult:
     """What a step hands back to the executor (the bundles travel separately on Ray).
 
-    ``sent`` counts the values shipped, ``nbytes`` the bytes of the bundles for other fragments.
+    ``sent`` counts the values shipped, ``nbytes`` the bytes of the bundles for other fragments
+    and of the array-valued reductions (bitmaps).
     """
 
     outbox: list[Bundle | None]
@@ -99,7 +103,11 @@ class FragmentWorker:
         # what this fragment shares with each other one, in the order both sides agree on:
         # to_lids[to_ptr[d]:to_ptr[d+1]] its inner vertices fragment d mirrors,
         # from_lids[from_ptr[s]:from_ptr[s+1]] its outer vertices fragment s owns
-        self._to_ptr, self._to_lids = routing.segments(list(view.mirror_lids))
+        segments = _to_segments.get(plan.fragment)
+        if segments is None or segments[0] is not plan.mirror_lids:  # new mirror lists
+            segments = (plan.mirror_lids, *routing.segments(list(view.mirror_lids)))
+            _to_segments[plan.fragment] = segments
+        self._to_ptr, self._to_lids = segments[1:]
         groups = _outer_groups.get(plan.fragment)
         if groups is None:
             owner = view.owner(view.gids[view.ivnum:])
@@ -133,6 +141,8 @@ class FragmentWorker:
         sent = self._collect(messages, snapshot, outbox)
         nbytes = sum(_bundle_nbytes(b) for d, b in enumerate(outbox)
                      if b is not None and d != self.view.fid)
+        if self.view.fnum > 1:
+            nbytes += reductions_nbytes(messages.reductions)
         return StepResult(outbox, sent, messages.continuing, messages.reductions,
                           time.perf_counter() - t0, nbytes)
 

@@ -115,3 +115,35 @@ def test_sampled_components_match_scipy(directed, seed):
     pairs = np.unique(np.stack([root, ref]), axis=1)
     assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
     assert all(root[v] == min(np.flatnonzero(ref == ref[v])) for v in range(n))
+
+
+@pytest.mark.parametrize("mode", ["auto", "top-down", "bottom-up"])
+def test_bfs_over_several_id_blocks_matches_networkx(mode, monkeypatch):
+    # vertices added in three batches: every fragment holds several blocks of ids whose
+    # starts are not multiples of 8 (the frontier bitmaps are read and written per block);
+    # a hub, self loops and multi-edges
+    if mode == "top-down":
+        monkeypatch.setattr(_frontier, "BOTTOM_UP_EDGE_SHARE", np.inf)
+    elif mode == "bottom-up":
+        monkeypatch.setattr(_frontier, "BOTTOM_UP_EDGE_SHARE", 0.0)
+        monkeypatch.setattr(_frontier, "TOP_DOWN_VERTEX_SHARE", 0.0)
+    import networkx as nx
+
+    rng = np.random.default_rng(8)
+    n = 301
+    src = rng.integers(0, n, 900)
+    dst = rng.integers(0, n, 900)
+    src = np.concatenate([src, np.zeros(60, np.int64), [5, 5, 7], [9, 9]])
+    dst = np.concatenate([dst, rng.integers(0, n, 60), [5, 6, 7], [10, 10]])
+    g = graphengine.session(num_fragments=3).g()
+    for lo, hi in ((0, 13), (13, 150), (150, n)):
+        g = g.add_vertices(pa.table({"id": np.arange(lo, hi, dtype=np.int64)}), label="_")
+    g = g.add_edges(pa.table({"src": src, "dst": dst}), label="_e")
+    assert max(len(np.asarray(f.inner_ranges).reshape(-1, 2)) for f in g.fragments) > 1
+    ref = nx.MultiDiGraph()
+    ref.add_nodes_from(range(n))
+    ref.add_edges_from(zip(src.tolist(), dst.tolist()))
+    for root in (0, 150, 300):
+        expect = nx.single_source_shortest_path_length(ref, root)
+        got = by_id(graphengine.bfs(g, root), n)
+        assert got.tolist() == [expect.get(v, UNREACHABLE) for v in range(n)]

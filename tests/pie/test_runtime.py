@@ -316,3 +316,45 @@ def test_in_edge_values_only_when_declared(fnum):
     ctx = run_app(g, _InWeightSum(declare_in=True))
     got = dict(zip(g.vertex_ids(ctx.gids), ctx.to_numpy("r").tolist()))
     assert got == {1: 4.0, 2: 0.5, 3: 10.0}
+
+
+class ReachedBitmap(App):
+    """PEval: every fragment ors the bits of its inner vertices' out-neighbors' gids into one
+    bitmap; IncEval: the fragments read it back (an "or" reduction of uint8 arrays)."""
+
+    def init(self, frag):
+        return State(bits=None, size=(frag.id_space + 7) // 8)
+
+    def peval(self, frag, state, messages):
+        mine = np.zeros(state.size * 8, dtype=np.uint8)
+        mine[frag.gids[frag.out_nbrs]] = 1
+        messages.reduce("bits", np.packbits(mine), "or")
+        messages.force_continue()
+
+    def inceval(self, frag, state, messages):
+        state.bits = messages.reduced("bits")
+
+    def output(self, frag, state):
+        bits = np.unpackbits(state.bits)
+        return {"r": bits[frag.gids[:frag.ivnum]].astype(np.int64)}
+
+
+@pytest.mark.parametrize("fnum", [1, 3])
+def test_or_reduction_of_bitmaps(fnum):
+    g, ids, src, dst = edges_graph(fnum)
+    ctx = run_app(g, ReachedBitmap())
+    heads = set(dst.tolist())
+    assert by_id(ctx) == {v: int(v in heads) for v in ids.tolist()}
+    # each fragment ships its bitmap once (PEval); one fragment ships nothing
+    size = (g.id_space + 7) // 8
+    assert ctx.stats["rounds"][0]["nbytes"] == (fnum * size if fnum > 1 else 0)
+
+
+class BadOr(ReachedBitmap):
+    def peval(self, frag, state, messages):
+        messages.reduce("bits", 3, "or")
+
+
+def test_or_reduction_takes_uint8_arrays():
+    with pytest.raises(ValueError, match="'or' takes a 1-D uint8"):
+        run_app(edges_graph(2)[0], BadOr())

@@ -8,6 +8,8 @@ only shared writes store the same value (``level + 1``), so the result does not 
 thread schedule. Outer vertices take a depth but are never expanded (their owner does that).
 The kernels flag every vertex they give a depth in ``nxt`` (outer ones too when ``nxt`` has a
 slot per local id), so the caller learns the next frontier and the outer vertices reached.
+Between fragments the frontier travels as a bitmap over global ids (:func:`pack_reached`,
+:func:`frontier_of`), as in the replicated-bitmap BFS of the Graph500 reference code.
 
 :func:`bfs_levels` runs a whole search on one fragment; the BFS app drives the levels itself
 on several (one level per round).
@@ -56,23 +58,7 @@ def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
     for v in numba.prange(ivnum):
         if depth[v] > nd:
             for j in range(in_indptr[v], in_indptr[v + 1]):
-                u = in_nbrs[j]
-                if u < ivnum and depth[u] == level:
-                    depth[v] = nd
-                    nxt[v] = True
-                    break
-
-
-@numba.njit(cache=True, parallel=True)
-def bottom_up_known(in_indptr, in_nbrs, depth, known, level, nxt, ivnum):
-    """A bottom-up level on a fragment with outer vertices: an in-neighbor is at ``level``
-    when its depth (inner) or its owner's last report in ``known`` (outer) says so."""
-    nd = level + 1
-    for v in numba.prange(ivnum):
-        if depth[v] > nd:
-            for j in range(in_indptr[v], in_indptr[v + 1]):
-                u = in_nbrs[j]
-                if (depth[u] == level) if u < ivnum else (known[u] == level):
+                if depth[in_nbrs[j]] == level:
                     depth[v] = nd
                     nxt[v] = True
                     break
@@ -90,25 +76,187 @@ def frontier_edges(indptr, frontier):
 SERIAL_EDGES = 1 << 16
 
 
+# ---------------------------------------------------------------- several fragments
+# The frontier of a level is a bitmap over global ids (most significant bit first, as
+# np.packbits), the bitwise or of what every fragment reached. A fragment keeps the depths
+# of its inner vertices; an outer vertex is "visited" when its bit is set in the or of the
+# frontiers so far. Inner vertices are ranges of global ids (FragmentView.inner_ranges), so
+# reading and writing their bits costs a pass over ivnum / 8 bytes, not a lookup per vertex.
+
+
+def bitmap_bytes(id_space: int) -> int:
+    """Bytes of a bitmap over ``id_space`` global ids (whole 64-bit words)."""
+    return (id_space + 63) // 64 * 8
+
+
+def flag_array(n: int) -> np.ndarray:
+    """``n`` False flags, padded to whole 64-bit words (scanned eight at a time)."""
+    return np.zeros((n + 7) // 8 * 8, dtype=np.bool_)
+
+
 @numba.njit(cache=True)
-def outer_edges(indptr, nbrs, ivnum):
-    """The sub-CSR of the edges that end at an outer vertex (lid >= ``ivnum``)."""
-    n = indptr.shape[0] - 1
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for u in range(n):
-        c = 0
-        for j in range(indptr[u], indptr[u + 1]):
-            if nbrs[j] >= ivnum:
-                c += 1
-        ptr[u + 1] = ptr[u] + c
-    out = np.empty(ptr[n], dtype=np.int64)
+def popcount(bits):
+    """Number of set bits of a bitmap of whole 64-bit words (SWAR count per word)."""
+    words = bits.view(np.uint64)
+    total = 0
+    for i in range(words.shape[0]):
+        x = words[i]
+        x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+        x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+        x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+        total += (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+    return total
+
+
+# per byte value: how many bits are set and where (most significant bit first)
+_BIT_COUNT = np.array([x.bit_count() for x in range(256)], dtype=np.int64)
+_BIT_POS = np.array([[j for j in range(8) if (x >> (7 - j)) & 1] + [0] * (8 - x.bit_count())
+                     for x in range(256)], dtype=np.int64)
+
+
+@numba.njit(cache=True)
+def _frontier_of(bits, starts, counts, bases, depth, level, out_indptr, collect, lower):
+    n = 0
+    if collect:
+        for r in range(starts.shape[0]):
+            n += counts[r]
+    out = np.empty(n, dtype=np.int64)
     k = 0
-    for u in range(n):
+    edges = 0
+    for r in range(starts.shape[0]):
+        lo, hi, base = starts[r], starts[r] + counts[r], bases[r]
+        for b in range(lo >> 3, (hi + 7) >> 3):
+            x = bits[b]
+            if x:
+                for t in range(_BIT_COUNT[x]):
+                    g = 8 * b + _BIT_POS[x, t]
+                    if lo <= g < hi:
+                        lid = base + g - lo
+                        if lower:
+                            depth[lid] = min(depth[lid], level)
+                        if collect:
+                            out[k] = lid
+                            k += 1
+                            edges += out_indptr[lid + 1] - out_indptr[lid]
+    return out[:k], edges
+
+
+def frontier_of(bits: np.ndarray, view, depth: np.ndarray, level: int, collect: bool,
+                lower: bool) -> tuple[np.ndarray, int]:
+    """The inner vertices whose bit is set: with ``lower``, given depth ``level`` where they
+    had none lower (the ones other fragments reached; those this one reached have it);
+    with ``collect``, returned (ascending lids) with their out-edges, else ``([], 0)``."""
+    return _frontier_of(bits, *view.inner_ranges, depth, level, view.out_indptr, collect,
+                        lower)
+
+
+@numba.njit(cache=True)
+def _or_shifted(out, packed, lo):
+    """``out |= packed`` shifted right by ``lo`` bits (``packed``: bits from bit 0)."""
+    b, s = lo >> 3, lo & 7
+    for i in range(packed.shape[0]):
+        x = packed[i]
+        if x:
+            out[b + i] |= np.uint8(x >> s)
+            if s:
+                out[b + i + 1] |= np.uint8((x << (8 - s)) & 255)
+
+
+@numba.njit(cache=True)
+def _pack_outer(nxt, words, gids, ivnum, out):
+    reached = 0
+    for w in range(ivnum >> 3, words.shape[0]):  # few set: eight flags at once
+        if words[w]:
+            for lid in range(max(8 * w, ivnum), 8 * w + 8):
+                if nxt[lid]:
+                    nxt[lid] = False
+                    g = gids[lid]
+                    out[g >> 3] |= np.uint8(128 >> (g & 7))
+                    reached += 1
+    return reached
+
+
+def pack_reached(nxt: np.ndarray, view, nbytes: int) -> tuple[np.ndarray, int]:
+    """The bitmap of the vertices flagged in ``nxt`` (from :func:`flag_array`, cleared here)
+    and their number."""
+    out = np.zeros(nbytes, dtype=np.uint8)
+    reached = 0
+    for lo, n, base in zip(*view.inner_ranges):
+        seg = nxt[base:base + n]
+        k = int(np.count_nonzero(seg))
+        if k:
+            _or_shifted(out, np.packbits(seg), int(lo))
+            seg[:] = False
+            reached += k
+    reached += _pack_outer(nxt, nxt.view(np.uint64), view.gids, view.ivnum, out)
+    return out, reached
+
+
+@numba.njit(cache=True, parallel=True)
+def _top_down_bits(indptr, nbrs, frontier, depth, gids, visited, level, nxt, ivnum):
+    nd = level + 1
+    for i in numba.prange(frontier.shape[0]):
+        u = frontier[i]
         for j in range(indptr[u], indptr[u + 1]):
-            if nbrs[j] >= ivnum:
-                out[k] = nbrs[j]
-                k += 1
-    return ptr, out
+            v = nbrs[j]
+            if v < ivnum:
+                if depth[v] > nd:
+                    depth[v] = nd
+                    nxt[v] = True
+            elif not nxt[v]:
+                g = gids[v]
+                if not (visited[g >> 3] >> (7 - (g & 7))) & 1:
+                    nxt[v] = True
+
+
+@numba.njit(cache=True)
+def _top_down_bits_serial(indptr, nbrs, frontier, depth, gids, visited, level, nxt, ivnum):
+    nd = level + 1
+    for i in range(frontier.shape[0]):
+        u = frontier[i]
+        for j in range(indptr[u], indptr[u + 1]):
+            v = nbrs[j]
+            if v < ivnum:
+                if depth[v] > nd:
+                    depth[v] = nd
+                    nxt[v] = True
+            elif not nxt[v]:
+                g = gids[v]
+                if not (visited[g >> 3] >> (7 - (g & 7))) & 1:
+                    nxt[v] = True
+
+
+def top_down_bits(view, frontier, edges: int, depth, visited, level, nxt) -> None:
+    """A top-down level on a fragment with outer vertices: the inner ``frontier`` (``edges``
+    out-edges) flags in ``nxt`` the inner vertices it gives ``level + 1`` and the outer ones
+    not ``visited`` (the or of the frontier bitmaps up to ``level``)."""
+    kernel = _top_down_bits_serial if edges < SERIAL_EDGES else _top_down_bits
+    kernel(view.out_indptr, view.out_nbrs, frontier, depth, view.gids, visited, level, nxt,
+           view.ivnum)
+
+
+@numba.njit(cache=True, parallel=True)
+def _bottom_up_bits(in_indptr, in_nbrs, depth, gids, bits, level, front, nxt, ivnum):
+    # the frontier as a byte per local id: the loop below reads one byte per in-neighbor
+    for lid in numba.prange(gids.shape[0]):
+        g = gids[lid]
+        front[lid] = (bits[g >> 3] >> (7 - (g & 7))) & 1
+    nd = level + 1
+    for v in numba.prange(ivnum):
+        if depth[v] > nd:
+            for j in range(in_indptr[v], in_indptr[v + 1]):
+                if front[in_nbrs[j]]:
+                    depth[v] = nd
+                    nxt[v] = True
+                    break
+
+
+def bottom_up_bits(view, depth, bits, level, front, nxt) -> None:
+    """A bottom-up level on a fragment with outer vertices: every inner vertex not reached
+    looks for an in-neighbor whose bit is set in ``bits``. ``front``: a uint8 scratch of
+    ``vnum`` bytes."""
+    _bottom_up_bits(view.in_indptr, view.in_nbrs, depth, view.gids, bits, level, front, nxt,
+                    view.ivnum)
 
 
 def expand_level(out_indptr, out_nbrs, in_indptr, in_nbrs, depth, frontier, level, ivnum,
