@@ -204,6 +204,24 @@ class Gremlin:
             raise QueryEvaluationError(f"{type(e).__name__}: {e}") from e
         return None if fast is None else [GTraverser(self._out(v), b) for v, b in fast]
 
+    def count_plan(self, bytecode: Bytecode) -> vectorized.CountPlan | None:
+        """The count plan :meth:`submit` ran this bytecode's shape through (made by an earlier
+        submit), or None (not planned, not plannable, or the graph has changed)."""
+        if bytecode.source_instructions or not self._qg.pristine:
+            return None
+        key = vectorized.shape(bytecode.step_instructions)
+        plan = None if key is None else self._plans.get(key)
+        return plan if isinstance(plan, vectorized.CountPlan) else None
+
+    def run_plan(self, plan: vectorized.CountPlan, start: list) -> list[GTraverser] | None:
+        """What :meth:`submit` gives for ``V(*start)`` followed by ``plan``'s steps (a plan from
+        :meth:`count_plan`), or None when the plan no longer applies (the graph has changed)
+        or does not take these ids: then :meth:`submit` it. Only reads the graph."""
+        if plan.qg is not self._qg or not self._qg.pristine:
+            return None
+        fast = plan.run(start)
+        return None if fast is None else [GTraverser(self._out(v), b) for v, b in fast]
+
     def _commit(self) -> None:
         qg = self._qg
         version = qg.version

@@ -136,6 +136,23 @@ class _Plan:
                 else None
         return cache[key]
 
+    def degrees(self, direction: str, labels: tuple[str, ...]) -> np.ndarray:
+        """Per global id, the number of traversers one hop gives from it (cached per graph)."""
+        qg = self.qg
+        cache = qg.__dict__.setdefault("_degrees", {})
+        key = (direction, labels)
+        deg = cache.get(key)
+        if deg is None:
+            dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
+            deg = np.zeros(qg.base.id_space, dtype=np.int64)
+            for frag in qg.base.fragments:
+                for d in dirs:
+                    arrays = self.csr(frag, d, labels)
+                    if arrays is not None:
+                        deg[frag.inner_gids] += np.diff(arrays[0])
+            cache[key] = deg
+        return deg
+
     def hop(self, f: _Frontier, direction: str, labels: tuple[str, ...],
             count_only: bool = False) -> _Frontier | int:
         """One adjacency step (or, with ``count_only``, the number of traversers it gives)."""
@@ -388,26 +405,103 @@ class CountPlan:
         self.start_all = start_all
         self.ops = ops
         self.terminal = terminal
+        self._all: list[tuple[Any, int]] | None = None   # the result of a plan without ids
+        self._adj: dict[tuple, dict[int, list]] = {}     # (direction, labels) -> per fragment
 
     def run(self, start: list) -> list[tuple[Any, int]] | None:
         """``(value, bulk)`` pairs of the traversal from ``V(*start)``; None when the ids are
-        not plain integers or strings (the interpreter takes those)."""
-        qg, plan, n = self.qg, self.plan, self.n
+        not plain integers or strings (the interpreter takes those). A plan from every vertex
+        (``V()``) has one result on its graph version: it is computed once and kept."""
+        qg, n = self.qg, self.n
         if self.start_all:
-            live = qg.__dict__.get("_live")
-            if live is None:
-                live = qg.__dict__["_live"] = qg._vlabel >= 0
-            frontier = _Frontier(n, dense=live)     # unit bulks: a boolean frontier
-        else:
-            flat = []
-            for a in start:
-                flat.extend(a if isinstance(a, list) else [a])
-            if not all(isinstance(a, (int, str)) and not isinstance(a, bool) for a in flat):
+            if self._all is None:
+                live = qg.__dict__.get("_live")
+                if live is None:
+                    live = qg.__dict__["_live"] = qg._vlabel >= 0
+                self._all = self._finish(_Frontier(n, dense=live), 0)  # unit bulks: boolean
+            return self._all
+        flat = []
+        for a in start:
+            flat.extend(a if isinstance(a, list) else [a])
+        gids = []
+        dense = qg._dense_lookup if not qg._vid_index else None
+        for a in flat:      # qg.find_vertex, its integer case first
+            if a.__class__ is int and dense is not None:
+                g = dense(a)
+            elif isinstance(a, (int, str)) and not isinstance(a, bool):
+                g = None
+            else:
                 return None
-            gids = [qg.find_vertex(a) for a in flat]
-            gids = np.asarray([g for g in gids if g is not None], dtype=np.int64)
-            frontier = _Frontier(n, gids, np.ones(len(gids), dtype=np.int64))
-        for op in self.ops:
+            if g is None:
+                g = qg.find_vertex(a)
+            elif g < 0 or g in qg.dropped_v:
+                g = None
+            if g is not None:
+                gids.append(g)
+        ops, i = self.ops, 0
+        if len(gids) <= _FEW:       # a few traversers: plain Python lists while they stay few
+            bulks = [1] * len(gids)
+            while i < len(ops):
+                op = ops[i]
+                kind = op[0]
+                if kind == "count-hop":
+                    deg = self.plan.degrees(op[1], op[2])
+                    return [(sum([b * int(deg[g]) for g, b in zip(gids, bulks)]), 1)]
+                if kind == "hop":
+                    step = self._expand_few(gids, bulks, op[1], op[2])
+                    if step is None:           # more than a few: the arrays take this hop
+                        break
+                    gids, bulks = step
+                elif kind == "mask":
+                    keep = op[1]
+                    sel = [k for k, g in enumerate(gids) if keep[g]]
+                    gids, bulks = [gids[k] for k in sel], [bulks[k] for k in sel]
+                else:
+                    gids = sorted(set(gids))
+                    bulks = [1] * len(gids)
+                i += 1
+            else:
+                if self.terminal[0] == "count":
+                    return [(sum(bulks), 1)]
+            frontier = _Frontier(n, np.asarray(gids, dtype=np.int64),
+                                 np.asarray(bulks, dtype=np.int64))
+        else:
+            gids_a = np.asarray(gids, dtype=np.int64)
+            frontier = _Frontier(n, gids_a, np.ones(len(gids_a), dtype=np.int64))
+        return self._finish(frontier, i)
+
+    def _csrs(self, direction: str, labels: tuple[str, ...]) -> dict[int, list]:
+        """Per fragment id, the ``(indptr, nbrs)`` arrays a hop reads."""
+        adj = self._adj.get((direction, labels))
+        if adj is None:
+            qg, plan = self.qg, self.plan
+            dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
+            adj = self._adj[direction, labels] = {
+                fid: [a[:2] for a in (plan.csr(frag, d, labels) for d in dirs) if a is not None]
+                for fid, frag in plan.frags.items()}
+        return adj
+
+    def _expand_few(self, gids: list, bulks: list, direction: str,
+                    labels: tuple[str, ...]) -> tuple[list, list] | None:
+        """One hop from a few traversers as lists, in :meth:`_Plan.hop`'s order; None when it
+        gives more than a few."""
+        qg, adj = self.qg, self._csrs(direction, labels)
+        ids: list[int] = []
+        out: list[int] = []
+        for gid, b in zip(gids, bulks):
+            row = int(qg._lid[gid])
+            for indptr, nbrs in adj[int(qg._frag[gid])]:
+                lo, hi = int(indptr[row]), int(indptr[row + 1])
+                if len(ids) + hi - lo > _FEW:
+                    return None
+                ids.extend(nbrs[lo:hi].tolist())
+                out.extend([b] * (hi - lo))
+        return ids, out
+
+    def _finish(self, frontier: _Frontier, first: int) -> list[tuple[Any, int]]:
+        """The plan's steps from ``ops[first]`` on, then its terminal."""
+        plan = self.plan
+        for op in self.ops[first:]:
             kind = op[0]
             if kind == "hop":
                 frontier = plan.hop(frontier, op[1], op[2])
@@ -420,9 +514,12 @@ class CountPlan:
         if self.terminal[0] == "count":
             return [(frontier.total(), 1)]
         coded = self.terminal[1]
-        if coded is None:
-            ids, bulk = frontier.pairs()
-            return [({Vtx(int(g)): int(b) for g, b in zip(ids.tolist(), bulk.tolist())}, 1)]
+        if coded is None:       # by the vertex: a sparse frontier may repeat an id
+            counts: dict[Vtx, int] = {}
+            for g, b in zip(*(a.tolist() for a in frontier.pairs())):
+                v = Vtx(g)
+                counts[v] = counts.get(v, 0) + b
+            return [(counts, 1)]
         codes, valid, keys = coded
         if frontier.is_dense:
             weights = np.where(valid, frontier.dense, 0)

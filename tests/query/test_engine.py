@@ -132,6 +132,27 @@ def test_vectorized_path_matches_the_interpreter(fragments, monkeypatch):
     assert fast == slow
 
 
+@pytest.mark.parametrize("fragments", [1, 3])
+def test_count_plans_from_a_few_ids_match_the_interpreter(fragments, monkeypatch):
+    """From a few ids a plan hops over Python lists (until a hop gives more than a few, then
+    the arrays take over), counts a last hop from degree arrays and keeps the result of a
+    plan without ids: every answer is the interpreter's, repeated ids and hubs included."""
+    sess = graphengine.session(num_fragments=fragments)
+    g = rmat_graph(sess, scale=8, edge_factor=4, seed=3)
+    q = Gremlin(g)
+    hub = max(range(g.vertex_count), key=lambda v: q.execute(f"g.V({v}).both().count()").one())
+    texts = [f"g.V({ids}).{steps}" for ids in ("1", "2, 2", "7, 11, 3", str(hub), f"{hub}, 1",
+                                                 "9999", "")
+             for steps in ("out().count()", "in().count()", "both().count()",
+                           "out().out().count()", "both().both().count()",
+                           "out().dedup().out().count()", "out().groupCount()",
+                           "in().out().groupCount().by(label)")]
+    got = [[q.execute(t).all() for t in texts] for _ in range(2)]   # plans made, then reused
+    monkeypatch.setattr(vectorized, "compile_count", lambda qg, inst: None)
+    want = [Gremlin(g).execute(t).all() for t in texts]
+    assert got[0] == want and got[1] == want
+
+
 def test_count_plans_serve_every_id_of_a_shape(modern, monkeypatch):
     """One compiled count plan per traversal shape, whatever the ids of V(); the answers are
     the interpreter's; a change to the graph sends the shape back to the interpreter."""

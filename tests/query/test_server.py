@@ -31,7 +31,7 @@ from gremlin_python.driver.serializer import (
 )
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import __
-from gremlin_python.process.traversal import Bytecode, Order, P, T, TextP
+from gremlin_python.process.traversal import Bytecode, Order, P, T, TextP, Traverser
 from gremlin_python.structure.io import graphbinaryV1
 
 import graphengine
@@ -839,3 +839,101 @@ def test_websocket_handshake_and_protocol_errors(server):
     finally:
         s.close()
     _graph_unchanged(server)
+
+
+def test_prepared_answers_of_count_templates(sess, caplog):
+    """A GraphBinary request equal to a learnt template but for its ``V()`` ids, whose last
+    answer came from the engine's count plan on the loop, is answered from the template's
+    prepared answer: the same frames and log line as the general path, the in-process engine's
+    results; a change to the graph, an unauthenticated connection, another source under the
+    name or a removed source take the general path again."""
+    import logging
+
+    from gremlin_python.statics import long
+
+    server = sess.serve({"g": load_modern_graph(sess)}, port=0)
+    local = Gremlin(load_modern_graph(sess)).traversal_source()
+    conn, g = _remote(server)
+    ser = server._gb
+    try:
+        for _ in range(3):
+            for v in (1, 2, 4, 6, 99, long(4)):
+                assert g.V(v).out().count().next() == local.V(v).out().count().next()
+                assert g.V(v).out().out().count().next() == local.V(v).out().out().count().next()
+                assert g.V(v).both().group_count().by(T.label).next() == \
+                    local.V(v).both().group_count().by(T.label).next()
+            assert g.V().count().next() == 6
+        prepared = [t for t in ser._templates.values() if t.fast is not None]
+        assert len(prepared) >= 4          # Int and Long ids of out().count(), 2-hop, groupCount
+        answered: list[bool] = []
+        fast = server._fast
+        server._fast = lambda *a: answered.append(fast(*a)) or answered[-1]
+        served = server.served
+        rid = uuid.uuid4()
+        frame = _gb_request("bytecode", "traversal", {"gremlin": g.V(4).out().count().bytecode,
+                                                      "aliases": {"g": "g"}}, rid)
+        s, head = _ws_connect(server, _ws_upgrade())
+        assert head.startswith(b"HTTP/1.1 101")
+        try:
+            with caplog.at_level(logging.INFO, logger="graphengine.query.server"):
+                s.sendall(_ws_frame(0x2, frame))
+                opcode, data = _ws_read(s)
+            assert opcode == 0x2 and server.served == served + 1 and answered == [True]
+            assert data == ser.write_response(rid, pr.SUCCESS, "", [Traverser(2, 1)])
+            line = [r.getMessage() for r in caplog.records if str(rid) in r.getMessage()]
+            assert len(line) == 1 and "op=bytecode processor=traversal source=g status=200" in \
+                line[0] and "results=1" in line[0]
+        finally:
+            s.close()
+        g.V(1).add_e("knows").to(__.V(6)).iterate()             # the plans no longer apply
+        local.V(1).add_e("knows").to(__.V(6)).iterate()
+        answered.clear()
+        for v in (1, 6, 4):
+            assert g.V(v).out().count().next() == local.V(v).out().count().next()
+            assert g.V(v).out().out().count().next() == local.V(v).out().out().count().next()
+        assert answered[:1] == [False] and not any(answered)
+        server.add_source("g", Gremlin(load_modern_graph(sess)))  # a fresh graph under g
+        assert g.V(1).out().count().next() == 3
+        assert g.V(1).out().count().next() == 3
+        server.remove_source("g")
+        with pytest.raises(GremlinServerError) as e:
+            g.V(1).out().count().next()
+        assert e.value.status_code == 499
+    finally:
+        conn.close()
+        server.stop()
+
+
+def test_write_success_is_write_response():
+    """The success frame written around the request id's bytes is the general writer's."""
+    from gremlin_python.statics import long
+
+    ser = pr.GraphBinaryMessageSerializer()
+    rid = uuid.uuid4()
+    for results in ([Traverser(3, 1)], [Traverser(0, 7)], [Traverser(2 ** 31, 1)],
+                    [Traverser(-2 ** 31, 1)], [Traverser(long(5), 1)], [Traverser(True, 1)],
+                    [Traverser(2 ** 70, 1)], [Traverser(3, 2 ** 40)],
+                    [Traverser({"person": 2}, 1)], [Traverser(1, 1), Traverser(2, 1)], []):
+        assert ser.write_success(rid.bytes, results) == \
+            ser.write_response(rid, pr.SUCCESS, "", results)
+
+
+def test_prepared_answers_need_authentication(secured):
+    """A frame of a template with a prepared answer still gets 407 on a connection that has
+    not authenticated."""
+    conn, g = _remote(secured, username="alice", password="s3cret!")
+    try:
+        for _ in range(3):
+            assert g.V(1).out().count().next() == 3
+        assert any(t.fast is not None for t in secured._gb._templates.values())
+        frame = _gb_request("bytecode", "traversal", {"gremlin": g.V(4).out().count().bytecode,
+                                                      "aliases": {"g": "g"}})
+        s, head = _ws_connect(secured, _ws_upgrade())
+        assert head.startswith(b"HTTP/1.1 101")
+        try:
+            s.sendall(_ws_frame(0x2, frame))
+            assert _gb_response(_ws_read(s)[1])["status"]["code"] == 407
+        finally:
+            s.close()
+    finally:
+        conn.close()

@@ -124,6 +124,7 @@ class Request:
     args: dict[str, Any] = field(default_factory=dict)
     lambda_free: bool = False   # the decoder saw only types that cannot hold a Lambda
     frame: bytes | str = b""    # the frame it came in (a replica forwards it as it is)
+    template: Any = field(default=None, repr=False, compare=False)  # the _Template it matched
 
 
 class Lambda:
@@ -760,6 +761,21 @@ class _Template:
     processor: str
     args: dict[str, Any]
     slots: list[tuple[int, struct.Struct, type, int, int]]  # offset, format, type, inst, arg
+    #: the server's prepared answer path for the requests of this template (see the server)
+    fast: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def only_first_step_varies(self) -> bool:
+        """Whether every slot is an argument of the first step instruction (``V(id)``)."""
+        return all(i == 0 for _, _, _, i, _ in self.slots)
+
+    def first_step_args(self, data: bytes) -> list:
+        """The arguments of the first step instruction of ``data`` (a frame of this template)."""
+        args = self.args["gremlin"].step_instructions[0][1:]
+        for offset, fmt, wrap, i, j in self.slots:
+            if i == 0:
+                args[j - 1] = wrap(fmt.unpack_from(data, offset)[0])
+        return args
 
     def request(self, rid: uuid.UUID, data: bytes) -> Request:
         bc0 = self.args["gremlin"]
@@ -770,7 +786,7 @@ class _Template:
             steps[i][j] = wrap(fmt.unpack_from(data, offset)[0])
         args = dict(self.args)
         args["gremlin"] = bc
-        return Request(rid, self.op, self.processor, args, lambda_free=True)
+        return Request(rid, self.op, self.processor, args, lambda_free=True, template=self)
 
 
 def _shareable(value: Any) -> bool:
@@ -794,6 +810,9 @@ def _cut(data: bytes, cuts: tuple[tuple[int, int], ...]) -> bytes:
     return b"".join(parts)
 
 
+#: a success response after its request id: status 200, message "", no attributes, no meta
+_SUCCESS_HEAD = _int32.pack(SUCCESS) + b"\x00" + _int32.pack(0) + b"\0\0\0\0" * 2
+_SUCCESS_ONE = _SUCCESS_HEAD + b"\x09\x00" + _int32.pack(1) + b"\x21\x00"  # + bulk, value
 _MAX_TEMPLATES = 1024      # request templates a serializer keeps
 _TEMPLATES_PER_SIZE = 4    # slot layouts tried per frame size
 
@@ -841,6 +860,14 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             [(off, _int32 if code == 0x01 else _int64, int if code == 0x01 else long, i, j)
              for off, code, i, j in slots])
 
+    def template(self, data: bytes) -> _Template | None:
+        """The learnt template that the request payload ``data`` matches, or None."""
+        for cuts in self._layouts.get(len(data), ()):
+            template = self._templates.get((cuts, _cut(data, cuts)))
+            if template is not None and data[0] == 0x81:
+                return template
+        return None
+
     def read_request(self, payload: bytes | str) -> Request:
         if isinstance(payload, str):
             raise ProtocolError(MALFORMED_REQUEST, "GraphBinary requests come in binary frames")
@@ -853,10 +880,9 @@ class GraphBinaryMessageSerializer(MessageSerializer):
             if len(data) < 17:
                 raise ValueError("truncated request id")
             rid = uuid.UUID(bytes=data[1:17])
-            for cuts in self._layouts.get(len(data), ()):
-                template = self._templates.get((cuts, _cut(data, cuts)))
-                if template is not None:
-                    return template.request(rid, data)
+            template = self.template(data)
+            if template is not None:
+                return template.request(rid, data)
             op, pos = dec._str(data, 17)
             processor, pos = dec._str(data, pos)
             n, pos = dec._int(data, pos)
@@ -888,6 +914,23 @@ class GraphBinaryMessageSerializer(MessageSerializer):
                                            *gremlin.step_instructions) for a in inst[1:]):
             self._learn(data, req, dec.slots)
         return req
+
+    def write_success(self, request_id: bytes, data: Any) -> bytes:
+        """``write_response(UUID(bytes=request_id), SUCCESS, "", data)`` from the request id's
+        16 bytes, the constant part of the frame prebuilt."""
+        if len(data) == 1:
+            t = data[0]
+            v = t.object
+            if v.__class__ is int and -2 ** 31 <= v < 2 ** 31 and \
+                    t.bulk.__class__ is int and -2 ** 63 <= t.bulk < 2 ** 63:
+                # one traverser of an Integer (a count): list of 1, Traverser, bulk, Int
+                return b"".join((b"\x81\x00", request_id, _SUCCESS_ONE, _int64.pack(t.bulk),
+                                 b"\x01\x00", _int32.pack(v)))
+        ba = bytearray(b"\x81\x00")
+        ba += request_id
+        ba += _SUCCESS_HEAD
+        self.writer.to_dict(data, ba)
+        return bytes(ba)
 
     def write_response(self, request_id: uuid.UUID | None, code: int, message: str | None = "",
                        data: Any = None, attributes: dict[str, Any] | None = None,

@@ -262,9 +262,13 @@ class Upstream:
         self._connecting = asyncio.Lock()
         self.pending: dict[uuid.UUID | None, tuple[_Connection, _Job]] = {}
 
+    def changed(self, source: str) -> bool:
+        """Whether the primary raised the flag of a source (it changed: the primary answers)."""
+        return bool(self.flags[self.indexes[source]])
+
     def must_forward(self, job: _Job) -> bool:
         """Whether the primary answers this request (see the module docstring)."""
-        if self.flags[self.indexes[job.src.name]]:
+        if self.changed(job.src.name):
             return True
         if job.op == "bytecode":
             return may_mutate(job.gremlin)

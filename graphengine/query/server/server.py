@@ -60,6 +60,8 @@ INLINE_MAX = 0.001         # a request shape whose last run took less CPU runs o
 INLINE_BUDGET = 0.005      # ... under this deadline (then it goes back to the source's thread)
 _MAX_SHAPES = 4096         # request shapes whose costs are remembered
 _MAX_TASKS = 64            # requests of a connection on the threads before its reading pauses
+_GB_HEAD = bytes([len(pr.GRAPHBINARY_V1)]) + pr.GRAPHBINARY_V1.encode()   # a GraphBinary frame's
+_GB_HEAD_LEN = len(_GB_HEAD)                                               # mime type header
 
 
 @dataclass
@@ -98,6 +100,21 @@ class _Job:
     batch: int
     shape: Any
     started: float = 0.0
+
+
+@dataclass(eq=False)
+class _Fast:
+    """A request template's prepared answer (see :meth:`GremlinServer._fast`): the checked
+    request's source and the engine's count plan of its traversal, which only the ids of its
+    ``V()`` step vary."""
+
+    name: str                   # the traversal source's name (``aliases``)
+    src: _Source
+    plan: Any                   # the engine's CountPlan
+    op: str
+    processor: str
+    shape: Any
+    slow: bool = False          # the last answer took longer than INLINE_MAX
 
 
 def _shape(op: str, gremlin: Any) -> Any:
@@ -203,6 +220,7 @@ class GremlinServer:
                              pr.GRAPHSON_V3: pr.GraphSONMessageSerializer()}
         self._serializers["application/json"] = self._serializers[pr.GRAPHSON_V3]
         self._graphson = self._serializers[pr.GRAPHSON_V3]
+        self._gb: pr.GraphBinaryMessageSerializer = self._serializers[pr.GRAPHBINARY_V1]
         self._listeners: list[asyncio.AbstractServer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -432,6 +450,12 @@ class GremlinServer:
         """Serve one request message: None when it is answered (or on its way on a thread),
         else what the connection's next message must wait for (authentication, forwarding)."""
         t0 = time.perf_counter()
+        if data.__class__ is bytes and data[:_GB_HEAD_LEN] == _GB_HEAD:
+            payload = data[_GB_HEAD_LEN:]
+            template = self._gb.template(payload)
+            if template is not None and template.fast is not None and \
+                    self._fast(ws, template, payload, t0):
+                return None
         conn = self._connections[ws]
         ser: pr.MessageSerializer = self._graphson
         try:
@@ -477,6 +501,9 @@ class GremlinServer:
             return None
         if outcome is not None:
             self._finish(conn, job, outcome, t0)
+            if req.template is not None and req.template.fast is None and \
+                    outcome.__class__ is tuple and outcome[1] == pr.SUCCESS:
+                self._prepare_fast(job)
             return None
         task = asyncio.get_running_loop().create_task(self._serve(conn, job, t0))
         conn.tasks.add(task)
@@ -558,11 +585,15 @@ class GremlinServer:
         self._log(req.op, req.processor, job.src.name, code, t0, count, conn, req.request_id)
 
     def _log(self, op: str, processor: str, source: str, code: int, t0: float, count: int,
-             conn: _Connection, rid: uuid.UUID | None) -> None:
+             conn: _Connection, rid: uuid.UUID | bytes | None) -> None:
+        """The request's log line (``rid``: a UUID or its 16 bytes), formatted only when
+        INFO is enabled."""
         self.served += 1
-        log.info("request op=%s processor=%s source=%s status=%d ms=%.2f results=%d peer=%s "
-                 "user=%s id=%s", op or "?", processor or "''", source, code,
-                 1000 * (time.perf_counter() - t0), count, conn.peer, conn.user or "-", rid)
+        if log.isEnabledFor(logging.INFO):
+            log.info("request op=%s processor=%s source=%s status=%d ms=%.2f results=%d peer=%s "
+                     "user=%s id=%s", op or "?", processor or "''", source, code,
+                     1000 * (time.perf_counter() - t0), count, conn.peer, conn.user or "-",
+                     uuid.UUID(bytes=rid) if rid.__class__ is bytes else rid)
 
     def _prepare(self, ser: pr.MessageSerializer, req: pr.Request) -> _Job:
         """Check a request's arguments (raises :class:`_Reply`); ``src`` is None for the ops
@@ -619,6 +650,63 @@ class GremlinServer:
         deadline = None if timeout is None else time.monotonic() + timeout
         return _Job(req, ser, src, op, gremlin, dict(bindings), timeout, deadline, batch,
                     _shape(op, gremlin))
+
+    def _prepare_fast(self, job: _Job) -> None:
+        """Give a request's template a prepared answer (:class:`_Fast`) when the request was
+        answered on the loop by the engine's count plan and only its ``V()`` ids vary: the
+        template's other arguments passed :meth:`_prepare` and are the same in every frame
+        that matches it."""
+        req, src = job.req, job.src
+        template = req.template
+        if job.op != "bytecode" or not template.only_first_step_varies or \
+                self._costs.get(job.shape, INLINE_BUDGET) > INLINE_MAX:
+            return
+        plan = src.engine.count_plan(job.gremlin)
+        if plan is not None:
+            template.fast = _Fast(src.name, src, plan, req.op, req.processor, job.shape)
+
+    def _fast(self, ws: WebSocket, template: Any, payload: bytes, t0: float) -> bool:
+        """Answer a GraphBinary request whose template has a prepared answer (see
+        :meth:`_prepare_fast`): the ids of its ``V()`` read from the frame go to the count
+        plan, the answer frame is written around the request id's bytes; no request object,
+        checks or shape. False (nothing sent) when the general path must take it: the
+        connection is not authenticated, the source is busy, gone or changed (the plan no
+        longer applies), or the plan does not take these ids. Its elapsed time stands for its
+        CPU cost (a CPU clock is a system call): over ``INLINE_MAX`` twice in a row (once may
+        be the machine's load), the template loses its prepared answer and the shape is
+        measured again on the thread."""
+        fast: _Fast = template.fast
+        conn = self._connections.get(ws)
+        src = fast.src
+        if conn is None or not conn.authenticated or src.queued[0] or \
+                self._sources.get(fast.name) is not src or \
+                self._link is not None and self._link.changed(fast.name):
+            return False
+        if not src.lock.acquire(False):
+            return False
+        try:
+            results = src.engine.run_plan(fast.plan, template.first_step_args(payload))
+            if results is not None:
+                frame = self._gb.write_success(payload[1:17], results)
+        except Exception:  # noqa: BLE001 (the general path answers with the error's status)
+            results = None
+        finally:
+            src.lock.release()
+        if results is None or len(results) != 1:
+            template.fast = None
+            return False
+        conn.ws.send(frame)
+        self._log(fast.op, fast.processor, fast.name, pr.SUCCESS, t0, len(results), conn,
+                  payload[1:17])
+        elapsed = time.perf_counter() - t0
+        if elapsed > INLINE_MAX:
+            if fast.slow:
+                template.fast = None
+                self._record(fast.shape, elapsed)
+            fast.slow = True
+        elif fast.slow:
+            fast.slow = False
+        return True
 
     def _inline(self, job: _Job) -> tuple[list[bytes | str], int, int] | None:
         """Evaluate on the loop a request whose shape (its steps, see :func:`_shape`) ran in
