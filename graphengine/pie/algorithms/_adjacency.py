@@ -7,6 +7,9 @@
 * The **underlying simple graph** (what networkx's triangle, clustering and core functions
   see): distinct neighbors, self loops dropped; :func:`simple_graph` also keeps, for a directed
   graph, whether a neighbor is a predecessor, a successor or both.
+
+And, on a fragment with outer vertices, the reverse lists from each outer vertex to the inner
+vertices that list it (:func:`outer_neighbor_lists`).
 """
 
 from __future__ import annotations
@@ -172,3 +175,40 @@ def simple_graph(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``O(E)`` pass; otherwise each row is merged (or sorted when unordered) and deduplicated.
     """
     return frag.derived("simple_graph", _build_simple)
+
+
+@numba.njit(cache=True)
+def outer_neighbors(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, ivnum, ovnum):
+    """CSR from each outer vertex (row ``lid - ivnum``) to the inner vertices that list it."""
+    count = np.zeros(ovnum + 1, dtype=np.int64)
+    for j in range(out_indptr[ivnum]):
+        if out_nbrs[j] >= ivnum:
+            count[out_nbrs[j] - ivnum + 1] += 1
+    if use_in:
+        for j in range(in_indptr[ivnum]):
+            if in_nbrs[j] >= ivnum:
+                count[in_nbrs[j] - ivnum + 1] += 1
+    rev_ptr = np.cumsum(count)
+    rev = np.empty(rev_ptr[-1], dtype=np.int64)
+    fill = rev_ptr[:-1].copy()
+    for v in range(ivnum):
+        for j in range(out_indptr[v], out_indptr[v + 1]):
+            u = out_nbrs[j]
+            if u >= ivnum:
+                rev[fill[u - ivnum]] = v
+                fill[u - ivnum] += 1
+        if use_in:
+            for j in range(in_indptr[v], in_indptr[v + 1]):
+                u = in_nbrs[j]
+                if u >= ivnum:
+                    rev[fill[u - ivnum]] = v
+                    fill[u - ivnum] += 1
+    return rev_ptr, rev
+
+
+def outer_neighbor_lists(frag) -> tuple[np.ndarray, np.ndarray]:
+    """``(rev_ptr, rev)``: the inner vertices listing outer vertex ``lid`` (in either
+    direction of a directed graph) are ``rev[rev_ptr[lid - ivnum]:rev_ptr[lid - ivnum + 1]]``;
+    built once per store fragment and shared (CDLP, WCC)."""
+    return frag.derived("outer_neighbors", lambda f: outer_neighbors(
+        f.out_indptr, f.out_nbrs, f.in_indptr, f.in_nbrs, f.directed, f.ivnum, f.ovnum))

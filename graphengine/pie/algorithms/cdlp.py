@@ -13,6 +13,7 @@ from ..app import App, State
 from ..context import Context
 from ..executor import run_app
 from ..inputs import has_integer_ids, inner_user_ids
+from ._adjacency import outer_neighbor_lists
 
 
 @numba.njit(cache=True, inline="always")
@@ -237,40 +238,6 @@ def touched_by(changed_inner, changed_outer, out_indptr, out_nbrs, in_indptr, in
     return np.flatnonzero(mark)
 
 
-@numba.njit(cache=True)
-def outer_neighbors(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, ivnum, ovnum):
-    """CSR from each outer vertex (row ``lid - ivnum``) to the inner vertices that list it."""
-    count = np.zeros(ovnum + 1, dtype=np.int64)
-    for j in range(out_indptr[ivnum]):
-        if out_nbrs[j] >= ivnum:
-            count[out_nbrs[j] - ivnum + 1] += 1
-    if use_in:
-        for j in range(in_indptr[ivnum]):
-            if in_nbrs[j] >= ivnum:
-                count[in_nbrs[j] - ivnum + 1] += 1
-    rev_ptr = np.cumsum(count)
-    rev = np.empty(rev_ptr[-1], dtype=np.int64)
-    fill = rev_ptr[:-1].copy()
-    for v in range(ivnum):
-        for j in range(out_indptr[v], out_indptr[v + 1]):
-            u = out_nbrs[j]
-            if u >= ivnum:
-                rev[fill[u - ivnum]] = v
-                fill[u - ivnum] += 1
-        if use_in:
-            for j in range(in_indptr[v], in_indptr[v + 1]):
-                u = in_nbrs[j]
-                if u >= ivnum:
-                    rev[fill[u - ivnum]] = v
-                    fill[u - ivnum] += 1
-    return rev_ptr, rev
-
-
-def _outer_neighbors(frag):
-    return outer_neighbors(frag.out_indptr, frag.out_nbrs, frag.in_indptr, frag.in_nbrs,
-                           frag.directed, frag.ivnum, frag.ovnum)
-
-
 class CDLP(App):
     """Synchronous label propagation for a fixed number of iterations."""
 
@@ -311,7 +278,7 @@ class CDLP(App):
         if messages.round == 1:
             active = np.arange(frag.ivnum, dtype=np.int64)
         else:
-            rev_ptr, rev = frag.derived("outer_neighbors", _outer_neighbors)
+            rev_ptr, rev = outer_neighbor_lists(frag)
             active = touched_by(state.changed, messages.changed("label"), frag.out_indptr,
                                 frag.out_nbrs, frag.in_indptr, frag.in_nbrs, frag.directed,
                                 rev_ptr, rev, frag.ivnum)

@@ -11,6 +11,7 @@ from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
+from ._adjacency import outer_neighbor_lists
 
 
 @numba.njit(cache=True, inline="always")
@@ -72,30 +73,56 @@ def sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, n):
 
 
 @numba.njit(cache=True)
-def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum):
+def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum,
+                     rev_ptr, rev):
     """Connected components of the fragment's local graph (inner and outer vertices, every
-    edge an inner vertex lists, directions ignored), by union-find.
+    edge an inner vertex lists, directions ignored), by Afforest's sampled union-find as in
+    :func:`sampled_components`, extended to outer vertices, which have no lists here:
 
-    Returns the component root (its smallest lid) of every lid. Out-lists hold every edge
-    that leaves an inner vertex; of the in-lists only edges from outer vertices add anything.
-    An undirected edge between inner vertices is listed at both ends: only the listing at the
-    higher lid is used. A fragment without outer vertices (a graph held whole) takes
+    1. every inner vertex joins its first :data:`SAMPLE` out-neighbors;
+    2. an inner vertex outside the largest set goes through all its edges (out and in);
+    3. an outer vertex joins the largest set through the first inner vertex of the set (as
+       it was after step 2) that lists it (``rev_ptr`` / ``rev``: the reverse lists of the
+       outer vertices).
+
+    No edge is lost: an edge between an inner vertex of the largest set and an inner vertex
+    outside is in the other one's lists; one between an inner vertex outside the set and an
+    outer vertex is taken in step 2; one between an inner vertex of the set and an outer vertex
+    makes the outer vertex find it in step 3. Returns the component root (its
+    smallest lid) of every lid. A fragment without outer vertices (a graph held whole) takes
     :func:`sampled_components`.
     """
     if vnum == ivnum and ivnum > 0:
         return sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum)
     parent = np.arange(vnum, dtype=np.int64)
     for u in range(ivnum):
-        for j in range(out_indptr[u], out_indptr[u + 1]):
-            v = out_nbrs[j]
-            if v == u or (not directed and v > u and v < ivnum):
-                continue
-            _union(parent, u, v)
-    if directed:
-        for u in range(ivnum):
+        for j in range(out_indptr[u], min(out_indptr[u] + SAMPLE, out_indptr[u + 1])):
+            _union(parent, u, out_nbrs[j])
+    count = np.zeros(vnum, dtype=np.int64)
+    for x in range(vnum):
+        parent[x] = parent[parent[x]]  # a parent is never larger than its child
+        count[parent[x]] += 1
+    big = np.argmax(count) if vnum else 0
+    for u in range(ivnum):
+        if _find(parent, u) == _find(parent, big):
+            continue
+        for j in range(min(out_indptr[u] + SAMPLE, out_indptr[u + 1]), out_indptr[u + 1]):
+            _union(parent, u, out_nbrs[j])
+        if directed:
             for j in range(in_indptr[u], in_indptr[u + 1]):
-                if in_nbrs[j] >= ivnum:
-                    _union(parent, u, in_nbrs[j])
+                _union(parent, u, in_nbrs[j])
+    root = _find(parent, big)
+    in_big = np.empty(ivnum, dtype=np.bool_)  # a byte per inner vertex: reads stay in cache
+    for u in range(ivnum):
+        in_big[u] = _find(parent, u) == root
+    for v in range(ivnum, vnum):
+        for j in range(rev_ptr[v - ivnum], rev_ptr[v - ivnum + 1]):
+            if in_big[rev[j]]:
+                if parent[v] == v:  # alone so far (most are): the root is smaller than v
+                    parent[v] = _find(parent, root)
+                else:
+                    _union(parent, v, root)
+                break
     for x in range(vnum):  # roots are smaller than their members: one pass flattens
         parent[x] = parent[parent[x]]
     return parent
@@ -109,32 +136,45 @@ def component_minima(comp, label, comp_min):
 
 
 @numba.njit(cache=True)
-def lower_components(comp, label, seeds, comp_min):
+def lower_components(comp, label, seeds, comp_min, ivnum):
     """Fold the lowered labels of ``seeds`` into their components and relabel every member
-    of the components that got a smaller minimum."""
+    of the components that got a smaller minimum; returns the outer lids relabelled."""
     lowered = False
     for s in seeds:
         r = comp[s]
         if label[s] < comp_min[r]:
             comp_min[r] = label[s]
             lowered = True
+    n = comp.shape[0]
+    changed = np.empty(n - ivnum if lowered else 0, dtype=np.int64)
+    k = 0
     if lowered:
-        for v in range(comp.shape[0]):
+        for v in range(n):
             m = comp_min[comp[v]]
-            label[v] = min(label[v], m)
+            if m < label[v]:
+                label[v] = m
+                if v >= ivnum:
+                    changed[k] = v
+                    k += 1
+    return changed[:k]
 
 
 class WCC(App):
     """Union-find inside each fragment, minimum labels across fragments."""
 
     sync: ClassVar[dict[str, str]] = {"label": "min"}
+    #: the steps report the outer labels they lowered (no snapshot and diff of the array)
+    sync_tracked: ClassVar[tuple[str, ...]] = ("label",)
 
     def init(self, frag) -> State:
         return State(label=frag.gids.copy())
 
     def peval(self, frag, state, messages) -> None:
+        rev_ptr, rev = (outer_neighbor_lists(frag) if frag.ovnum
+                        else (np.zeros(1, np.int64), np.zeros(0, np.int64)))
         state.comp = local_components(frag.out_indptr, frag.out_nbrs, frag.in_indptr,
-                                      frag.in_nbrs, frag.directed, frag.ivnum, frag.vnum)
+                                      frag.in_nbrs, frag.directed, frag.ivnum, frag.vnum,
+                                      rev_ptr, rev)
         if frag.ovnum == 0:  # a root is its component's smallest lid, so its smallest gid
             np.take(frag.gids, state.comp, out=state.label)
             state.comp_min = state.label.copy()
@@ -142,9 +182,12 @@ class WCC(App):
         state.comp_min = np.full(frag.vnum, np.iinfo(np.int64).max, dtype=np.int64)
         component_minima(state.comp, state.label, state.comp_min)
         np.take(state.comp_min, state.comp, out=state.label)
+        iv = frag.ivnum
+        messages.report_changed("label", np.flatnonzero(state.label[iv:] != frag.gids[iv:]) + iv)
 
     def inceval(self, frag, state, messages) -> None:
-        lower_components(state.comp, state.label, messages.changed("label"), state.comp_min)
+        messages.report_changed("label", lower_components(
+            state.comp, state.label, messages.changed("label"), state.comp_min, frag.ivnum))
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
         return {"r": state.label[:frag.ivnum].copy()}
