@@ -32,6 +32,10 @@ from .graph import Vtx
 
 _DENSE_FRACTION = 16     # a frontier with more than id_space / 16 ids goes dense
 _FEW = 8                 # a sparse frontier of at most this many ids hops in plain Python
+_LISTS = 1 << 20         # up to this many ids, few-id plans read Python-list copies of the
+#                          degree arrays and dense id tables (a list index is the interpreter's
+#                          fastest read; a numpy scalar read costs ~10x, more on cold caches)
+_ADJ_LISTS = 1 << 18     # ... and up to this many edges of a hop, per-vertex neighbor lists
 
 
 @numba.njit(cache=True, nogil=True)
@@ -136,8 +140,9 @@ class _Plan:
                 else None
         return cache[key]
 
-    def degrees(self, direction: str, labels: tuple[str, ...]) -> np.ndarray:
-        """Per global id, the number of traversers one hop gives from it (cached per graph)."""
+    def degrees(self, direction: str, labels: tuple[str, ...]) -> np.ndarray | list:
+        """Per global id, the number of traversers one hop gives from it (cached per graph; a
+        list up to ``_LISTS`` ids)."""
         qg = self.qg
         cache = qg.__dict__.setdefault("_degrees", {})
         key = (direction, labels)
@@ -150,8 +155,58 @@ class _Plan:
                     arrays = self.csr(frag, d, labels)
                     if arrays is not None:
                         deg[frag.inner_gids] += np.diff(arrays[0])
+            if len(deg) <= _LISTS:
+                deg = deg.tolist()
             cache[key] = deg
         return deg
+
+    def neighbor_lists(self, direction: str, labels: tuple[str, ...]) -> list | None:
+        """Per global id, the list of the ids one hop reaches (in :meth:`hop`'s order), kept
+        per graph for hops over at most ``_ADJ_LISTS`` edges; None above."""
+        qg = self.qg
+        cache = qg.__dict__.setdefault("_neighbor_lists", {})
+        key = (direction, labels)
+        if key not in cache:
+            dirs = ("out", "in") if direction == "both" and qg.directed else (direction,)
+            parts = [(frag, self.csr(frag, d, labels)) for frag in qg.base.fragments
+                     for d in dirs]
+            parts = [(frag, a) for frag, a in parts if a is not None]
+            lists = None
+            if sum(len(a[1]) for _, a in parts) <= _ADJ_LISTS:
+                lists = [[] for _ in range(qg.base.id_space)]
+                for frag in qg.base.fragments:      # a vertex's rows: out, then in
+                    for f, (indptr, nbrs, _) in parts:
+                        if f is not frag:
+                            continue
+                        bounds, flat = indptr.tolist(), nbrs.tolist()
+                        for r, gid in enumerate(frag.inner_gids.tolist()):
+                            lists[gid].extend(flat[bounds[r]:bounds[r + 1]])
+            cache[key] = lists
+        return cache[key]
+
+    def id_lookup(self) -> Any:
+        """``lookup(id)`` -> global id of a Python int id (-1: no vertex; None: the graph's
+        general lookup decides): ``qg._dense_lookup`` over list copies of the dense id tables
+        up to ``_LISTS`` ids, else ``qg._dense_lookup`` itself; None while vertices were added
+        (their ids are in ``qg._vid_index``)."""
+        qg = self.qg
+        if qg._vid_index:
+            return None
+        lookup = qg.__dict__.get("_list_lookup")
+        if lookup is None:
+            qg._dense_lookup(0)                        # builds qg._dense_tables
+            tables = qg._dense_tables
+            lookup = qg._dense_lookup
+            if tables and sum(len(t) for _, t in tables) <= _LISTS:
+                lists = [(lo, lo + len(t), t.tolist()) for lo, t in tables]
+
+                def lookup(vid: int) -> int:
+                    for lo, hi, table in lists:
+                        if lo <= vid < hi and table[vid - lo] >= 0:
+                            return table[vid - lo]
+                    return -1
+            qg._list_lookup = lookup
+        return lookup
 
     def hop(self, f: _Frontier, direction: str, labels: tuple[str, ...],
             count_only: bool = False) -> _Frontier | int:
@@ -424,7 +479,7 @@ class CountPlan:
         for a in start:
             flat.extend(a if isinstance(a, list) else [a])
         gids = []
-        dense = qg._dense_lookup if not qg._vid_index else None
+        dense = self.plan.id_lookup()
         for a in flat:      # qg.find_vertex, its integer case first
             if a.__class__ is int and dense is not None:
                 g = dense(a)
@@ -485,9 +540,18 @@ class CountPlan:
                     labels: tuple[str, ...]) -> tuple[list, list] | None:
         """One hop from a few traversers as lists, in :meth:`_Plan.hop`'s order; None when it
         gives more than a few."""
-        qg, adj = self.qg, self._csrs(direction, labels)
         ids: list[int] = []
         out: list[int] = []
+        lists = self.plan.neighbor_lists(direction, labels)
+        if lists is not None:
+            for gid, b in zip(gids, bulks):
+                nb = lists[gid]
+                if len(ids) + len(nb) > _FEW:
+                    return None
+                ids += nb
+                out += [b] * len(nb)
+            return ids, out
+        qg, adj = self.qg, self._csrs(direction, labels)
         for gid, b in zip(gids, bulks):
             row = int(qg._lid[gid])
             for indptr, nbrs in adj[int(qg._frag[gid])]:

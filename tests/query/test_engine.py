@@ -132,11 +132,16 @@ def test_vectorized_path_matches_the_interpreter(fragments, monkeypatch):
     assert fast == slow
 
 
+@pytest.mark.parametrize("lists", [True, False])
 @pytest.mark.parametrize("fragments", [1, 3])
-def test_count_plans_from_a_few_ids_match_the_interpreter(fragments, monkeypatch):
+def test_count_plans_from_a_few_ids_match_the_interpreter(fragments, lists, monkeypatch):
     """From a few ids a plan hops over Python lists (until a hop gives more than a few, then
     the arrays take over), counts a last hop from degree arrays and keeps the result of a
-    plan without ids: every answer is the interpreter's, repeated ids and hubs included."""
+    plan without ids: every answer is the interpreter's, repeated ids and hubs included;
+    with list copies of the degrees, id tables and neighbors (small graphs) or without."""
+    if not lists:
+        monkeypatch.setattr(vectorized, "_LISTS", 0)
+        monkeypatch.setattr(vectorized, "_ADJ_LISTS", 0)
     sess = graphengine.session(num_fragments=fragments)
     g = rmat_graph(sess, scale=8, edge_factor=4, seed=3)
     q = Gremlin(g)
