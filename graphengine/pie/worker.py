@@ -33,6 +33,8 @@ Bundle = dict
 
 # fragment -> (ptr, outer lids grouped by owning fragment): a function of the fragment alone
 _outer_groups: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
+# fragment -> (owner, position in the shared list) of each outer vertex, for tracked syncs
+_outer_slots: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
 # fragment -> (its mirror lists, their segments): the same while make_plans returns the same
 # (cached) lists
 _to_segments: weakref.WeakKeyDictionary[Fragment, tuple] = weakref.WeakKeyDictionary()
@@ -115,8 +117,8 @@ class FragmentWorker:
             groups = (ptr, order + view.ivnum)
             _outer_groups[plan.fragment] = groups
         self._from_ptr, self._from_lids = groups
+        self._fragment = plan.fragment
         self._targets = None  # inverse of the mirror lists, for send_to_mirrors
-        self._outer_slots = None  # (owner, position in its list) of each outer vertex
         # synced arrays whose changed slots the app reports (no snapshot, no scan)
         self._tracked = set(getattr(app, "sync_tracked", ()))
         for name in self._tracked:
@@ -320,14 +322,14 @@ class FragmentWorker:
             ptr, pos, idx = routing.route_to_mirrors(lids, *self._targets, self.view.fnum)
         else:
             lids = lids[(lids >= iv) & (lids < self.view.vnum)]
-            if self._outer_slots is None:
-                owner = np.repeat(np.arange(self.view.fnum), np.diff(self._from_ptr))
-                slot_pos = np.arange(len(self._from_lids)) - self._from_ptr[owner]
-                order = self._from_lids - iv
-                self._outer_slots = (np.empty_like(owner), np.empty(len(order), np.int32))
-                self._outer_slots[0][order] = owner
-                self._outer_slots[1][order] = slot_pos
-            owner, slot_pos = self._outer_slots
+            if 3 * len(lids) >= 2 * self.view.ovnum:  # most outer slots: whole lists, values alone
+                sent = 0
+                for d in np.flatnonzero(np.diff(self._from_ptr)):
+                    seg = self._segment(agg, True, int(d))
+                    self._bundle(outbox, int(d)).setdefault("sync", {})[name] = (None, arr[seg])
+                    sent += len(seg)
+                return sent
+            owner, slot_pos = self._slots_of_outer()
             ptr, idx = routing.group_by(owner[lids - iv], self.view.fnum)
             pos = slot_pos[lids - iv][idx]
         sent = 0
@@ -337,6 +339,22 @@ class FragmentWorker:
                 pos[a:b], arr[lids[idx[a:b]]])
             sent += int(b - a)
         return sent
+
+    def _slots_of_outer(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(owner, position)`` of each outer vertex (row ``lid - ivnum``): its owning fragment
+        and its position in the list the two share; once per store fragment."""
+        frag = self._fragment
+        slots = _outer_slots.get(frag)
+        if slots is None:
+            iv = self.view.ivnum
+            owner = np.repeat(np.arange(self.view.fnum), np.diff(self._from_ptr))
+            slot_pos = np.arange(len(self._from_lids)) - self._from_ptr[owner]
+            order = self._from_lids - iv
+            slots = (np.empty_like(owner), np.empty(len(order), np.int32))
+            slots[0][order] = owner
+            slots[1][order] = slot_pos
+            _outer_slots[frag] = slots
+        return slots
 
     def _route_messages(self, messages: Messages, outbox: list) -> int:
         """Route the explicit messages of the step (to owners and to mirrors)."""

@@ -111,14 +111,18 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
         if directed:
             for j in range(in_indptr[u], in_indptr[u + 1]):
                 _union(parent, u, in_nbrs[j])
-    root = _find(parent, big)
+    for x in range(vnum):  # flattened: a vertex's set is one sequential read away
+        parent[x] = parent[parent[x]]
+    root = parent[big]
     in_big = np.empty(ivnum, dtype=np.bool_)  # a byte per inner vertex: reads stay in cache
     for u in range(ivnum):
-        in_big[u] = _find(parent, u) == root
+        in_big[u] = parent[u] == root
     for v in range(ivnum, vnum):
+        if parent[v] == root:  # linked by a sample
+            continue
         for j in range(rev_ptr[v - ivnum], rev_ptr[v - ivnum + 1]):
             if in_big[rev[j]]:
-                if parent[v] == v:  # alone so far (most are): the root is smaller than v
+                if parent[v] == v:  # alone so far: the root is smaller than v
                     parent[v] = _find(parent, root)
                 else:
                     _union(parent, v, root)
