@@ -885,6 +885,13 @@ def test_prepared_answers_of_count_templates(sess, caplog):
                 line[0] and "results=1" in line[0]
         finally:
             s.close()
+        src = server._sources["g"]
+        src.queued[0] += 1         # another connection's request waiting for the source's thread
+        try:                       # does not hold a prepared answer (it only reads)
+            answered.clear()
+            assert g.V(2).out().count().next() == 0 and answered == [True]
+        finally:
+            src.queued[0] -= 1
         g.V(1).add_e("knows").to(__.V(6)).iterate()             # the plans no longer apply
         local.V(1).add_e("knows").to(__.V(6)).iterate()
         answered.clear()

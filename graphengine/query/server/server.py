@@ -670,15 +670,19 @@ class GremlinServer:
         :meth:`_prepare_fast`): the ids of its ``V()`` read from the frame go to the count
         plan, the answer frame is written around the request id's bytes; no request object,
         checks or shape. False (nothing sent) when the general path must take it: the
-        connection is not authenticated, the source is busy, gone or changed (the plan no
-        longer applies), or the plan does not take these ids. Its elapsed time stands for its
+        connection is not authenticated or has requests on the source's thread, the source
+        is busy (its lock), gone or changed (the plan no longer applies), or the plan does not
+        take these ids. Requests of other connections waiting for the thread may be overtaken:
+        the answer only reads the unchanged graph, and they overlap it in time, so either order
+        is one their clients can see (waiting for them would keep every request of a busy
+        server on the thread: each one arriving while another waits would queue too). Its elapsed time stands for its
         CPU cost (a CPU clock is a system call): over ``INLINE_MAX`` twice in a row (once may
         be the machine's load), the template loses its prepared answer and the shape is
         measured again on the thread."""
         fast: _Fast = template.fast
         conn = self._connections.get(ws)
         src = fast.src
-        if conn is None or not conn.authenticated or src.queued[0] or \
+        if conn is None or not conn.authenticated or conn.tasks or \
                 self._sources.get(fast.name) is not src or \
                 self._link is not None and self._link.changed(fast.name):
             return False
