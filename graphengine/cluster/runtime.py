@@ -272,6 +272,8 @@ class RayCluster:
         stats = []
         while True:
             t0 = time.perf_counter()
+            if any(isinstance(v, np.ndarray) for v in reduced.values()):
+                reduced = ray.put(reduced)  # a bitmap: in the object store once, not per call
             results = self.get([a.step.remote(run_id, inbox[f], reduced)
                                 for f, a in enumerate(self.actors)])
             stats.append({"seconds": time.perf_counter() - t0,

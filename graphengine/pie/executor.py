@@ -193,6 +193,8 @@ def _run_ray(plans, app: App, stats: list | None = None) -> tuple[list[dict], in
     ray.get([a.start.remote(ray.put(p), app) for a, p in zip(actors, plans)])
 
     def step(inbox, reduced):
+        if any(isinstance(v, np.ndarray) for v in reduced.values()):
+            reduced = ray.put(reduced)  # a bitmap: in the object store once, not per call
         return ray.get([a.step.remote(inbox[f], reduced) for f, a in enumerate(actors)])
 
     rounds = _rounds(len(actors), app, step, lambda r, d: r.outbox[d], stats)
