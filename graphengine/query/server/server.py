@@ -675,10 +675,11 @@ class GremlinServer:
         take these ids. Requests of other connections waiting for the thread may be overtaken:
         the answer only reads the unchanged graph, and they overlap it in time, so either order
         is one their clients can see (waiting for them would keep every request of a busy
-        server on the thread: each one arriving while another waits would queue too). Its elapsed time stands for its
-        CPU cost (a CPU clock is a system call): over ``INLINE_MAX`` twice in a row (once may
-        be the machine's load), the template loses its prepared answer and the shape is
-        measured again on the thread."""
+        server on the thread: each one arriving while another waits would queue too).
+
+        Its elapsed time stands for its CPU cost (a CPU clock is a system call): over
+        ``INLINE_MAX`` twice in a row (once may be the machine's load), the template loses its
+        prepared answer and the shape is measured again on the thread."""
         fast: _Fast = template.fast
         conn = self._connections.get(ws)
         src = fast.src
