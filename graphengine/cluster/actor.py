@@ -772,7 +772,9 @@ class FragmentActor:
     def step(self, run_id: int, inbox_refs: list, reduced: dict):
         """One round: the bundles that arrived in (values or object refs), the outgoing
         ones out (small ones as values, big ones put in this node's object store)."""
-        inbox = [ray.get(b) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]
+        refs = [b for b in inbox_refs if isinstance(b, ray.ObjectRef)]
+        fetched = iter(ray.get(refs)) if refs else iter(())  # one call for all of them
+        inbox = [next(fetched) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]
         result = self.workers[run_id].step(inbox, reduced)
         sizes = [_nbytes(b) if b is not None else 0 for b in result.outbox]
         result.bundle_bytes = sum(sizes) + reductions_nbytes(result.reductions)
