@@ -236,9 +236,13 @@ class _OwnerIndex(LabelIndex):
 class FragmentActor:
     """Holds fragment ``fid`` of every graph version the driver keeps (see module docstring)."""
 
-    def __init__(self, fid: int, fnum: int):
+    def __init__(self, fid: int, fnum: int, threads: int = 0):
         self.fid = fid
         self.fnum = fnum
+        # the kernels' threads: this actor's share of its node's CPUs (several actors with
+        # every core's worth of OpenMP threads each spin against one another)
+        self.threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS)) if threads else 0
+        self._use_threads()
         self.frags: dict[int, Fragment] = {}
         self.loads: dict[int, dict] = {}
         self.indexes: dict[tuple[int, str], LabelIndex] = {}
@@ -252,6 +256,10 @@ class FragmentActor:
 
     def ping(self) -> int:
         return self.fid
+
+    def _use_threads(self) -> None:
+        if self.threads:  # per thread in Numba: set on the thread that runs the calls
+            numba.set_num_threads(self.threads)
 
     def _frag(self, version: int | None, head: Head) -> Fragment:
         if version is None:
@@ -772,6 +780,7 @@ class FragmentActor:
     def step(self, run_id: int, inbox_refs: list, reduced: dict):
         """One round: the bundles that arrived in (values or object refs), the outgoing
         ones out (small ones as values, big ones put in this node's object store)."""
+        self._use_threads()
         refs = [b for b in inbox_refs if isinstance(b, ray.ObjectRef)]
         fetched = iter(ray.get(refs)) if refs else iter(())  # one call for all of them
         inbox = [next(fetched) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]

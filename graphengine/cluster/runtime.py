@@ -45,6 +45,19 @@ def unwrap(error: BaseException) -> BaseException:
     return cause if isinstance(cause, GraphEngineError) else error
 
 
+
+def _threads_per_actor(ray, pg, n: int) -> list[int]:
+    """Kernel threads for each fragment actor: its node's CPUs shared by the actors the
+    placement group put there (1 where that is not known)."""
+    from ray.util import placement_group_table
+
+    placed = placement_group_table(pg).get("bundles_to_node_id", {})
+    nodes = [placed.get(f, placed.get(str(f))) for f in range(n)]
+    cpus = {node["NodeID"]: node.get("Resources", {}).get("CPU", 1.0)
+            for node in ray.nodes() if node.get("Alive")}
+    return [max(1, int(cpus.get(node, 1.0) // nodes.count(node))) if node else 1
+            for node in nodes]
+
 class RayCluster:
     """Fragment actors on a Ray cluster, one per fragment, and the versions they hold."""
 
@@ -72,6 +85,7 @@ class RayCluster:
             raise ClusterError(f"the cluster cannot place {num_fragments} fragment actors"
                                f" ({self.bundle} each): {ray.cluster_resources()}") from e
         self._actor_cls = ray.remote(FragmentActor)
+        self.threads = _threads_per_actor(ray, self.pg, num_fragments)
         self.actors = [self._make_actor(f) for f in range(num_fragments)]
         self.get([a.ping.remote() for a in self.actors])  # the session is ready when they are
         self._ids = itertools.count(1)
@@ -93,7 +107,7 @@ class RayCluster:
         strategy = PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=fid)
         return self._actor_cls.options(
             num_cpus=self.bundle.get("CPU", 0), max_restarts=0, max_task_retries=0,
-            scheduling_strategy=strategy).remote(fid, self.fnum)
+            scheduling_strategy=strategy).remote(fid, self.fnum, self.threads[fid])
 
     def next_id(self) -> int:
         with self._lock:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..errors import AnalyticsError
@@ -168,13 +169,18 @@ class FragmentActor:
     def __init__(self):
         self.worker: FragmentWorker | None = None
 
-    def start(self, plan, app: App) -> int:
+    def start(self, plan, app: App, threads: int) -> int:
+        # the kernels' threads: this actor's share of the CPUs (several actors with every
+        # core's worth of OpenMP threads each spin against one another)
+        self.threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(self.threads)
         self.worker = FragmentWorker(plan, app)
         return self.worker.view.ivnum
 
     def step(self, inbox_refs: list, reduced: dict):
         import ray
 
+        numba.set_num_threads(self.threads)  # per thread in Numba
         inbox = ray.get(inbox_refs) if inbox_refs else []
         result = self.worker.step(inbox, reduced)
         refs = [ray.put(b) if b is not None else None for b in result.outbox]
@@ -190,7 +196,8 @@ class FragmentActor:
 def _run_ray(plans, app: App, stats: list | None = None) -> tuple[list[dict], int]:
     ray = ensure_ray()
     actors = _actors(ray, len(plans))
-    ray.get([a.start.remote(ray.put(p), app) for a, p in zip(actors, plans)])
+    threads = max(1, int(ray.cluster_resources().get("CPU", 1)) // len(plans))
+    ray.get([a.start.remote(ray.put(p), app, threads) for a, p in zip(actors, plans)])
 
     def step(inbox, reduced):
         if any(isinstance(v, np.ndarray) for v in reduced.values()):
