@@ -204,7 +204,7 @@ def replica_main(spec: ReplicaSpec) -> None:
     try:
         from ...store.persistence import load_graph
         from ..engine import Gremlin
-        from .server import GremlinServer
+        from .server import GremlinServer, run_loop
 
         sources: dict[str, Any] = {}
         indexes: dict[str, int] = {}
@@ -244,7 +244,7 @@ def replica_main(spec: ReplicaSpec) -> None:
                 await asyncio.wait_for(done.wait(), 1.0)
         await server.stop_async()
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 class Upstream:
