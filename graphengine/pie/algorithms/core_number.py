@@ -11,7 +11,7 @@ from ...store import Graph
 from ..app import App, State
 from ..context import Context
 from ..executor import run_app
-from ._adjacency import simple_graph
+from ._adjacency import outer_neighbors, simple_graph
 
 #: Estimate of an outer vertex before its owner sent one: an upper bound of any core number.
 NO_ESTIMATE = np.iinfo(np.int64).max
@@ -158,25 +158,6 @@ def peel_cores(indptr, nbrs, mult, ivnum: int, core: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def inner_neighbors_of_outer(indptr, nbrs, ivnum, ovnum):
-    """CSR from each outer vertex (row ``lid - ivnum``) to the inner vertices adjacent to it."""
-    count = np.zeros(ovnum + 1, dtype=np.int64)
-    for j in range(nbrs.shape[0]):
-        if nbrs[j] >= ivnum:
-            count[nbrs[j] - ivnum + 1] += 1
-    rev_ptr = np.cumsum(count)
-    rev = np.empty(rev_ptr[-1], dtype=np.int64)
-    fill = rev_ptr[:-1].copy()
-    for v in range(ivnum):
-        for j in range(indptr[v], indptr[v + 1]):
-            u = nbrs[j]
-            if u >= ivnum:
-                rev[fill[u - ivnum]] = v
-                fill[u - ivnum] += 1
-    return rev_ptr, rev
-
-
-@numba.njit(cache=True)
 def rows_of(indptr, values, rows):
     """The entries of the given CSR rows, concatenated."""
     size = 0
@@ -214,7 +195,8 @@ class CoreNumber(App):
         outer = messages.changed("core") - frag.ivnum
         if len(outer):
             rev_ptr, rev = frag.derived("inner_neighbors_of_outer", lambda f: (
-                inner_neighbors_of_outer(state.indptr, state.nbrs, f.ivnum, f.ovnum)))
+                outer_neighbors(state.indptr, state.nbrs, state.indptr, state.nbrs, False, f.ivnum,
+                                f.ovnum)))
             self._settle(frag, state, rows_of(rev_ptr, rev, outer))
 
     @staticmethod

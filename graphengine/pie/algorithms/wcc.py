@@ -50,26 +50,35 @@ def sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, n):
     giant component's edges, most of a real graph's, are never read. Returns every vertex's
     root, its component's smallest id.
     """
-    parent = np.arange(n, dtype=np.int64)
-    for u in range(n):
+    parent = _sampled_union(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, n, n)[0]
+    for x in range(n):
+        parent[x] = parent[parent[x]]
+    return parent
+
+
+@numba.njit(cache=True)
+def _sampled_union(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum):
+    """Afforest's first two steps over ``vnum`` vertices whose first ``ivnum`` have lists:
+    each joins its first :data:`SAMPLE` out-neighbors, then those outside the largest set
+    so far go through all their edges. Returns the parents and a member of that set."""
+    parent = np.arange(vnum, dtype=np.int64)
+    for u in range(ivnum):
         for j in range(out_indptr[u], min(out_indptr[u] + SAMPLE, out_indptr[u + 1])):
             _union(parent, u, out_nbrs[j])
-    count = np.zeros(n, dtype=np.int64)
-    for x in range(n):
+    count = np.zeros(vnum, dtype=np.int64)
+    for x in range(vnum):
         parent[x] = parent[parent[x]]  # a parent is never larger than its child
         count[parent[x]] += 1
-    big = np.argmax(count)
-    for u in range(n):
-        if _find(parent, u) == big:
+    big = np.argmax(count) if vnum else 0
+    for u in range(ivnum):
+        if _find(parent, u) == _find(parent, big):
             continue
         for j in range(min(out_indptr[u] + SAMPLE, out_indptr[u + 1]), out_indptr[u + 1]):
             _union(parent, u, out_nbrs[j])
         if directed:
             for j in range(in_indptr[u], in_indptr[u + 1]):
                 _union(parent, u, in_nbrs[j])
-    for x in range(n):
-        parent[x] = parent[parent[x]]
-    return parent
+    return parent, big
 
 
 @numba.njit(cache=True)
@@ -92,25 +101,10 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
     smallest lid) of every lid. A fragment without outer vertices (a graph held whole) takes
     :func:`sampled_components`.
     """
-    if vnum == ivnum and ivnum > 0:
+    if vnum == ivnum:
         return sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum)
-    parent = np.arange(vnum, dtype=np.int64)
-    for u in range(ivnum):
-        for j in range(out_indptr[u], min(out_indptr[u] + SAMPLE, out_indptr[u + 1])):
-            _union(parent, u, out_nbrs[j])
-    count = np.zeros(vnum, dtype=np.int64)
-    for x in range(vnum):
-        parent[x] = parent[parent[x]]  # a parent is never larger than its child
-        count[parent[x]] += 1
-    big = np.argmax(count) if vnum else 0
-    for u in range(ivnum):
-        if _find(parent, u) == _find(parent, big):
-            continue
-        for j in range(min(out_indptr[u] + SAMPLE, out_indptr[u + 1]), out_indptr[u + 1]):
-            _union(parent, u, out_nbrs[j])
-        if directed:
-            for j in range(in_indptr[u], in_indptr[u + 1]):
-                _union(parent, u, in_nbrs[j])
+    parent, big = _sampled_union(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum,
+                                 vnum)
     for x in range(vnum):  # flattened: a vertex's set is one sequential read away
         parent[x] = parent[parent[x]]
     root = parent[big]
