@@ -841,6 +841,70 @@ def test_websocket_handshake_and_protocol_errors(server):
     _graph_unchanged(server)
 
 
+def test_websocket_fragment_out_of_turn(server):
+    """A continuation frame with no message to continue, and a new message inside a
+    fragmented one, fail the connection with 1002."""
+    req = _gb_request("eval", "", {"gremlin": "g.V().count()"})
+    for frames in (_ws_frame(0x0, req),
+                   _ws_frame(0x2, req[:20], fin=False) + _ws_frame(0x2, req)):
+        s, head = _ws_connect(server, _ws_upgrade())
+        try:
+            assert head.startswith(b"HTTP/1.1 101")
+            s.sendall(frames)
+            opcode, data = _ws_read(s)
+            assert opcode == 0x8 and int.from_bytes(data[:2], "big") == 1002
+        finally:
+            s.close()
+    _graph_unchanged(server)
+
+
+def test_private_listener_needs_the_token():
+    """The primary's listener for its replicas upgrades only a request that carries its
+    token (else 403), and marks that connection internal; messages are handed over in order,
+    one awaited by the handler holding the next ones."""
+    from graphengine.query.server.websocket import REPLICA_HEADER, WebSocket, listen
+
+    async def run():
+        opened: list[WebSocket] = []
+        seen: list[bytes] = []
+
+        async def later(ws, message):
+            await asyncio.sleep(0.05)
+            seen.append(message)
+            ws.send(b"done " + message)
+
+        def on_message(ws, message):
+            if message == b"slow":
+                return later(ws, message)
+            seen.append(message)
+            ws.send(b"done " + message)
+            return None
+
+        listener = await listen(lambda internal: WebSocket(opened.append, on_message,
+                                                           lambda ws: None, 1 << 16, internal),
+                                "127.0.0.1", 0, max_message=1 << 16, token="s3cret")
+        port = listener.sockets[0].getsockname()[1]
+        url = f"http://127.0.0.1:{port}/gremlin"
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                await session.ws_connect(url, headers={REPLICA_HEADER: "wrong"})
+            assert e.value.status == 403
+            with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                await session.ws_connect(url)
+            assert e.value.status == 403
+            ws = await session.ws_connect(url, headers={REPLICA_HEADER: "s3cret"})
+            for m in (b"slow", b"a", b"b"):
+                await ws.send_bytes(m)
+            answers = [(await ws.receive(timeout=10)).data for _ in range(3)]
+            await ws.close()
+        listener.close()
+        await listener.wait_closed()
+        assert [w.internal for w in opened] == [True]
+        assert seen == [b"slow", b"a", b"b"] and answers == [b"done slow", b"done a", b"done b"]
+
+    asyncio.run(run())
+
+
 def test_prepared_answers_of_count_templates(sess, caplog):
     """A GraphBinary request equal to a learnt template but for its ``V()`` ids, whose last
     answer came from the engine's count plan on the loop, is answered from the template's

@@ -3,8 +3,7 @@
 - :mod:`.protocol`: request and response envelopes in GraphBinary 1.0 and GraphSON 3.0 (the
   server's side of gremlinpython's ``driver/serializer.py``) and the extra value readers;
 - :mod:`.auth`: SASL PLAIN against a credentials file of salted password hashes;
-- :mod:`.websocket`: the ``websockets`` library's sans-I/O server protocol on the asyncio
-  transport;
+- :mod:`.websocket`: the ``picows`` library's websocket listener (Cython) on the asyncio loop;
 - :mod:`.server`: request dispatch and lifecycle;
 - :mod:`.replicas`: replica processes serving the same port.
 

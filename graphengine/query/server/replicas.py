@@ -9,7 +9,10 @@ memory-mapped (one copy in the page cache for every process; a source loaded fro
 read from that path).
 
 What a replica must not answer from its snapshot it forwards, frame for frame, to the primary
-over a private Unix socket, and relays the primary's answer frames to its client:
+over a private link, and relays the primary's answer frames to its client. The link is a
+websocket to the primary's second listener, on a loopback port, which accepts only upgrades
+carrying the primary's random token (given to the replicas on stdin with their spec; the
+websocket library does not serve Unix sockets). What a replica forwards:
 
 - a request that may change a graph: a mutating step anywhere in the traversal
   (:func:`may_mutate`), ``g.tx()``;
@@ -34,6 +37,7 @@ import logging
 import mmap
 import os
 import pickle
+import secrets
 import selectors
 import shutil
 import subprocess
@@ -87,7 +91,7 @@ class ReplicaSpec:
     port: int
     sources: list[tuple[list[str], str, int]]   # (names, snapshot path, flag index)
     flags_path: str                              # one byte per source: 1 = it changed
-    socket_path: str
+    link: tuple[int, str]                        # the primary's private port and its token
     options: dict[str, Any]
     ssl_files: tuple[str, str] | None
     log_level: int
@@ -104,7 +108,8 @@ class ReplicaSet:
                                           dir="/dev/shm" if os.access("/dev/shm", os.W_OK)
                                           else None))
         os.chmod(self._dir, 0o700)
-        self.socket_path = str(self._dir / "primary.sock")
+        self.token = secrets.token_urlsafe(32)     # what opens the primary's private port
+        self.link_port = 0                            # that port (set before start())
         self.flags: mmap.mmap | None = None
         self._started = threading.Event()
         self._ok = False
@@ -138,7 +143,7 @@ class ReplicaSet:
                    "batch_size": server.batch_size, "credentials": server.credentials}
         for worker in range(1, self.count + 1):
             spec = ReplicaSpec(worker, server.host, server.port, sources, str(flags_path),
-                               self.socket_path, options, server.ssl_files,
+                               (self.link_port, self.token), options, server.ssl_files,
                                logging.getLogger().getEffectiveLevel())
             p = subprocess.Popen([sys.executable, "-c", _ENTRY], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE)
@@ -221,7 +226,7 @@ def replica_main(spec: ReplicaSpec) -> None:
                                **spec.options)
         with open(spec.flags_path, "r+b") as f:
             flags = mmap.mmap(f.fileno(), 0)
-        server._link = Upstream(server, spec.socket_path, flags, indexes)
+        server._link = Upstream(server, spec.link, flags, indexes)
     except BaseException as e:      # reported to the primary, then raised
         print(f"{type(e).__name__}: {e}", file=ready, flush=True)
         raise
@@ -250,10 +255,10 @@ def replica_main(spec: ReplicaSpec) -> None:
 class Upstream:
     """A replica's link to the primary: forwards requests, relays the answers."""
 
-    def __init__(self, server: GremlinServer, socket_path: str, flags: Any,
+    def __init__(self, server: GremlinServer, link: tuple[int, str], flags: Any,
                  indexes: dict[str, int]):
         self.server = server
-        self.socket_path = socket_path
+        self.link = link
         self.flags = flags
         self.indexes = indexes
         self._session: Any = None
@@ -287,11 +292,14 @@ class Upstream:
             if self._ws is None or self._ws.closed:
                 import aiohttp
 
+                from .websocket import REPLICA_HEADER
+
                 if self._session is None:
-                    self._session = aiohttp.ClientSession(
-                        connector=aiohttp.UnixConnector(path=self.socket_path))
-                self._ws = await self._session.ws_connect("http://primary/gremlin",
-                                                          max_msg_size=0, autoping=True)
+                    self._session = aiohttp.ClientSession()
+                port, token = self.link
+                self._ws = await self._session.ws_connect(
+                    f"http://127.0.0.1:{port}/gremlin", headers={REPLICA_HEADER: token},
+                    max_msg_size=0, autoping=True)
                 self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
             return self._ws
 

@@ -45,7 +45,7 @@ from ..traversal import QueryTimeout
 from . import protocol as pr
 from .auth import Credentials, parse_sasl_plain
 from .replicas import ReplicaSet, Upstream
-from .websocket import WebSocket
+from .websocket import WebSocket, listen
 
 log = logging.getLogger("graphengine.query.server")
 
@@ -310,18 +310,21 @@ class GremlinServer:
     # ------------------------------------------------------------------ lifecycle
     async def start_async(self) -> None:
         """Start listening on the running loop (:attr:`port` is the bound port afterwards)."""
-        self._loop = loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         shared = self.workers > 1 or self._link is not None
-        listener = await loop.create_server(self._protocol, self.host, self.port,
-                                            ssl=self.ssl_context, reuse_port=shared or None)
+        listener = await listen(self._websocket, self.host, self.port,
+                                max_message=self.max_frame_bytes, ssl=self.ssl_context,
+                                reuse_port=shared or None)
         self._listeners.append(listener)
         if listener.sockets:
             self.port = listener.sockets[0].getsockname()[1]
         if self.workers > 1:
-            self._replicas = ReplicaSet(self, self.workers - 1)
-            self._listeners.append(await loop.create_unix_server(
-                self._protocol, self._replicas.socket_path))
-            self._replicas.start()
+            self._replicas = replicas = ReplicaSet(self, self.workers - 1)
+            link = await listen(self._websocket, "127.0.0.1", 0, max_message=self.max_frame_bytes,
+                                token=replicas.token)
+            self._listeners.append(link)
+            replicas.link_port = link.sockets[0].getsockname()[1]
+            replicas.start()
         log.info("Gremlin server listening on %s (sources: %s; auth: %s)", self.url,
                  ", ".join(self._sources), "SASL PLAIN" if self.credentials else "none")
 
@@ -448,8 +451,9 @@ class GremlinServer:
         return True
 
     # ------------------------------------------------------------------ websocket
-    def _protocol(self) -> WebSocket:
-        return WebSocket(self._opened, self._on_frame, self._closed, self.max_frame_bytes)
+    def _websocket(self, internal: bool) -> WebSocket:
+        return WebSocket(self._opened, self._on_frame, self._closed, self.max_frame_bytes,
+                         internal)
 
     def _opened(self, ws: WebSocket) -> None:
         self._connections[ws] = _Connection(ws, "replica" if ws.internal else ws.peer,

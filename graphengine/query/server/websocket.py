@@ -1,49 +1,67 @@
-"""The server's websocket connections: the ``websockets`` library's sans-I/O protocol driven
-straight from an asyncio transport.
+"""The server's websocket connections: the ``picows`` library (Cython) on the asyncio loop.
 
 A Gremlin request is one short frame and its answer one or a few frames, so per request the
-transport's cost is the server's floor. RFC 6455 (the HTTP upgrade, frame parsing, unmasking,
-control frames, close codes, the message size limit, frame serialization) is
-:class:`websockets.server.ServerProtocol`'s; this module only moves bytes between it and the
-transport: what arrives in ``data_received`` is fed to the protocol, its events are handled at
-once (a complete message is handed to the server there), and what it has to send is written
-with ``transport.write``. No reader task, queue or future per message (as the library's own
-asyncio connection has).
+transport's cost is the server's floor. RFC 6455 (the HTTP upgrade and its validation, frame
+parsing and unmasking, ping / pong, the close frame's checks, the frame size limit, frame
+serialization) is :mod:`picows`'s: its protocol reads from the transport into its own buffer,
+parses frames in C and calls :meth:`WebSocket.on_ws_frame` with each; a complete unfragmented
+message is handed to the server from there, and an answer is one ``WSTransport.send`` (header
+and payload written with one ``send`` system call when the socket's buffer is empty). No
+reader task, queue, future or generator per message. The loop's own transports carry the
+bytes (uvloop's where installed): picows's optional aiofastnet transports measured no
+cheaper here.
 
 What this module decides: only ``GET <path>`` is upgraded (another path: 404; an invalid
-upgrade: the library's 4xx; a request that is not HTTP: 400), no extension is negotiated (no
-compression), fragments are joined into one message (``max_message`` bytes at most: the
-library closes with 1009 beyond), a text message that is not UTF-8 fails the connection with
-1007, messages are handed over in order (one the server answers later holds the next ones),
-reading pauses while the server says so (:meth:`WebSocket.hold`) or while the transport's write
-buffer is full, and the transport is closed when the library ends the stream.
+upgrade or a request that is not HTTP: picows's 400), no extension is negotiated (no
+compression), pings are answered (picows's automatic pong), a close frame is answered with a
+close frame echoing its code and the connection is closed, fragments are joined into one
+message (``max_message`` bytes at most: a larger frame is closed with 1009 by picows, a larger
+joined message by this module; a new message or a continuation out of turn is 1002), a text
+message that is not UTF-8 fails the connection with 1007, messages are handed over in order
+(one the server answers later holds the next ones; messages that came after a close frame are
+not served), and reading pauses while the server says so (:meth:`WebSocket.hold`) or while the
+transport's write buffer is full.
+
+The private listener that replica processes reach the primary through (see
+:mod:`.replicas`) is a loopback TCP one (picows sets TCP options on every connection, so it
+does not serve Unix sockets): only an upgrade that carries the primary's random token in the
+``X-GraphEngine-Replica`` header is accepted there (else 403).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Callable
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.exceptions import InvalidState
-from websockets.frames import Opcode
-from websockets.http11 import Request
-from websockets.protocol import State
-from websockets.server import ServerProtocol
+from picows import (
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
 
 log = logging.getLogger("graphengine.query.server")
 
-__all__ = ["WebSocket"]
+__all__ = ["REPLICA_HEADER", "WebSocket", "listen"]
 
-_TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
-_OPEN = State.OPEN
-_ws_log = logging.getLogger("graphengine.query.server.websocket")
+REPLICA_HEADER = "X-GraphEngine-Replica"
+_TEXT, _BINARY, _CONT, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, \
+    WSMsgType.CLOSE
+_WS_LOG = "graphengine.query.server.websocket"
 
 
-class WebSocket(asyncio.Protocol):
-    """One websocket connection.
+class WebSocket(WSListener):
+    """One websocket connection (picows calls its ``on_ws_*`` methods).
 
     Args:
         on_open: called with the websocket once the handshake is done.
@@ -52,49 +70,46 @@ class WebSocket(asyncio.Protocol):
             handled in order).
         on_close: called once when the connection is gone.
         max_message: the largest message in bytes (larger: close 1009).
-        path: the only request path served.
+        internal: the connection is a replica process's link to the primary.
     """
 
     def __init__(self, on_open: Callable[[WebSocket], None],
                  on_message: Callable[[WebSocket, bytes | str], Any],
                  on_close: Callable[[WebSocket], None], max_message: int,
-                 path: str = "/gremlin"):
+                 internal: bool = False):
+        super().__init__()
         self.on_open = on_open
         self.on_message = on_message
         self.on_close = on_close
         self.max_message = max_message
-        self.path = path
-        self.protocol = ServerProtocol(max_size=max_message, logger=_ws_log)
-        self.transport: asyncio.Transport | None = None
+        self.transport: WSTransport | None = None
         self.peer = "?"
-        self.internal = False        # a Unix socket (a replica process)
+        self.internal = internal
         self.closed = False
         self._open = False
-        self._parts: list[bytes] = []     # the frames of a fragmented message in progress
+        self._raw: asyncio.Transport | None = None   # the socket's (or TLS) transport
+        self._parts: list[bytes] | None = None       # a fragmented message in progress
+        self._size = 0
         self._opcode = _BINARY
         self._backlog: list[bytes | str] = []
         self._waiting: asyncio.Future | None = None
         self._holds = 0
         self._write_paused = False
 
-    # ------------------------------------------------------------------ asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername")
-        self.internal = isinstance(transport.get_extra_info("sockname"), str)
+    # ------------------------------------------------------------------ picows callbacks
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self._raw = raw = transport.underlying_transport
+        peer = raw.get_extra_info("peername")
         self.peer = peer[0] if isinstance(peer, tuple) and peer else "?"
+        self._open = True
+        self.on_open(self)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
         was_open, self._open = self._open, False
         self.closed = True
         if was_open:
             self.on_close(self)
-
-    def eof_received(self) -> bool:
-        if not self.closed:
-            self.protocol.receive_eof()
-            self._flush()
-        return False                           # the transport closes itself
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -104,72 +119,62 @@ class WebSocket(asyncio.Protocol):
         self._write_paused = False
         self._reading()
 
-    def data_received(self, data: bytes) -> None:
-        if self.closed:
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        opcode = frame.msg_type
+        if opcode is _BINARY and frame.fin and self._parts is None and self._waiting is None \
+                and not self.closed:                  # the common case: one binary frame
+            pending = self.on_message(self, frame.get_payload_as_bytes())
+            if pending is not None:
+                self._wait(pending)
             return
-        protocol = self.protocol
-        protocol.receive_data(data)
-        if protocol.handshake_exc is not None and not self._open:
-            # not an HTTP request: the library only ends the stream; say why first
-            self.transport.write(protocol.reject(400, "Bad Request\n").serialize())
-        self._flush()                          # pongs, close frames, the end of the stream
-        for event in protocol.events_received():
-            if self.closed:      # messages that came with a close frame are not served
+        if self.closed:          # messages that came after a close frame are not served
+            return
+        if opcode is _BINARY or opcode is _TEXT:
+            if self._parts is not None:
+                self.close(1002, "a new message before the end of a fragmented one")
+            elif frame.fin:
+                self._message(opcode, frame.get_payload_as_bytes())
+            else:
+                self._opcode, self._parts = opcode, [frame.get_payload_as_bytes()]
+                self._size = frame.payload_size
+        elif opcode is _CONT:
+            parts = self._parts
+            if parts is None:
+                self.close(1002, "a continuation frame without a message to continue")
                 return
-            if isinstance(event, Request):
-                self._handshake(event)
-                continue
-            opcode = event.opcode
-            if opcode is _BINARY or opcode is _TEXT:
-                if not event.fin:
-                    self._opcode, self._parts = opcode, [event.data]
-                    continue
-                self._message(opcode, event.data)
-            elif opcode is _CONT:
-                self._parts.append(event.data)
-                if event.fin:
-                    payload, self._parts = b"".join(self._parts), []
-                    self._message(self._opcode, payload)
-            # ping / pong / close: the library answered (pong, close echo) or ignores them
+            self._size += frame.payload_size
+            if self._size > self.max_message:
+                self.close(1009, f"message over {self.max_message} bytes")
+                return
+            parts.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                self._parts = None
+                self._message(self._opcode, b"".join(parts))
+        elif opcode is _CLOSE:   # picows checked its code and reason; echo the code, close
+            code = frame.get_close_code()
+            self._shut(WSCloseCode.OK if code is WSCloseCode.NO_INFO else code, b"")
+        # ping: picows answered it; pong: nothing to do
 
     # ------------------------------------------------------------------ sending
     def send(self, payload: bytes | str) -> bool:
         """Send one message (``str``: a text frame); False when the connection is closed."""
         if self.closed:
             return False
-        protocol = self.protocol
-        try:
-            if isinstance(payload, str):
-                protocol.send_text(payload.encode("utf-8"))
-            else:
-                protocol.send_binary(payload)
-        except InvalidState:                   # closing: the client is going away
-            return False
-        self._flush()
+        self.transport.send(_BINARY if payload.__class__ is bytes else _TEXT, payload)
         return True
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame and close the connection (what is buffered is sent first; the
         client's close frame is not waited for)."""
-        if self.closed:
-            return
-        if self.protocol.state is _OPEN:
-            self.protocol.send_close(code, reason.encode()[:120].decode("utf-8", "ignore"))
-            self._flush()
-        self._shut()
-
-    def _flush(self) -> None:
-        """Write what the library has to send; its end of stream closes the transport."""
-        for chunk in self.protocol.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            else:
-                self._shut()
-
-    def _shut(self) -> None:
         if not self.closed:
-            self.closed = True
-            self.transport.close()
+            self._shut(WSCloseCode(code), reason.encode()[:120].decode("utf-8", "ignore").encode())
+
+    def _shut(self, code: WSCloseCode, reason: bytes) -> None:
+        self.closed = True
+        transport = self.transport
+        if not transport.is_close_frame_sent:
+            transport.send_close(code, reason)
+        transport.disconnect()
 
     # ------------------------------------------------------------------ reading
     def hold(self) -> None:
@@ -185,30 +190,17 @@ class WebSocket(asyncio.Protocol):
         if self.closed:
             return
         if self._holds > 0 or self._write_paused or self._waiting is not None:
-            self.transport.pause_reading()
+            self._raw.pause_reading()
         else:
-            self.transport.resume_reading()
+            self._raw.resume_reading()
 
-    def _handshake(self, request: Request) -> None:
-        protocol = self.protocol
-        if urlsplit(request.path).path != self.path:
-            response = protocol.reject(404, "Not Found\n")
-        else:
-            response = protocol.accept(request)      # 101, or the library's 4xx
-        protocol.send_response(response)
-        self._flush()
-        if response.status_code == 101:
-            self._open = True
-            self.on_open(self)
-
-    def _message(self, opcode: Opcode, payload: bytes) -> None:
+    def _message(self, opcode: WSMsgType, payload: bytes) -> None:
         message: bytes | str = payload
         if opcode is _TEXT:
             try:
                 message = payload.decode("utf-8")
             except UnicodeDecodeError:
-                self.protocol.fail(1007, "text message is not UTF-8")
-                self._flush()
+                self.close(1007, "text message is not UTF-8")
                 return
         self._deliver(message)
 
@@ -218,9 +210,12 @@ class WebSocket(asyncio.Protocol):
             return
         pending = self.on_message(self, message)
         if pending is not None:
-            self._waiting = asyncio.ensure_future(pending)
-            self._reading()
-            self._waiting.add_done_callback(self._continue)
+            self._wait(pending)
+
+    def _wait(self, pending: Any) -> None:
+        self._waiting = asyncio.ensure_future(pending)
+        self._reading()
+        self._waiting.add_done_callback(self._continue)
 
     def _continue(self, done: asyncio.Future) -> None:
         self._waiting = None
@@ -230,3 +225,33 @@ class WebSocket(asyncio.Protocol):
         while self._backlog and self._waiting is None and not self.closed:
             self._deliver(self._backlog.pop(0))
         self._reading()
+
+
+async def listen(factory: Callable[[bool], WebSocket], host: str | None, port: int, *,
+                 max_message: int, path: str = "/gremlin", ssl: SSLContext | None = None,
+                 reuse_port: bool | None = None, token: str | None = None) -> asyncio.Server:
+    """Serve websockets at ``path`` on ``host:port`` (picows's listener on the running loop);
+    ``factory(internal)`` makes each connection's :class:`WebSocket`. With ``token``, only an
+    upgrade whose ``X-GraphEngine-Replica`` header is that token is accepted (internal), any
+    other gets 403. picows logs through ``graphengine.query.server.websocket``, WARNING and
+    above unless that logger's level was set (it logs each connection and disconnection at
+    INFO, its protocol errors at ERROR)."""
+
+    def route(request: WSUpgradeRequest) -> WebSocket | WSUpgradeResponseWithListener | None:
+        if urlsplit(request.path.decode("latin-1")).path != path:
+            return None                                        # picows answers 404
+        if token is None:
+            return factory(False)
+        given = request.headers.get(REPLICA_HEADER, "")
+        if hmac.compare_digest(given.encode("utf-8", "replace"), token.encode()):
+            return factory(True)
+        return WSUpgradeResponseWithListener(
+            WSUpgradeResponse.create_error_response(403, b"Forbidden\n"), None)
+
+    ws_log = logging.getLogger(_WS_LOG)
+    if ws_log.level == logging.NOTSET:      # picows logs two INFO lines per connection
+        ws_log.setLevel(logging.WARNING)
+    return await ws_create_server(route, host, port, ssl=ssl, reuse_port=reuse_port,
+                                  max_frame_size=max_message, enable_auto_pong=True,
+                                  websocket_handshake_timeout=10, logger_name=ws_log,
+                                  use_aiofastnet=False)
