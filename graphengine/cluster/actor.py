@@ -25,7 +25,6 @@ import pyarrow as pa
 import ray
 
 from ..errors import DuplicateVertexError, SchemaError
-from ..pie.messages import reductions_nbytes
 from ..pie.view import FragmentPlan
 from ..pie.worker import FragmentWorker
 from ..store import kernels
@@ -48,13 +47,12 @@ from ..store.ids import (
 )
 from ..store.persistence import read_fragment, write_fragment
 from ..store.schema import GraphSchema, conform
+from . import exchange
 from .sources import Unit, read_unit
 
 log = logging.getLogger(__name__)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-#: Bundles up to this size travel inline (below Ray's 100 KiB limit for inlined arguments).
-INLINE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -192,17 +190,6 @@ def _get_all(refs: list, keep_none: bool = False) -> list:
     return [next(got) if r is not None else None for r in refs]
 
 
-def _nbytes(obj: Any) -> int:
-    """Bytes of the numpy arrays in a bundle (nested dicts, tuples, lists)."""
-    if isinstance(obj, np.ndarray):
-        return obj.nbytes
-    if isinstance(obj, dict):
-        return sum(_nbytes(v) for v in obj.values())
-    if isinstance(obj, (tuple, list)):
-        return sum(_nbytes(v) for v in obj)
-    return 0
-
-
 class _OwnerIndex(LabelIndex):
     """The vertex map of one fragment's vertices of a label. Hash partitioning leaves a
     fragment about one id in ``fnum`` of a dense id range: a direct table over the range
@@ -247,7 +234,7 @@ class FragmentActor:
         self.loads: dict[int, dict] = {}
         self.indexes: dict[tuple[int, str], LabelIndex] = {}
         self.prepared: dict[int, dict] = {}
-        self.workers: dict[int, FragmentWorker] = {}
+        self.group: exchange.Group | None = None  # the fragments' exchange (PIE rounds)
 
     # ------------------------------------------------------------------ housekeeping
     def node(self) -> str:
@@ -760,7 +747,7 @@ class FragmentActor:
             inn.flags.writeable = False
             store[name] = (out, inn)
 
-    def start(self, run_id: int, version: int, head: Head, app) -> int:
+    def _worker(self, version: int, head: Head, app) -> FragmentWorker:
         """Check the app on this fragment, compute its inputs, build the plan and the worker."""
         frag = self.frags[version]
         prepared = self.prepared[version]
@@ -774,30 +761,30 @@ class FragmentActor:
             total_vertex_count=int(vb.count.sum()), id_space=vb.total,
             outer_gids=as_numpy(frag.outer_gids), mirror_lids=prepared["mirrors"],
             edge_values=edge_values, inputs=app.fragment_inputs(shard, frag))
-        self.workers[run_id] = FragmentWorker(plan, app)
-        return frag.inner_vertex_count
+        return FragmentWorker(plan, app)
 
-    def step(self, run_id: int, inbox_refs: list, reduced: dict):
-        """One round: the bundles that arrived in (values or object refs), the outgoing
-        ones out (small ones as values, big ones put in this node's object store)."""
-        self._use_threads()
-        refs = [b for b in inbox_refs if isinstance(b, ray.ObjectRef)]
-        fetched = iter(ray.get(refs)) if refs else iter(())  # one call for all of them
-        inbox = [next(fetched) if isinstance(b, ray.ObjectRef) else b for b in inbox_refs]
-        result = self.workers[run_id].step(inbox, reduced)
-        sizes = [_nbytes(b) if b is not None else 0 for b in result.outbox]
-        result.bundle_bytes = sum(sizes) + reductions_nbytes(result.reductions)
-        # small bundles ride inline with the result and the next step's arguments (no
-        # object-store round trip between nodes); big ones go actor to actor by reference
-        result.outbox = [b if b is None or n <= INLINE_BYTES else ray.put(b)
-                         for b, n in zip(result.outbox, sizes)]
-        return result
+    def exchange_address(self) -> tuple[str, int]:
+        """Where the fragments' exchange group meets (this actor is rank 0)."""
+        return exchange.address()
+
+    def join_exchange(self, ip: str, port: int, epoch: int) -> int:
+        """Join the fragments' exchange group ``epoch`` as rank ``fid`` (all actors at once)."""
+        self.group = exchange.Group.join(ip, port, self.fid, self.fnum, epoch)
+        return epoch
 
     @ray.method(num_returns=2)
-    def finish(self, run_id: int):
-        """``(column dtypes, columns)``: the second lands in the object store, driver-owned."""
-        out = self.workers.pop(run_id).output()
-        return {k: np.asarray(v).dtype for k, v in out.items()}, out
-
-    def discard(self, run_id: int) -> None:
-        self.workers.pop(run_id, None)
+    def run(self, version: int, head: Head, app):
+        """Check the app on this fragment, build its worker and step it to the end,
+        exchanging with the other fragments after every round. Returns ``(column dtypes,
+        per-round stats)`` and the output columns (the second lands in the object store,
+        driver-owned). A failure leaves the exchange group: the others fail at once."""
+        self._use_threads()
+        try:
+            worker = self._worker(version, head, app)
+        except BaseException:
+            exchange.leave()
+            raise
+        exchange.run_rounds(self.group, worker)
+        out = worker.output()
+        return ({k: np.asarray(v).dtype for k, v in out.items()},
+                exchange.round_stats(self.group.stats)), out

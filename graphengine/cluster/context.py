@@ -15,7 +15,6 @@ import numpy as np
 
 from ..errors import AnalyticsError
 from ..pie.context import Context
-from ..store.ids import ids_in_ranges
 
 if TYPE_CHECKING:
     from .graph import DistributedGraph
@@ -49,16 +48,9 @@ class DistributedContext(Context):
                                  f" {list(self.dtypes)}")
         return name
 
-    @cached_property
+    @property
     def _order(self) -> tuple[np.ndarray, np.ndarray | None]:
-        vb = self.graph.vertex_blocks
-        gids = np.concatenate([ids_in_ranges(vb.ranges(f)) for f in range(len(self.refs))]
-                              ).astype(np.int64)
-        if len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):
-            return gids, None
-        order = np.argsort(gids, kind="stable")
-        return gids[order], order
-
+        return self.graph.result_order
     @cached_property
     def gids(self) -> np.ndarray:  # type: ignore[override]
         """Global ids of all vertices, ascending (the order of every column)."""

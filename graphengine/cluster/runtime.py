@@ -17,12 +17,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
 from ..errors import AnalyticsError, ClusterError, GraphEngineError
-from ..pie.messages import combine
 from .actor import FragmentActor, Head
 
 log = logging.getLogger(__name__)
@@ -99,6 +97,8 @@ class RayCluster:
         #: seconds spent per actor method (summed over calls; the driver's wall time)
         self.seconds: dict[str, float] = {}
         self._in_run = False
+        self._epoch = 0  # the fragments' exchange group, formed before the first PIE run
+        self._joined = False
         self.closed = False
 
     def _make_actor(self, fid: int):
@@ -205,6 +205,7 @@ class RayCluster:
                 self.ray.kill(self.actors[f])
             actor = self._make_actor(f)
             self.actors[f] = actor
+            self._joined = False  # the new actor joins the exchange group before the next run
             for version in sorted(set(self.refs) | set(self.disk)):
                 if version in self.refs:
                     try:
@@ -247,70 +248,68 @@ class RayCluster:
     def run(self, version: int, head: Head, app) -> tuple[list, dict, list[dict]]:
         """Run ``app`` on the resident fragments; restart it when a fragment actor dies.
         Returns the output references (one per fragment), the column dtypes and per round
-        its wall seconds, the bytes of the bundles sent and the slowest step's seconds."""
+        its wall seconds, the bytes sent between fragments, the values sent and the slowest
+        step's seconds."""
         for attempt in range(MAX_RESTARTS + 1):
-            run_id = self.next_id()
             self._in_run = True
             try:
-                return self._run_once(run_id, version, head, app)
-            except GraphEngineError:
-                self._discard(run_id)
-                raise
+                return self._run_once(version, head, app)
             except self.ray.exceptions.RayError as e:
                 dead = self.dead()
                 if not dead or attempt == MAX_RESTARTS:
-                    self._discard(run_id)
                     raise ClusterError(f"{app.name}: the run failed on the cluster: {e}") from e
                 how = self.recover(dead)
                 log.warning("%s: fragment actor(s) %s died during the run (%s); recreated (%s);"
                             " restarting the run (attempt %d)", app.name, dead,
                             type(e).__name__, "; ".join(how), attempt + 2)
-                self._discard(run_id)
             finally:
                 self._in_run = False
         raise AssertionError("unreachable")
 
-    def _discard(self, run_id: int) -> None:
-        for a in self.actors:
-            with contextlib.suppress(Exception):  # a dead actor
-                a.discard.remote(run_id)
+    def _join(self) -> None:
+        """Form the fragments' exchange group (again after a failed run or a new actor)."""
+        if self._joined:
+            return
+        self._epoch += 1
+        ip, port = self.get(self.actors[0].exchange_address.remote())
+        self.get([a.join_exchange.remote(ip, port, self._epoch) for a in self.actors])
+        self._joined = True
 
-    def _run_once(self, run_id: int, version: int, head: Head, app
-                  ) -> tuple[list, dict, list[dict]]:
-        ray = self.ray
+    def _run_once(self, version: int, head: Head, app) -> tuple[list, dict, list[dict]]:
         self.prepare(version, head, tuple(app.edge_properties))
-        self.get([a.start.remote(run_id, version, head, app) for a in self.actors])
-        inbox: list[list] = [[] for _ in range(self.fnum)]
-        reduced: dict[str, Any] = {}
-        rnd = 0
-        stats = []
-        while True:
-            t0 = time.perf_counter()
-            if any(isinstance(v, np.ndarray) for v in reduced.values()):
-                reduced = ray.put(reduced)  # a bitmap: in the object store once, not per call
-            results = self.get([a.step.remote(run_id, inbox[f], reduced)
-                                for f, a in enumerate(self.actors)])
-            stats.append({"seconds": time.perf_counter() - t0,
-                          "nbytes": sum(r.bundle_bytes for r in results),
-                          "slowest_step": max(r.seconds for r in results)})
-            sent = sum(r.sent for r in results)
-            continuing = sum(r.continuing for r in results)
-            reduced = {}
-            for r in results:
-                for name, (op, value) in r.reductions.items():
-                    reduced[name] = combine(op, reduced[name], value) if name in reduced else value
-            log.info("%s round %d: %d values in flight, %d/%d fragments continue, slowest step"
-                     " %.4fs", app.name, rnd, sent, continuing, self.fnum,
-                     max(r.seconds for r in results))
-            rnd += 1
-            if sent == 0 and continuing == 0:
-                break
-            inbox = [[r.outbox[d] for r in results if r.outbox[d] is not None]
-                     for d in range(self.fnum)]
-        outs = [a.finish.remote(run_id) for a in self.actors]
-        dtypes = self.get(outs[0][0])
-        ray.wait([o[1] for o in outs], num_returns=len(outs), fetch_local=False)
-        return [o[1] for o in outs], dtypes, stats
+        self._join()
+        outs = [a.run.remote(version, head, app) for a in self.actors]
+        try:
+            infos = self._get_each([o[0] for o in outs])
+        except BaseException:
+            self._joined = False  # a fragment left the group when it failed
+            raise
+        rounds = [dict(r, seconds=max(info[1][i]["seconds"] for info in infos))
+                  for i, r in enumerate(infos[0][1])]
+        for i, r in enumerate(rounds):
+            log.info("%s round %d: %d values (%d bytes) between fragments, slowest step %.4fs,"
+                     " round %.4fs", app.name, i, r["sent"], r["nbytes"], r["slowest_step"],
+                     r["seconds"])
+        self.ray.wait([o[1] for o in outs], num_returns=len(outs), fetch_local=False)
+        return [o[1] for o in outs], infos[0][0], rounds
+
+    def _get_each(self, refs: list) -> list:
+        """Every result of ``refs``; when some failed, the graphengine error one of them
+        raised (the cause: the others fail in the exchange after it), else the first."""
+        ray = self.ray
+        ray.wait(refs, num_returns=len(refs))
+        got, errors = [], []
+        for ref in refs:
+            try:
+                got.append(ray.get(ref))
+            except ray.exceptions.RayError as e:
+                errors.append(e)
+        if errors:
+            cause = next((unwrap(e) for e in errors if unwrap(e) is not e), None)
+            if cause is not None:
+                raise cause from None
+            raise errors[0]
+        return got
 
     # ------------------------------------------------------------------ end
     def shutdown(self) -> None:

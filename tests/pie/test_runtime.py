@@ -341,7 +341,7 @@ class ReachedBitmap(App):
 
 @pytest.mark.parametrize("fnum", [1, 3])
 def test_or_reduction_of_bitmaps(fnum):
-    g, ids, src, dst = edges_graph(fnum)
+    g, ids, _src, dst = edges_graph(fnum)
     ctx = run_app(g, ReachedBitmap())
     heads = set(dst.tolist())
     assert by_id(ctx) == {v: int(v in heads) for v in ids.tolist()}
