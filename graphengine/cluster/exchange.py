@@ -104,9 +104,13 @@ class Group:
         if not done and (sizes.any() or red_sizes.any()):
             send = [red_sizes[me] + sizes[me, d] if d != me else 0 for d in range(n)]
             recv = [red_sizes[s] + sizes[s, me] if s != me else 0 for s in range(n)]
-            data = b"".join(red + blobs[d] for d in range(n) if d != me)
+            data = bytearray()  # every payload copied once, into the buffer sent
+            for d in range(n):
+                if d != me:
+                    data += red
+                    data += blobs[d]
             out = torch.empty(sum(recv), dtype=torch.uint8)
-            dist.all_to_all_single(out, torch.frombuffer(bytearray(data), dtype=torch.uint8)
+            dist.all_to_all_single(out, torch.frombuffer(data, dtype=torch.uint8)
                                    if data else torch.empty(0, dtype=torch.uint8), recv, send)
             view = memoryview(out.numpy())
             at = 0
