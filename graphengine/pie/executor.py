@@ -61,9 +61,11 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
     runner = _run_local if executor == "local" else _run_ray
     stats: list[dict] = []
     outputs, rounds = runner(plans, app, stats=stats)
-    gids = np.concatenate([f.inner_gids for f in graph.fragments]).astype(np.int64)
+    # a new array (the context's own): one copy, not two
+    gids = np.concatenate([f.inner_gids for f in graph.fragments]).astype(np.int64, copy=False)
     columns = {}
-    if len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):  # one fragment, or range-partitioned
+    # a fragment's inner ids ascend: one fragment, or several range-partitioned, are in order
+    if graph.fnum == 1 or len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):
         for name in outputs[0]:
             parts = [np.asarray(o[name]) for o in outputs]
             columns[name] = parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -38,6 +39,18 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     return found[0][1]
 
 
+@numba.njit(cache=True, parallel=True)
+def _non_negative_finite(w) -> bool:
+    """Whether every value is ``>= 0`` and ``< inf`` (a NaN fails both): one pass on Numba's
+    threads (numpy's min and max are two passes on one)."""
+    bad = 0
+    for i in numba.prange(w.shape[0]):
+        x = w[i]
+        if not (x >= 0 and x < np.inf):
+            bad += 1
+    return bad == 0
+
+
 # graph version -> edge properties that passed check_weights (a version never changes)
 _weights_ok: weakref.WeakKeyDictionary[Graph, set[str]] = weakref.WeakKeyDictionary()
 
@@ -62,8 +75,11 @@ def check_weights(graph: Graph, name: str, app: str, why: str = "") -> None:
     # every row is a live edge unless some were removed: then look at the live ones only
     live = w if graph.edge_count == len(w) else w[np.concatenate(
         [f.csr("out")[2] for f in graph.fragments])]
-    # min and max are two vectorized passes; a NaN makes both comparisons false
-    if len(live) and not (live.min() >= 0 and live.max() < np.inf):
+    if live.dtype == np.float16:  # not a Numba type
+        ok = bool(live.min() >= 0 and live.max() < np.inf)
+    else:
+        ok = _non_negative_finite(live) if len(live) else True
+    if not ok:
         if live.dtype.kind == "f" and not np.isfinite(live).all():
             raise AnalyticsError(f"{app}: edge property {name!r} has missing or infinite values")
         raise AnalyticsError(f"{app}: negative edge weight {live.min()} in {name!r}{why}")

@@ -154,6 +154,22 @@ def _aligned_values(graph: Graph, frag: Fragment, name: str, signature: tuple, k
     return cached[2], cached[3]
 
 
+def call_either(serial, parallel, use_parallel: bool, *args):
+    """``parallel(*args)`` or ``serial(*args)``: one Numba kernel in two builds, a ``prange``
+    one and one that runs in the calling thread (small inputs, no thread-pool wake-up).
+
+    The first call with new argument types also loads the other build for them (from Numba's
+    cache, ~7 ms for a parallel kernel): an app first called on a small graph then pays for
+    both builds there, not in its first call on a large graph.
+    """
+    kernel, other = (parallel, serial) if use_parallel else (serial, parallel)
+    known = len(kernel.overloads)
+    out = kernel(*args)
+    if len(kernel.overloads) != known:
+        other.compile(kernel.signatures[-1])
+    return out
+
+
 @numba.njit(cache=True, inline="always")
 def _lid_of(g, range_starts, range_counts, range_base, outer, ivnum):
     """Local id of global id ``g``: inner ranges first, then the sorted outer ids; -1 if
@@ -233,7 +249,11 @@ class FragmentView:
         # inner then outer global ids; the outer ones are the fragment's own (a function of it)
         cached = _local_csr_cache.setdefault(frag, {})
         if "gids" not in cached:
-            gids = np.concatenate([frag.inner_gids, outer_gids]).astype(np.int64)
+            inner = frag.inner_gids
+            if len(outer_gids) or inner.dtype != np.int64:
+                gids = np.concatenate([inner, outer_gids]).astype(np.int64, copy=False)
+            else:  # no outer vertex: a read-only view of the fragment's own array, no copy
+                gids = inner.view()
             gids.flags.writeable = False
             cached["gids"] = gids
         return cached["gids"]
@@ -276,9 +296,9 @@ class FragmentView:
     def lids(self, gids: np.ndarray) -> np.ndarray:
         """Local ids of global ids (-1 for vertices neither inner nor outer here)."""
         gids = np.ascontiguousarray(gids, dtype=np.int64)
-        lookup = _to_lids if len(gids) >= SERIAL_LOOKUP_MAX else _to_lids_serial
-        return lookup(gids, self._range_starts, self._range_counts, self._range_base,
-                      self._outer, self.ivnum)
+        return call_either(_to_lids_serial, _to_lids, len(gids) >= SERIAL_LOOKUP_MAX, gids,
+                           self._range_starts, self._range_counts, self._range_base,
+                           self._outer, self.ivnum)
 
     def owner(self, gids: np.ndarray) -> np.ndarray:
         """Fragment id owning each global id."""
@@ -305,6 +325,12 @@ class FragmentView:
             raise AnalyticsError(f"edge property {name!r} was not requested: list it in the"
                                  f" app's edge_properties")
         return self._edge_values[name]
+
+    def inner_part(self, values: np.ndarray) -> np.ndarray:
+        """``values[:ivnum]`` for an app's output: the array itself when the fragment has no
+        outer vertex (output is the last use of an app's state), else a copy (a view would
+        keep the outer slots alive)."""
+        return values if len(values) == self.ivnum else values[:self.ivnum].copy()
 
     @property
     def inner_ranges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

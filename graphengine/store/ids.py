@@ -84,6 +84,8 @@ def ids_in_ranges(ranges: np.ndarray) -> np.ndarray:
     """Concatenate ``arange(start, start + count)`` over ``(k, 2)`` ranges."""
     if len(ranges) == 0:
         return _EMPTY.copy()
+    if len(ranges) == 1:  # one block (one fragment): no concatenation copy
+        return np.arange(ranges[0][0], ranges[0][0] + ranges[0][1], dtype=np.int64)
     return np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in ranges])
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..view import call_either
+
 #: Bottom-up once the frontier's out-edges exceed this fraction of the fragment's edges.
 BOTTOM_UP_EDGE_SHARE = 1.0 / 20.0
 #: Back to top-down once the frontier is smaller than this fraction of the inner vertices.
@@ -230,9 +232,8 @@ def top_down_bits(view, frontier, edges: int, depth, visited, level, nxt) -> Non
     """A top-down level on a fragment with outer vertices: the inner ``frontier`` (``edges``
     out-edges) flags in ``nxt`` the inner vertices it gives ``level + 1`` and the outer ones
     not ``visited`` (the or of the frontier bitmaps up to ``level``)."""
-    kernel = _top_down_bits_serial if edges < SERIAL_EDGES else _top_down_bits
-    kernel(view.out_indptr, view.out_nbrs, frontier, depth, view.gids, visited, level, nxt,
-           view.ivnum)
+    call_either(_top_down_bits_serial, _top_down_bits, edges >= SERIAL_EDGES, view.out_indptr,
+                view.out_nbrs, frontier, depth, view.gids, visited, level, nxt, view.ivnum)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -276,10 +277,8 @@ def expand_level(out_indptr, out_nbrs, in_indptr, in_nbrs, depth, frontier, leve
 
 def top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum) -> None:
     """A top-down level, in the calling thread when the frontier has few edges."""
-    if frontier_edges(indptr, frontier) < SERIAL_EDGES:
-        _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum)
-    else:
-        _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum)
+    call_either(_top_down_serial, _top_down, frontier_edges(indptr, frontier) >= SERIAL_EDGES,
+                indptr, nbrs, frontier, depth, level, nxt, ivnum)
 
 
 def switch_direction(bottom_up: bool, frontier_edges: int, frontier_vertices: int,

@@ -107,7 +107,7 @@ class BFS(App):
         messages.force_continue()
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
-        return {"r": state.depth[:frag.ivnum].copy()}
+        return {"r": frag.inner_part(state.depth)}
 
 
 def bfs(graph: Graph, src, executor: str = "local") -> Context:

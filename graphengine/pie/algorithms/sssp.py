@@ -142,7 +142,7 @@ class SSSP(App):
                    messages.changed("dist"), frag.ivnum)
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
-        return {"r": state.dist[:frag.ivnum].copy()}
+        return {"r": frag.inner_part(state.dist)}
 
 
 def sssp(graph: Graph, src, weight: str | None = "weight", executor: str = "local") -> Context:

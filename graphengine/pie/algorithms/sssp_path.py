@@ -263,7 +263,7 @@ class SSSPPath(SSSP):
         messages.force_continue()
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
-        return {"pred": state.pred.copy(), "dist": state.dist[:frag.ivnum].copy()}
+        return {"pred": state.pred.copy(), "dist": frag.inner_part(state.dist)}
 
 
 class Reachability(App):
