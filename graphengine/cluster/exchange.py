@@ -3,14 +3,17 @@
 
 A PIE run on the cluster is one call per actor (:meth:`FragmentActor.run_rounds`): the actors
 step, exchange and decide to stop among themselves, with no round trip through the driver
-and no object-store copy per round. Each round is two collectives:
-
-1. ``all_gather`` of a small header per fragment: the sizes of its payloads for every other
-   fragment, the size of its reductions, the values it sent, whether it continues, the app's
-   bytes between fragments and the step's microseconds. Every fragment then knows what it will
-   receive and whether the run is over (nothing sent, nobody continuing), all alike.
-2. ``all_to_all_single`` of the payloads (skipped when there are none): for fragment ``d``,
-   the pickled reductions of the sender followed by its pickled bundle for ``d``.
+and no object-store copy per round. Each round is one collective in the steady state: an
+``all_to_all_single`` of equal *slots*, one per pair of fragments. The slot for fragment ``d``
+holds a small header (the sizes of the sender's payloads for every fragment, the size of its
+reductions, the values it sent, whether it continues, the app's bytes between fragments and
+the step's microseconds), then the payload for ``d``: the pickled reductions of the sender
+followed by its pickled bundle for ``d``. Every fragment then knows all the headers, so all
+alike know whether the run is over (nothing sent, nobody continuing) and whether a payload
+outgrew its slot: then a second ``all_to_all_single`` carries the rest, with exact sizes, and
+the slot grows for the next rounds (it shrinks when the payloads do). Apps whose messages keep
+their size from round to round (PageRank's, BFS's frontier bitmaps) pay one collective per
+round after the first.
 
 Reductions are folded in fragment order with :func:`~graphengine.pie.messages.combine`,
 the driver's order on the local executor, so the results are the same bit for bit.
@@ -37,6 +40,8 @@ from ..pie.messages import combine
 #: connections close), so a long step of one fragment never breaks the others' wait.
 TIMEOUT = datetime.timedelta(hours=2)
 _HEAD = 5  # header fields after the per-fragment payload sizes
+#: The smallest slot of a round's exchange (bytes per pair of fragments).
+MIN_SLOT = 1 << 14
 
 
 def address() -> tuple[str, int]:
@@ -68,6 +73,7 @@ class Group:
     size: int
     epoch: int
     stats: list[RoundStats] = field(default_factory=list)
+    slot: int = 1 << 16  # bytes per fragment pair in a round's exchange (all ranks agree)
 
     @classmethod
     def join(cls, ip: str, port: int, rank: int, size: int, epoch: int) -> Group:
@@ -85,44 +91,77 @@ class Group:
                  ) -> tuple[list, dict[str, Any], bool]:
         """One round's exchange: ``(inbox, reduced, done)`` for the next step, ``inbox`` the
         bundles for this fragment in sender order, ``reduced`` the folded reductions."""
+        import numpy as np
         import torch
         import torch.distributed as dist
 
-        n, me = self.size, self.rank
+        n, me, slot = self.size, self.rank, self.slot
         red = pickle.dumps(reductions, protocol=5) if reductions else b""
         blobs = [b"" if b is None or d == me else pickle.dumps(b, protocol=5)
                  for d, b in enumerate(outbox)]
-        head = torch.tensor([len(b) for b in blobs] + [len(red), sent, int(continuing), nbytes,
-                            int(seconds * 1e6)], dtype=torch.int64)
-        heads = [torch.empty(n + _HEAD, dtype=torch.int64) for _ in range(n)]
-        dist.all_gather(heads, head)
-        table = torch.stack(heads).numpy()
+        head = np.array([len(b) for b in blobs] + [len(red), sent, int(continuing), nbytes,
+                        int(seconds * 1e6)], dtype=np.int64)
+        hb = head.nbytes
+        cap = slot - hb
+        # payload for d: the reductions, then the bundle for d; its first ``cap`` bytes go in
+        # d's slot after the header, the rest (if any) in the overflow exchange
+        sendbuf = torch.empty(n * slot, dtype=torch.uint8)
+        sview = sendbuf.numpy()
+        spill: list[bytes] = []
+        for d in range(n):
+            base = d * slot
+            sview[base:base + hb] = head.view(np.uint8)
+            if d == me:
+                spill.append(b"")
+                continue
+            payload = (red, blobs[d])
+            at, over = base + hb, []
+            room = cap
+            for part in payload:
+                k = min(room, len(part))
+                if k:
+                    sview[at:at + k] = np.frombuffer(part, np.uint8, k)
+                    at, room = at + k, room - k
+                if k < len(part):
+                    over.append(memoryview(part)[k:])
+            spill.append(b"".join(over))
+        recvbuf = torch.empty(n * slot, dtype=torch.uint8)
+        dist.all_to_all_single(recvbuf, sendbuf)
+        rview = recvbuf.numpy()
+        table = np.stack([rview[s * slot:s * slot + hb].view(np.int64) if s != me else head
+                          for s in range(n)])
         sizes, red_sizes = table[:, :n], table[:, n]
+        totals = sizes + red_sizes[:, None]
+        np.fill_diagonal(totals, 0)
         done = int(table[:, n + 1].sum()) == 0 and int(table[:, n + 2].sum()) == 0
+        over_recv = [max(0, int(totals[s, me]) - cap) for s in range(n)]
+        extra = None
+        if not done and int(totals.max()) > cap:  # someone's payload outgrew the slot
+            extra = torch.empty(sum(over_recv), dtype=torch.uint8)
+            data = bytearray().join(spill)
+            dist.all_to_all_single(extra, torch.frombuffer(data, dtype=torch.uint8)
+                                   if data else torch.empty(0, dtype=torch.uint8),
+                                   over_recv, [len(x) for x in spill])
+        if not done:  # the last round's (empty) payloads say nothing of the next run's
+            self.slot = _slot_for(hb + int(totals.max()), slot)
         inbox: list = []
         reduced: dict[str, Any] = {}
-        if not done and (sizes.any() or red_sizes.any()):
-            send = [red_sizes[me] + sizes[me, d] if d != me else 0 for d in range(n)]
-            recv = [red_sizes[s] + sizes[s, me] if s != me else 0 for s in range(n)]
-            data = bytearray()  # every payload copied once, into the buffer sent
-            for d in range(n):
-                if d != me:
-                    data += red
-                    data += blobs[d]
-            out = torch.empty(sum(recv), dtype=torch.uint8)
-            dist.all_to_all_single(out, torch.frombuffer(data, dtype=torch.uint8)
-                                   if data else torch.empty(0, dtype=torch.uint8), recv, send)
-            view = memoryview(out.numpy())
-            at = 0
+        if not done:
+            xview = memoryview(extra.numpy()) if extra is not None else None
+            xat = 0
             for s in range(n):  # fold in sender order, as the driver does on one machine
                 if s == me:
                     parts = (reductions, None)
                 else:
-                    r_end = at + int(red_sizes[s])
-                    end = at + int(recv[s])
-                    parts = (pickle.loads(view[at:r_end]) if r_end > at else {},
-                             pickle.loads(view[r_end:end]) if end > r_end else None)
-                    at = end
+                    total = int(totals[s, me])
+                    base = s * slot + hb
+                    payload = memoryview(rview[base:base + min(total, cap)])
+                    if over_recv[s]:
+                        payload = memoryview(bytes(payload) + xview[xat:xat + over_recv[s]])
+                        xat += over_recv[s]
+                    r = int(red_sizes[s])
+                    parts = (pickle.loads(payload[:r]) if r else {},
+                             pickle.loads(payload[r:total]) if total > r else None)
                 for name, (op, value) in parts[0].items():
                     reduced[name] = combine(op, reduced[name], value) if name in reduced \
                         else value
@@ -132,6 +171,16 @@ class Group:
                                      sent=int(table[:, n + 1].sum()),
                                      nbytes=int(table[:, n + 3].sum())))
         return inbox, reduced, done
+
+
+def _slot_for(need: int, slot: int) -> int:
+    """The next round's slot size, from this round's largest header + payload (every fragment
+    computes the same from the same table): grown to ``need`` and a quarter (rounded up to
+    4 KiB) when it outgrew the slot, shrunk so when a round needs less than an eighth of it,
+    never below :data:`MIN_SLOT`."""
+    if need > slot or need * 8 < slot:
+        return max(MIN_SLOT, -(-(need + need // 4) // 4096) * 4096)
+    return slot
 
 
 def leave() -> None:
