@@ -61,19 +61,12 @@ def run_app(graph: Graph, app: App, executor: str = "local") -> Context:
     runner = _run_local if executor == "local" else _run_ray
     stats: list[dict] = []
     outputs, rounds = runner(plans, app, stats=stats)
-    # a new array (the context's own): one copy, not two
-    gids = np.concatenate([f.inner_gids for f in graph.fragments]).astype(np.int64, copy=False)
+    gids, order = graph.result_order  # once per graph version
     columns = {}
-    # a fragment's inner ids ascend: one fragment, or several range-partitioned, are in order
-    if graph.fnum == 1 or len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):
-        for name in outputs[0]:
-            parts = [np.asarray(o[name]) for o in outputs]
-            columns[name] = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    else:
-        order = np.argsort(gids, kind="stable")
-        gids = gids[order]
-        for name in outputs[0]:
-            columns[name] = np.concatenate([np.asarray(o[name]) for o in outputs])[order]
+    for name in outputs[0]:
+        parts = [np.asarray(o[name]) for o in outputs]
+        column = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        columns[name] = column if order is None else column[order]
     seconds = time.perf_counter() - t0
     log.info("%s: %d rounds on %d fragments (%s) in %.3fs, %d bytes between fragments", app.name,
              rounds, graph.fnum, executor, seconds, sum(s["nbytes"] for s in stats))

@@ -146,6 +146,20 @@ class Graph(IdSpace):
         """Derived data of this version (vertex map per label, gathered edge properties)."""
         return {}
 
+    @cached_property
+    def result_order(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(gids, order)``: the global ids of all vertices ascending (read-only), and the
+        permutation that puts the fragments' inner vertices, concatenated in fragment order, in
+        that order (None when they already are: one fragment, or range partitioning). Once per
+        version: every analytics result is assembled through it."""
+        gids = np.concatenate([f.inner_gids for f in self.fragments]).astype(np.int64)
+        order = None
+        if len(gids) > 1 and not bool((gids[1:] > gids[:-1]).all()):
+            order = np.argsort(gids, kind="stable")
+            gids = gids[order]
+        gids.flags.writeable = False
+        return gids, order
+
     def _index(self, label: str) -> LabelIndex:
         if label not in self._derived:
             ids = self.vertex_table(label).column("id")

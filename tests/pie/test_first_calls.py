@@ -61,7 +61,10 @@ def test_inner_part_and_gids(fnum):
     ctx = graphengine.bfs(g, 1)
     by_id = dict(zip(list(g.vertex_ids(ctx.gids)), ctx.to_numpy("r").tolist()))
     assert by_id == {1: 0, 2: 1, 3: 2, 4: 3, 5: 4}
-    assert ctx.gids.flags.writeable  # the context's own array
+    # the ids (and their order) are built once per graph version, shared read-only
+    assert not ctx.gids.flags.writeable
+    assert graphengine.wcc(g).gids is ctx.gids
+    np.testing.assert_array_equal(ctx.gids, np.arange(5))
 
 
 @pytest.mark.parametrize("values, ok", [

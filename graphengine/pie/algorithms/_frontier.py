@@ -178,9 +178,11 @@ def _pack_outer(nxt, words, gids, ivnum, out):
     return reached
 
 
-def pack_reached(nxt: np.ndarray, view, nbytes: int) -> tuple[np.ndarray, int]:
+def pack_reached(nxt: np.ndarray, view, nbytes: int, outer: bool = True
+                 ) -> tuple[np.ndarray, int]:
     """The bitmap of the vertices flagged in ``nxt`` (from :func:`flag_array`, cleared here)
-    and their number."""
+    and their number; ``outer=False``: only inner vertices can be flagged (a bottom-up
+    level), the outer flags are not scanned."""
     out = np.zeros(nbytes, dtype=np.uint8)
     reached = 0
     for lo, n, base in zip(*view.inner_ranges):
@@ -190,7 +192,8 @@ def pack_reached(nxt: np.ndarray, view, nbytes: int) -> tuple[np.ndarray, int]:
             _or_shifted(out, np.packbits(seg), int(lo))
             seg[:] = False
             reached += k
-    reached += _pack_outer(nxt, nxt.view(np.uint64), view.gids, view.ivnum, out)
+    if outer:
+        reached += _pack_outer(nxt, nxt.view(np.uint64), view.gids, view.ivnum, out)
     return out, reached
 
 

@@ -100,7 +100,7 @@ class BFS(App):
             bottom_up_bits(frag, state.depth, bits, level, state.front, state.nxt)
         elif len(frontier):
             top_down_bits(frag, frontier, edges, state.depth, state.visited, level, state.nxt)
-        reached, count = pack_reached(state.nxt, frag, len(state.visited))
+        reached, count = pack_reached(state.nxt, frag, len(state.visited), not bottom_up)
         if count:
             messages.reduce("frontier", reached, "or")
         messages.reduce("frontier_edges", int(edges), "sum")
