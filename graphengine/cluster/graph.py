@@ -46,6 +46,8 @@ from .runtime import RayCluster, first_eids
 from .sources import shares
 
 log = logging.getLogger(__name__)
+#: Source-vertex lookups a graph version keeps (:meth:`DistributedGraph.gid`).
+GID_CACHE = 256
 
 
 class _Load:
@@ -184,8 +186,25 @@ class DistributedGraph(IdSpace):
         return out
 
     def gid(self, label: str, vid) -> int:
-        """Global id of the vertex of ``label`` with user id ``vid`` (-1 when unknown)."""
-        return int(self.gids(label, [vid])[0])
+        """Global id of the vertex of ``label`` with user id ``vid`` (-1 when unknown). An
+        app's source vertex: the answers of this version are kept (a few hundred at most),
+        so a second run from the same source asks no actor."""
+        key = (label, type(vid), vid)  # 1, 1.0 and True are equal keys, not equal ids
+        try:
+            return self._gid_cache[key]
+        except TypeError:  # an unhashable id: the lookup below rejects or converts it
+            return int(self.gids(label, [vid])[0])
+        except KeyError:
+            pass
+        found = int(self.gids(label, [vid])[0])
+        if len(self._gid_cache) >= GID_CACHE:
+            self._gid_cache.pop(next(iter(self._gid_cache)))
+        self._gid_cache[key] = found
+        return found
+
+    @cached_property
+    def _gid_cache(self) -> dict:
+        return {}
 
     def vertex_ids(self, gids: np.ndarray) -> list:
         """User ids of the given global ids, as Python values (asked of their owners)."""

@@ -129,6 +129,15 @@ def test_load_from_six_parquet_files_equals_local(graphs):
     ids = local.vertex_table("person").column("id")
     assert np.array_equal(g.gids("person", ids), local.gids("person", ids))
     assert g.gids("person", [-5]).tolist() == [-1]
+    # an app's source: asked of its owner once per version, then answered by the driver
+    vid = ids[3].as_py()
+    assert g.gid("person", vid) == local.gid("person", vid)
+    actors, g.cluster.actors = g.cluster.actors, []  # no actor to ask
+    try:
+        assert g.gid("person", vid) == local.gid("person", vid)
+    finally:
+        g.cluster.actors = actors
+    assert g.gid("person", -5) == -1
     # the driver holds blocks and handles; the fragments' bytes are on the workers
     assert g.nbytes == sum(f.nbytes for f in gathered.fragments)
 
