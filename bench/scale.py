@@ -17,7 +17,11 @@ What runs (one process, ``NUMBA_NUM_THREADS=--threads``, the local executor):
   the same alternation. The 1-fragment rows show the best over the whole run.
 - Per round: the best run's ``ctx.stats`` (wall seconds per round, bytes of the bundles that
   went between fragments). ``bytes/cut edge`` is the mean bytes of a round with traffic over
-  the number of cut edges.
+  the number of cut edges. ``slowest steps s``: the sum over rounds of the slowest fragment's
+  step, i.e. the compute on the critical path when each fragment has a machine of its own (the
+  local executor runs the fragments one after the other on this machine's threads; what one
+  machine of N would compute per run, not a measured N-machine time: the exchange is not in
+  it).
 
 The Ray-cluster rows (the same graph on a simulated Ray cluster, and the driver's memory
 growth during its load) come from :func:`ray_cluster_rows`.
@@ -42,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("pagerank", "wcc", "bfs")
 TARGET_RATIO = 1.5  # issue 13: 4 fragments within 1.5x of 1 fragment (local executor)
 COLUMNS = ("executor", "partitioner", "fragments", "load_s", "edge_cut", "app", "rounds",
-           "total_s", "per_round_s", "bytes_per_round", "bytes_per_cut_edge", "ratio_vs_1",
+           "total_s", "per_round_s", "slowest_steps_s", "bytes_per_round", "bytes_per_cut_edge", "ratio_vs_1",
            "driver_mem_growth")
 
 
@@ -101,6 +105,7 @@ def stats_row(ctx, best: float, cut_edges: int) -> dict:
     return {"rounds": len(rounds), "total_s": best, "per_round_s": best / max(len(rounds), 1),
             "bytes_per_round": per_round,
             "bytes_per_cut_edge": per_round / cut_edges if cut_edges else 0.0,
+            "slowest_steps_s": float(sum(r["slowest_step"] for r in rounds)),
             "round_seconds": [r["seconds"] for r in rounds],
             "round_bytes": [r["nbytes"] for r in rounds]}
 
@@ -175,14 +180,15 @@ def ray_cluster_rows(args, src: np.ndarray, dst: np.ndarray) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = ("| executor | partitioner | fragments | load s | edge cut | app | rounds | total s |"
-            " s/round | MB/round | B/cut edge | x 1 fragment | driver mem |")
-    lines = [head, "|" + "---|" * 13]
+            " s/round | slowest steps s | MB/round | B/cut edge | x 1 fragment | driver mem |")
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
         mem = "" if r.get("driver_mem_growth") is None else f"{r['driver_mem_growth']:.1%}"
         lines.append(
             f"| {r['executor']} | {r['partitioner']} | {r['fragments']} | {r['load_s']:.2f} |"
             f" {r['edge_cut']:.3f} | {r['app']} | {r['rounds']} | {r['total_s']:.3f} |"
-            f" {r['per_round_s']:.4f} | {r['bytes_per_round'] / 1e6:.2f} |"
+            f" {r['per_round_s']:.4f} | {r['slowest_steps_s']:.3f} |"
+            f" {r['bytes_per_round'] / 1e6:.2f} |"
             f" {r['bytes_per_cut_edge']:.2f} | {r.get('ratio_vs_1', float('nan')):.2f} | {mem} |")
     return "\n".join(lines)
 

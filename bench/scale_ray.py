@@ -212,6 +212,7 @@ def ray_cluster_rows(args, src: np.ndarray, dst: np.ndarray) -> list[dict]:
                        "edge_cut": cut / max(len(src), 1), "app": name, "same_as_local": ok,
                        "rounds": len(rounds), "total_s": best["ray"],
                        "per_round_s": best["ray"] / max(len(rounds), 1),
+                       "slowest_steps_s": float(sum(r["slowest_step"] for r in rounds)),
                        "round_seconds": [r["seconds"] for r in rounds],
                        "round_bytes": [r["nbytes"] for r in rounds],
                        "bytes_per_round": per_round,
