@@ -51,6 +51,7 @@ class DistributedContext(Context):
     @property
     def _order(self) -> tuple[np.ndarray, np.ndarray | None]:
         return self.graph.result_order
+
     @cached_property
     def gids(self) -> np.ndarray:  # type: ignore[override]
         """Global ids of all vertices, ascending (the order of every column)."""
