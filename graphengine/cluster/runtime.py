@@ -206,18 +206,24 @@ class RayCluster:
             actor = self._make_actor(f)
             self.actors[f] = actor
             self._joined = False  # the new actor joins the exchange group before the next run
+            # a version the driver drops meanwhile (its graph garbage-collected: release())
+            # leaves self.refs / self.disk at any point of this loop; it is skipped
             for version in sorted(set(self.refs) | set(self.disk)):
-                if version in self.refs:
+                refs = self.refs.get(version)
+                if refs is not None:
                     try:
-                        self.ray.get(actor.adopt.remote(version, [self.refs[version][f]]))
+                        self.ray.get(actor.adopt.remote(version, [refs[f]]))
                         how.append(f"fragment {f} of version {version} from the object store")
                         continue
                     except self.ray.exceptions.RayError as e:
-                        if version not in self.disk:
+                        if version not in self.disk and version in self.refs:
                             raise ClusterError(f"fragment {f} of version {version} is lost"
                                                f" (not in the object store, never saved): {e}"
                                                ) from e
-                root, entries, head = self.disk[version]
+                saved = self.disk.get(version)
+                if saved is None:
+                    continue
+                root, entries, head = saved
                 self.get(actor.load.remote(version, root, entries[f], head))
                 how.append(f"fragment {f} of version {version} from the snapshot {root}")
         self.prepared.clear()  # mirrors and edge values are exchanged again
