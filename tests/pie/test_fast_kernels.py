@@ -145,5 +145,8 @@ def test_bfs_over_several_id_blocks_matches_networkx(mode, monkeypatch):
     ref.add_edges_from(zip(src.tolist(), dst.tolist()))
     for root in (0, 150, 300):
         expect = nx.single_source_shortest_path_length(ref, root)
-        got = by_id(graphengine.bfs(g, root), n)
+        ctx = graphengine.bfs(g, root)
+        got = by_id(ctx, n)
         assert got.tolist() == [expect.get(v, UNREACHABLE) for v in range(n)]
+        # a round per level; the level that reaches nothing anywhere is the last round
+        assert len(ctx.stats["rounds"]) == max(expect.values()) + 1

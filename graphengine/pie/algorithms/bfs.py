@@ -101,10 +101,10 @@ class BFS(App):
         elif len(frontier):
             top_down_bits(frag, frontier, edges, state.depth, state.visited, level, state.nxt)
         reached, count = pack_reached(state.nxt, frag, len(state.visited), not bottom_up)
-        if count:
-            messages.reduce("frontier", reached, "or")
         messages.reduce("frontier_edges", int(edges), "sum")
-        messages.force_continue()
+        if count:  # a level that reached nothing anywhere ends the run with its own round
+            messages.reduce("frontier", reached, "or")
+            messages.force_continue()
 
     def output(self, frag, state) -> dict[str, np.ndarray]:
         return {"r": frag.inner_part(state.depth)}
