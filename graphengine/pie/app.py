@@ -4,7 +4,7 @@ An app follows GRAPE's PIE model (Fan et al., "Parallelizing Sequential Graph Co
 SIGMOD 2017) in the shape of libgrape-lite: a sequential algorithm over **one fragment**
 (:meth:`App.peval`), an incremental step that consumes the messages other fragments sent
 (:meth:`App.inceval`), and the runtime owns the rounds, the message routing and termination.
-The hot loops are ``@numba.njit(cache=True)`` functions over the fragment's plain arrays.
+The hot loops are ``@numba.njit(cache=True, nogil=True)`` functions over the fragment's plain arrays.
 
 The fragment an app sees (:class:`graphengine.pie.view.FragmentView`)
 -------------------------------------------------------------------------

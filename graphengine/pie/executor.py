@@ -1,7 +1,11 @@
 """Executors: run a PIE app round by round over all fragments and assemble its context.
 
 * ``"local"``: one :class:`~graphengine.pie.worker.FragmentWorker` per fragment in the caller's
-  process; parallelism comes from the apps' Numba kernels (``parallel=True`` inside a step).
+  process. With several fragments and Numba threads, the fragments' steps of a round run at
+  once on a pool of threads (as many as fragments or Numba threads, whichever is fewer), each
+  with its share of the Numba threads: the kernels release the GIL (``nogil``), so serial
+  kernels (WCC's union-find) overlap as the fragments' workers would on their own machines.
+  One fragment: its kernels have every Numba thread (``parallel=True`` inside the step).
 * ``"ray"``: one actor per fragment; the fragment reaches it through the object store
   (zero-copy Arrow buffers) and so do the per-round message bundles, which go from actor to
   actor as object references without passing through the driver.
@@ -15,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -119,11 +124,26 @@ def _rounds(fnum: int, app: App, step: Callable[[list, dict], list[StepResult]],
 # ---------------------------------------------------------------------- local
 def _run_local(plans, app: App, stats: list | None = None) -> tuple[list[dict], int]:
     workers = [FragmentWorker(p, app) for p in plans]
+    threads = numba.get_num_threads()
+    lanes = min(len(workers), threads)
+    if lanes < 2:
+        def step(inbox, reduced):
+            return [w.step(inbox[f], reduced) for f, w in enumerate(workers)]
 
-    def step(inbox, reduced):
-        return [w.step(inbox[f], reduced) for f, w in enumerate(workers)]
+        rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
+        return [w.output() for w in workers], rounds
+    # the Numba thread count is per calling thread: each lane gets its share
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="graphengine-fragment",
+                              initializer=numba.set_num_threads,
+                              initargs=(max(1, threads // lanes),))
+    try:
+        def step(inbox, reduced):
+            return list(pool.map(lambda f: workers[f].step(inbox[f], reduced),
+                                 range(len(workers))))
 
-    rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
+        rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return [w.output() for w in workers], rounds
 
 

@@ -39,7 +39,7 @@ def source_gid(graph: Graph, vertex: Any) -> int:
     return found[0][1]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _non_negative_finite(w) -> bool:
     """Whether every value is ``>= 0`` and ``< inf`` (a NaN fails both): one pass on Numba's
     threads (numpy's min and max are two passes on one)."""

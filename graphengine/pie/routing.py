@@ -33,7 +33,7 @@ def _differs(a, b):
     return a != b and not (a != a and b != b)  # noqa: PLR0124
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def changed_positions(arr, snap, snap_offset, ptr, lids):
     """Per segment ``s`` the positions ``k`` (within ``lids[ptr[s]:ptr[s + 1]]``) whose slot
     ``arr[lid]`` differs from ``snap[lid - snap_offset]``. Returns ``(counts, positions)``:
@@ -53,7 +53,7 @@ def changed_positions(arr, snap, snap_offset, ptr, lids):
     return counts, pos
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def gather(arr, lids, pos):
     """``arr[lids[pos]]`` (``pos`` int32 positions into ``lids``)."""
     out = np.empty(pos.shape[0], dtype=arr.dtype)
@@ -62,7 +62,7 @@ def gather(arr, lids, pos):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def take_and_zero(arr, lids, pos):
     """``arr[lids[pos]]``, then those slots set to 0 (what a "sum" sync ships)."""
     out = np.empty(pos.shape[0], dtype=arr.dtype)
@@ -73,7 +73,7 @@ def take_and_zero(arr, lids, pos):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def fold(arr, lids, pos, dense, values, op, mark, touched, ntouched, old):
     """Fold ``values`` into ``arr[lids[pos[i]]]`` (``lids[i]`` when ``dense``) with ``op``
     (0 min, 1 max, 2 sum; min / max as ``np.minimum`` / ``np.maximum``: NaN wins).
@@ -105,7 +105,7 @@ def fold(arr, lids, pos, dense, values, op, mark, touched, ntouched, old):
     return ntouched
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def changed_touched(arr, mark, touched, ntouched, old):
     """The touched lids whose value differs from ``old``, ascending; clears ``mark``. Sorts the
     touched lids when they are few, scans the marks when they are many."""
@@ -128,7 +128,7 @@ def changed_touched(arr, mark, touched, ntouched, old):
     return out[:c]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def copy_in(arr, lids, pos, dense, values, changed, nchanged):
     """``arr[lids[pos[i]]] = values[i]`` (``lids[i]`` when ``dense``); appends the lids whose
     value changed to ``changed`` from ``nchanged`` on and returns the new count, -1 for a
@@ -146,7 +146,7 @@ def copy_in(arr, lids, pos, dense, values, changed, nchanged):
     return nchanged
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def mirror_targets(ivnum, ptr, lids):
     """Inverse of the mirror lists: for each inner lid the ``(fragment, position)`` pairs
     where it appears, as a CSR ``(tptr, tdst, tpos)`` over inner lids."""
@@ -167,7 +167,7 @@ def mirror_targets(ivnum, ptr, lids):
     return tptr, tdst, tpos
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def route_to_mirrors(lids, tptr, tdst, tpos, fnum):
     """For explicit messages from inner ``lids``: per destination fragment the positions in
     its mirror list and the index of the message, in send order. Returns
@@ -193,7 +193,7 @@ def route_to_mirrors(lids, tptr, tdst, tpos, fnum):
     return counts, pos, idx
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def group_by(keys, nkeys):
     """Stable counting sort of ``keys`` in ``[0, nkeys)``: ``(ptr, order)``."""
     ptr = np.zeros(nkeys + 1, dtype=np.int64)

@@ -117,7 +117,7 @@ def _property_signature(graph: Graph, name: str) -> tuple[tuple, list]:
     return tuple(sig), keep
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _gather(values, index):
     out = np.empty(index.shape[0], dtype=values.dtype)
     for i in numba.prange(index.shape[0]):
@@ -190,7 +190,7 @@ def _lid_of(g, range_starts, range_counts, range_base, outer, ivnum):
     return -1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _to_lids(gids, range_starts, range_counts, range_base, outer, ivnum):
     """:func:`_lid_of` of each global id, on Numba's threads."""
     out = np.empty(gids.shape[0], dtype=np.int64)
@@ -199,7 +199,7 @@ def _to_lids(gids, range_starts, range_counts, range_base, outer, ivnum):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _to_lids_serial(gids, range_starts, range_counts, range_base, outer, ivnum):
     """:func:`_to_lids` on one thread: a few ids (an app's source vertex) are looked up
     without waking the thread pool, which on a busy machine can wait a scheduler tick."""

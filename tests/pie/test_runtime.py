@@ -358,3 +358,52 @@ class BadOr(ReachedBitmap):
 def test_or_reduction_takes_uint8_arrays():
     with pytest.raises(ValueError, match="'or' takes a 1-D uint8"):
         run_app(edges_graph(2)[0], BadOr())
+
+
+def test_fragment_steps_at_once_equal_one_after_another():
+    # with two Numba threads the local executor runs the fragments' steps on two threads at
+    # once (a Numba thread each); with one, one after the other: the same results, bit for bit
+    import numba
+
+    ids, src, dst, weight = random_edges(5, n=400, m=3000)
+    g = build(ids, src, dst, weight, True, 4)
+    root = int(src[0])
+    apps = {"pagerank": lambda: graphengine.pagerank(g, max_round=8),
+            "wcc": lambda: graphengine.wcc(g),
+            "bfs": lambda: graphengine.bfs(g, root),
+            "cdlp": lambda: graphengine.cdlp(g, max_round=5),
+            "lcc": lambda: graphengine.lcc(g)}
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one Numba thread: the steps always run one after another")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        at_once = {name: run().to_numpy("r") for name, run in apps.items()}
+        numba.set_num_threads(1)
+        in_turn = {name: run().to_numpy("r") for name, run in apps.items()}
+    finally:
+        numba.set_num_threads(before)
+    for name in apps:
+        assert np.array_equal(at_once[name], in_turn[name]), name
+
+
+class FailsOnFragmentTwo(App):
+    def init(self, frag):
+        return State()
+
+    def peval(self, frag, state, messages):
+        if frag.fid == 2:
+            raise ValueError("fragment 2 failed")
+        messages.force_continue()
+
+    def inceval(self, frag, state, messages):
+        pass
+
+    def output(self, frag, state):
+        return {"r": np.zeros(frag.ivnum)}
+
+
+def test_a_failing_fragment_step_fails_the_run():
+    g = build(*random_edges(1), True, 4)
+    with pytest.raises(ValueError, match="fragment 2 failed"):
+        run_app(g, FailsOnFragmentTwo())

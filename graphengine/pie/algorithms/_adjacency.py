@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def matrix_weights(indptr, nbrs, directed):
     """Weight of each adjacency entry: 1, or 1/2 for each entry of an undirected self loop."""
     w = np.ones(nbrs.shape[0])
@@ -30,7 +30,7 @@ def matrix_weights(indptr, nbrs, directed):
     return w
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def row_sums(indptr, values):
     """``sum(values[indptr[v]:indptr[v + 1]])`` for every row ``v``."""
     out = np.zeros(indptr.shape[0] - 1, dtype=values.dtype)
@@ -40,7 +40,7 @@ def row_sums(indptr, values):
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def weighted_pull(indptr, nbrs, weights, values, out):
     """``out[v] = sum(weights[j] * values[nbrs[j]])`` over row ``v``, for every row (a sparse
     matrix-vector product with the fragment's CSR)."""
@@ -51,7 +51,7 @@ def weighted_pull(indptr, nbrs, weights, values, out):
         out[v] = s
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _copy_if_simple(indptr, nbrs, ivnum, out):
     """Whether every row ``v < ivnum`` of a CSR is strictly increasing and lacks ``v`` (then
     the rows are already the distinct neighbors, self excluded, in ascending order); the
@@ -80,7 +80,7 @@ def _ascending(nbrs, start, stop):
     return True
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _simple_rows(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, keys, counts):
     """Per inner vertex, its distinct neighbors (self excluded) as ``lid * 4 + direction bits``
     (1 out, 2 in) sorted at the start of its slice of ``keys``; ``counts[v]`` of them.
@@ -122,7 +122,7 @@ def _simple_rows(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, keys, count
         counts[v] = k
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _compact_rows(keys, out_indptr, in_indptr, directed, indptr, nbrs, mult):
     for v in numba.prange(indptr.shape[0] - 1):
         base = out_indptr[v] + (in_indptr[v] if directed else 0)
@@ -177,7 +177,7 @@ def simple_graph(frag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frag.derived("simple_graph", _build_simple)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def outer_neighbors(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, ivnum, ovnum):
     """CSR from each outer vertex (row ``lid - ivnum``) to the inner vertices that list it."""
     count = np.zeros(ovnum + 1, dtype=np.int64)

@@ -28,7 +28,7 @@ BOTTOM_UP_EDGE_SHARE = 1.0 / 20.0
 TOP_DOWN_VERTEX_SHARE = 1.0 / 24.0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum):
     nd = level + 1
     for i in numba.prange(frontier.shape[0]):
@@ -40,7 +40,7 @@ def _top_down(indptr, nbrs, frontier, depth, level, nxt, ivnum):
                 nxt[v] = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum):
     """:func:`_top_down` in the calling thread, for small frontiers: a parallel region costs
     more than the work when the cores are busy (several fragments' sweeps, other processes)."""
@@ -54,7 +54,7 @@ def _top_down_serial(indptr, nbrs, frontier, depth, level, nxt, ivnum):
                 nxt[v] = True
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
     nd = level + 1
     for v in numba.prange(ivnum):
@@ -66,7 +66,7 @@ def _bottom_up(in_indptr, in_nbrs, depth, level, nxt, ivnum):
                     break
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def frontier_edges(indptr, frontier):
     total = 0
     for i in range(frontier.shape[0]):
@@ -96,7 +96,7 @@ def flag_array(n: int) -> np.ndarray:
     return np.zeros((n + 7) // 8 * 8, dtype=np.bool_)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def popcount(bits):
     """Number of set bits of a bitmap of whole 64-bit words (SWAR count per word)."""
     words = bits.view(np.uint64)
@@ -116,7 +116,7 @@ _BIT_POS = np.array([[j for j in range(8) if (x >> (7 - j)) & 1] + [0] * (8 - x.
                      for x in range(256)], dtype=np.int64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _frontier_of(bits, starts, counts, bases, depth, level, out_indptr, collect, lower):
     n = 0
     if collect:
@@ -152,7 +152,7 @@ def frontier_of(bits: np.ndarray, view, depth: np.ndarray, level: int, collect: 
                         lower)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _or_shifted(out, packed, lo):
     """``out |= packed`` shifted right by ``lo`` bits (``packed``: bits from bit 0)."""
     b, s = lo >> 3, lo & 7
@@ -164,7 +164,7 @@ def _or_shifted(out, packed, lo):
                 out[b + i + 1] |= np.uint8((x << (8 - s)) & 255)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pack_outer(nxt, words, gids, ivnum, out):
     reached = 0
     for w in range(ivnum >> 3, words.shape[0]):  # few set: eight flags at once
@@ -197,7 +197,7 @@ def pack_reached(nxt: np.ndarray, view, nbytes: int, outer: bool = True
     return out, reached
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _top_down_bits(indptr, nbrs, frontier, depth, gids, visited, level, nxt, ivnum):
     nd = level + 1
     for i in numba.prange(frontier.shape[0]):
@@ -214,7 +214,7 @@ def _top_down_bits(indptr, nbrs, frontier, depth, gids, visited, level, nxt, ivn
                     nxt[v] = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _top_down_bits_serial(indptr, nbrs, frontier, depth, gids, visited, level, nxt, ivnum):
     nd = level + 1
     for i in range(frontier.shape[0]):
@@ -239,7 +239,7 @@ def top_down_bits(view, frontier, edges: int, depth, visited, level, nxt) -> Non
                 view.out_nbrs, frontier, depth, view.gids, visited, level, nxt, view.ivnum)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _bottom_up_bits(in_indptr, in_nbrs, depth, gids, bits, level, front, nxt, ivnum):
     # the frontier as a byte per local id: the loop below reads one byte per in-neighbor
     for lid in numba.prange(gids.shape[0]):

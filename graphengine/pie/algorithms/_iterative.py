@@ -95,7 +95,7 @@ def _halve_loops(indptr, nbrs, undirected):
     return loops > 0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def eigenvector_iterations(in_indptr, in_nbrs, undirected, x, tolerance, max_round):
     """networkx's power iteration ``x <- (A^T + I) x / ||(A^T + I) x||_2`` in place, until the
     L1 change is below ``n * tolerance`` or ``max_round`` iterations. Returns convergence."""
@@ -121,7 +121,7 @@ def eigenvector_iterations(in_indptr, in_nbrs, undirected, x, tolerance, max_rou
     return False
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def katz_iterations(in_indptr, in_nbrs, undirected, x, alpha, beta, tolerance, max_round):
     """networkx's Katz iteration ``x <- alpha A^T x + beta`` in place (``x`` starts at 0),
     until the L1 change is below ``n * tolerance`` or ``max_round`` iterations. Returns
@@ -144,7 +144,7 @@ def katz_iterations(in_indptr, in_nbrs, undirected, x, alpha, beta, tolerance, m
     return False, np.sqrt(sumsq)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def hits_iterations(in_indptr, in_nbrs, out_indptr, out_nbrs, undirected, hub, auth,
                     tolerance, max_round):
     """networkx's ``_hits_python`` iteration in place: ``a = A^T h``, ``h = A a``, each scaled
@@ -177,7 +177,7 @@ def hits_iterations(in_indptr, in_nbrs, out_indptr, out_nbrs, undirected, hub, a
     return False
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def ppr_iterations(in_indptr, in_nbrs, undirected, out_weight, source, rank, delta, tolerance,
                    max_round):
     """networkx's personalized PageRank iteration in place (restart and dangling mass to

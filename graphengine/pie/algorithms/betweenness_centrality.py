@@ -20,7 +20,7 @@ SOURCES_PER_WAVE = 64
 FLOW, REACH = 0.0, 1.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def simple_adjacency(indptr, nbrs, ivnum):
     """Distinct neighbor lids of each inner vertex, self loops dropped (networkx's ``G[v]``)."""
     out_ptr = np.zeros(ivnum + 1, dtype=np.int64)
@@ -36,7 +36,7 @@ def simple_adjacency(indptr, nbrs, ivnum):
     return out_ptr, out[:k].copy()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def brandes_sources(indptr, nbrs, sources, first, step, endpoints, bc):
     """Add to ``bc`` the dependencies of ``sources[first::step]`` (Brandes, sequential).
 
@@ -97,7 +97,7 @@ def brandes_sources(indptr, nbrs, sources, first, step, endpoints, bc):
             dist[order[t]] = -1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def brandes(indptr, nbrs, sources, endpoints, chunks):
     """Brandes' dependency accumulation from every source over a whole graph (one fragment).
 
@@ -114,7 +114,7 @@ def brandes(indptr, nbrs, sources, endpoints, chunks):
     return parts.sum(axis=0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def settle_level(flow, dist, sigma, level, ivnum):
     """Inner vertices first reached at ``level`` take the path counts that arrived for them.
 
@@ -134,7 +134,7 @@ def settle_level(flow, dist, sigma, level, ivnum):
     return settled
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def push_path_counts(out_indptr, out_nbrs, dist, sigma, flow, level, ivnum):
     """Vertices at ``level`` add their path counts to their out-neighbors not reached yet."""
     for u in range(ivnum):
@@ -147,7 +147,7 @@ def push_path_counts(out_indptr, out_nbrs, dist, sigma, flow, level, ivnum):
                     flow[v, s] += sigma[u, s]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def settle_dependencies(flow, dist, sigma, delta, bc, level, endpoints, ivnum):
     """Vertices at ``level`` compute ``delta = sigma * sum (1 + delta_w) / sigma_w`` and add it."""
     for v in range(ivnum):
@@ -158,7 +158,7 @@ def settle_dependencies(flow, dist, sigma, delta, bc, level, endpoints, ivnum):
             flow[v, s] = 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def push_dependencies(in_indptr, in_nbrs, dist, sigma, delta, flow, level, ivnum):
     """Vertices at ``level`` send ``(1 + delta) / sigma`` to their in-neighbors one level up."""
     for v in range(ivnum):

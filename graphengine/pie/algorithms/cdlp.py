@@ -34,7 +34,7 @@ def _count_label(keys, counts, stamp, mask, v, lab):
         slot = (slot + 1) & mask
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _most_frequent_labels(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label, active,
                           new_label, nt):
     """For each inner vertex in ``active``, ``new_label[v]`` = the most frequent neighbor label
@@ -111,7 +111,7 @@ def _count_ranks(nbrs, lo, hi, label, cnt, touched, m, deg):
     return m, np.int64(-1)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def propagate_ranks(out_indptr, out_nbrs, in_indptr, in_nbrs, use_in, label, distinct, rounds,
                     nt):
     """``rounds`` synchronous label-propagation iterations over a graph held by one fragment,
@@ -202,7 +202,7 @@ def _label_ranks(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, ranks.astype(np.int32 if len(values) < 2**31 else np.int64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def adopt_labels(label, new_label, active):
     """``label[v] = new_label[v]`` for the active inner vertices; the ones whose label
     differs are returned."""
@@ -216,7 +216,7 @@ def adopt_labels(label, new_label, active):
     return out[:k]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def touched_by(changed_inner, changed_outer, out_indptr, out_nbrs, in_indptr, in_nbrs, use_in,
                rev_ptr, rev, ivnum):
     """The inner vertices with a neighbor among the changed vertices (ascending): only they

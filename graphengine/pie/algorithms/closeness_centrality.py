@@ -17,7 +17,7 @@ WORDS = 4
 SOURCES_PER_WAVE = 64 * WORDS
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _popcount(x):
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
@@ -25,7 +25,7 @@ def _popcount(x):
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def advance_wave(candidates, visited, frontier, total, reach, level, ivnum):
     """Turn the candidate bits of inner vertices into the frontier at ``level``.
 
@@ -51,7 +51,7 @@ def advance_wave(candidates, visited, frontier, total, reach, level, ivnum):
     return active
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def expand_wave(out_indptr, out_nbrs, frontier, candidates, ivnum):
     """OR every frontier vertex's bits into the candidates of its out-neighbors."""
     for u in range(ivnum):
@@ -67,7 +67,7 @@ def expand_wave(out_indptr, out_nbrs, frontier, candidates, ivnum):
                 candidates[v, w] |= frontier[u, w]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def or_rows(target, lids, rows):
     """``target[lids[i]] |= rows[i]``."""
     for i in range(lids.shape[0]):

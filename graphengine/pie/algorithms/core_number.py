@@ -17,7 +17,7 @@ from ._adjacency import outer_neighbors, simple_graph
 NO_ESTIMATE = np.iinfo(np.int64).max
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def settle_cores(indptr, nbrs, mult, core, seeds, ivnum):
     """Lower inner estimates to the h-index of their neighbors' estimates until none changes.
 
@@ -65,7 +65,7 @@ def settle_cores(indptr, nbrs, mult, core, seeds, ivnum):
                     top += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _peel(indptr, nbrs, mult, ivnum, has_outer, deg, queue, rest):
     total = 0
     for j in range(mult.shape[0]):
@@ -157,7 +157,7 @@ def peel_cores(indptr, nbrs, mult, ivnum: int, core: np.ndarray) -> None:
     core[:ivnum] = deg
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def rows_of(indptr, values, rows):
     """The entries of the given CSR rows, concatenated."""
     size = 0

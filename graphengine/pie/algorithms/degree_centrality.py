@@ -15,7 +15,7 @@ from ._iterative import threads_for
 CENTRALITY_TYPES = ("both", "in", "out")
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def scaled_degrees(first_indptr, second_indptr, both, scale, out):
     """``out[v] = scale * (degree in the first CSR [+ degree in the second])``, in one pass."""
     for v in numba.prange(out.shape[0]):

@@ -35,7 +35,7 @@ def _links(u, indptr, nbrs, weights, unit, comm, to_comm, seen, touched):
     return nt
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def move_nodes(indptr, nbrs, weights, unit, degree, total, comm, m, resolution, order,
                join_outer):
     """Louvain's local-moving phase over the nodes in ``order``, with a queue of nodes to visit.
@@ -105,7 +105,7 @@ def move_nodes(indptr, nbrs, weights, unit, degree, total, comm, m, resolution, 
     return improved
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def move_nodes_concurrently(indptr, nbrs, weights, unit, degree, total, comm, m, resolution,
                             order, join_outer, threads):
     """:func:`move_nodes` on ``threads`` threads: sweeps over ``order`` in which each thread
@@ -212,7 +212,7 @@ def local_moving(indptr, nbrs, weights, unit, degree, total, comm, m, resolution
                       join_outer)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def representatives(comm, gids):
     """For every node, the node of smallest global id in its community (the community's
     name in messages)."""
@@ -228,7 +228,7 @@ def representatives(comm, gids):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def label_pieces(out_indptr, out_nbrs, comm, label, ivnum):
     """Give every vertex the smallest ``label`` of its piece: the vertices joined to it by
     edges whose endpoints share a community, by union-find over the inner vertices' lists
@@ -253,7 +253,7 @@ def label_pieces(out_indptr, out_nbrs, comm, label, ivnum):
         label[x] = low[_find(parent, x)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def aggregate(indptr, nbrs, weights, unit, comm, k):
     """The community graph: row ``c`` (``0 <= c < k``) lists each community ``d`` joined to
     ``c`` once, with the summed weight of the entries ``u -> v`` with ``comm[u] = c`` and
@@ -301,7 +301,7 @@ def aggregate(indptr, nbrs, weights, unit, comm, k):
     return out_ptr, out_nbrs[:e].copy(), out_w[:e].copy()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def csr_of(src, dst, n):
     """CSR rows of ``n`` nodes from ``(src, dst)`` entries (a stable counting sort): returns
     ``(indptr, dst in row order, the permutation)``."""
@@ -318,7 +318,7 @@ def csr_of(src, dst, n):
     return indptr, dst[perm], perm
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def self_loop_weight(indptr, nbrs, weights):
     """The summed weight of the entries ``u -> u``."""
     s = 0.0
@@ -329,7 +329,7 @@ def self_loop_weight(indptr, nbrs, weights):
     return s
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def weighted_degrees(indptr, weights, unit):
     """Row sums of the entries' weights."""
     out = np.zeros(indptr.shape[0] - 1)
@@ -344,7 +344,7 @@ def weighted_degrees(indptr, weights, unit):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def spread_within(out_indptr, out_nbrs, comm, label, seeds, ivnum):
     """Min-label propagation along edges whose endpoints share a community.
 

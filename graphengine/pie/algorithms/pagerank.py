@@ -14,7 +14,7 @@ from ..context import Context
 from ..executor import run_app
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def pull_ranks(in_indptr, in_nbrs, contrib, rank, base):
     """``rank[v] = base + sum(contrib[u] for u in in-neighbors of v)`` for inner vertices."""
     for v in numba.prange(rank.shape[0]):
@@ -29,7 +29,7 @@ def pull_ranks(in_indptr, in_nbrs, contrib, rank, base):
 SERIAL_VERTICES = 1 << 19
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def publish_contributions(rank, scale, contrib):
     """``contrib[v] = rank[v] * scale[v]`` for inner vertices; returns the rank mass of the
     dangling ones (``scale[v] == 0``: no out-edge)."""
@@ -44,7 +44,7 @@ def publish_contributions(rank, scale, contrib):
     return dangling
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def publish_contributions_serial(rank, scale, contrib):
     """:func:`publish_contributions` in the calling thread."""
     dangling = 0.0

@@ -19,7 +19,7 @@ from .wcc import sampled_components
 NONE = np.iinfo(np.int64).max
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def color_forward(out_indptr, out_nbrs, color, done, seeds, ivnum):
     """Push smaller colors along out-edges of unassigned vertices from ``seeds``.
 
@@ -58,7 +58,7 @@ def color_forward(out_indptr, out_nbrs, color, done, seeds, ivnum):
     return changes
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def tarjan(out_indptr, out_nbrs, in_indptr, gids, known):
     """Strongly connected components of a whole graph held by one fragment, iteratively in
     ``O(V + E)``: Tarjan's algorithm (*Depth-first search and linear graph algorithms*, SIAM J.
@@ -142,7 +142,7 @@ def tarjan(out_indptr, out_nbrs, in_indptr, gids, known):
     return comp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def mark_backward(in_indptr, in_nbrs, color, done, root_of, sent, seeds, ivnum):
     """Spread each root's id backwards over in-edges to unassigned vertices of the same color.
 

@@ -79,7 +79,7 @@ def heap_pop(keys, verts, pos, size):
     pos[v] = i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def relax_from(indptr, nbrs, weights, dist, seeds, ivnum):
     """Dijkstra from the ``seeds`` (inner lids with their current ``dist``) over the fragment.
 

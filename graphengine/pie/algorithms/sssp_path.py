@@ -17,7 +17,7 @@ from .closeness_centrality import DistanceSums
 from .sssp import SSSP, relax_from
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def tight_hop_weights(out_indptr, out_nbrs, out_weights, dist):
     """1 for an out-edge ``u -> v`` on a shortest path (``dist[u] + w == dist[v]``), else inf."""
     hop = np.full(out_nbrs.shape[0], np.inf)
@@ -31,7 +31,7 @@ def tight_hop_weights(out_indptr, out_nbrs, out_weights, dist):
     return hop
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def pick_predecessors(in_indptr, in_nbrs, in_weights, dist, hops, gids, source_lid, pred):
     """Predecessor of each inner vertex: the smallest-gid in-neighbor ``u`` with
     ``dist[u] + w == dist[v]`` and ``hops[u] == hops[v] - 1`` (-1 for the source, unreached)."""
@@ -46,7 +46,7 @@ def pick_predecessors(in_indptr, in_nbrs, in_weights, dist, hops, gids, source_l
                 pred[v] = gids[u]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def spread_reach(out_indptr, out_nbrs, reached, seeds, ivnum, target):
     """Mark what is reachable from ``seeds`` along out-edges (outer vertices not expanded),
     breadth first, stopping as soon as ``target`` (a lid, or -1) is marked: a near target is
@@ -128,7 +128,7 @@ def _pair_pop(dists, hops, verts, pos, size):
     pos[v] = i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def shortest_path_tree(out_indptr, out_nbrs, weights, gids, source, dist, hops, pred):
     """Dijkstra over ``(distance, hops)`` pairs in lexicographic order from ``source``, on a
     whole graph held by one fragment: the distances, the fewest hops among shortest paths, and

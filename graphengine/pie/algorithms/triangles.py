@@ -22,7 +22,7 @@ from ._adjacency import simple_graph
 PRODUCT, OPPOSITE = 0, 1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _forward_rows(indptr, nbrs, mult, rank, row_of, rows):
     """Each inner vertex ``v``'s neighbors ``u`` with ``rank[u] > rank[v]``, as row
     ``row_of[v]`` of a CSR over ``rows`` rows whose entries are ``rank[u]``."""
@@ -82,7 +82,7 @@ def ranked_forward(indptr, nbrs, mult, degree, gids):
     return (rank, *_forward_rows(indptr, nbrs, mult, rank, rank, len(rank)))
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _count_triangles(fwd_ptr, fwd, fwd_mult, rows, credit, nt, count):
     """List every triangle at its lowest-ranked vertex ``a`` (a row below ``rows``) and
     credit all three.

@@ -37,7 +37,7 @@ def _union(parent, u, v):
 SAMPLE = 2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, n):
     """Connected components of a graph whose every vertex is inner, by union-find that
     skips the largest component (Afforest: Sutton, Ben-Nun and Barak, *Optimizing parallel
@@ -56,7 +56,7 @@ def sampled_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, n):
     return parent
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sampled_union(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum):
     """Afforest's first two steps over ``vnum`` vertices whose first ``ivnum`` have lists:
     each joins its first :data:`SAMPLE` out-neighbors, then those outside the largest set
@@ -81,7 +81,7 @@ def _sampled_union(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vn
     return parent, big
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, vnum,
                      rev_ptr, rev):
     """Connected components of the fragment's local graph (inner and outer vertices, every
@@ -126,14 +126,14 @@ def local_components(out_indptr, out_nbrs, in_indptr, in_nbrs, directed, ivnum, 
     return parent
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def component_minima(comp, label, comp_min):
     """``comp_min[r] = min(label[v] for v in component r)``."""
     for v in range(comp.shape[0]):
         comp_min[comp[v]] = min(comp_min[comp[v]], label[v])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def lower_components(comp, label, seeds, comp_min, ivnum):
     """Fold the lowered labels of ``seeds`` into their components and relabel every member
     of the components that got a smaller minimum; returns the outer lids relabelled."""
