@@ -126,24 +126,21 @@ def _run_local(plans, app: App, stats: list | None = None) -> tuple[list[dict], 
     workers = [FragmentWorker(p, app) for p in plans]
     threads = numba.get_num_threads()
     lanes = min(len(workers), threads)
-    if lanes < 2:
-        def step(inbox, reduced):
-            return [w.step(inbox[f], reduced) for f, w in enumerate(workers)]
-
-        rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
-        return [w.output() for w in workers], rounds
     # the Numba thread count is per calling thread: each lane gets its share
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="graphengine-fragment",
                               initializer=numba.set_num_threads,
-                              initargs=(max(1, threads // lanes),))
-    try:
-        def step(inbox, reduced):
-            return list(pool.map(lambda f: workers[f].step(inbox[f], reduced),
-                                 range(len(workers))))
+                              initargs=(max(1, threads // lanes),)) if lanes > 1 else None
 
+    def step(inbox, reduced):
+        if pool is None:
+            return [w.step(inbox[f], reduced) for f, w in enumerate(workers)]
+        return list(pool.map(lambda f: workers[f].step(inbox[f], reduced), range(len(workers))))
+
+    try:
         rounds = _rounds(len(workers), app, step, lambda r, d: r.outbox[d], stats)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     return [w.output() for w in workers], rounds
 
 
