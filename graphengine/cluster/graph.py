@@ -31,7 +31,13 @@ import pyarrow as pa
 from ..errors import AnalyticsError, PersistenceError, SchemaError, UnknownVertexError
 from ..store import Graph
 from ..store.graph import IdSpace
-from ..store.ids import IdBlocks, Partitioner, ids_in_ranges, normalize_ids
+from ..store.ids import (
+    IdBlocks,
+    Partitioner,
+    ids_in_ranges,
+    normalize_ids,
+    result_order,
+)
 from ..store.persistence import (
     manifest,
     read_header,
@@ -127,15 +133,10 @@ class DistributedGraph(IdSpace):
     def result_order(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(gids, order)``: the global ids of all vertices ascending, and the permutation
         that puts the fragments' outputs (concatenated in fragment order) in that order
-        (None when they already are: one fragment, or range partitioning). Once per version:
-        every app's result is read through it."""
+        (None when they already are). Once per version: every app's result is read through
+        it (:func:`~graphengine.store.ids.result_order`)."""
         vb = self.vertex_blocks
-        gids = np.concatenate([ids_in_ranges(vb.ranges(f)) for f in range(self.fnum)]
-                              ).astype(np.int64)
-        if len(gids) < 2 or bool((gids[1:] > gids[:-1]).all()):
-            return gids, None
-        order = np.argsort(gids, kind="stable")
-        return gids[order], order
+        return result_order([ids_in_ranges(vb.ranges(f)) for f in range(self.fnum)])
 
     @cached_property
     def _stats(self) -> list[dict]:

@@ -30,6 +30,7 @@ from .ids import (
     fennel_assign,
     ids_in_ranges,
     normalize_ids,
+    result_order,
 )
 from .progress import Progress
 from .schema import EdgeLabel, GraphSchema, VertexLabel, conform
@@ -150,15 +151,8 @@ class Graph(IdSpace):
     def result_order(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(gids, order)``: the global ids of all vertices ascending (read-only), and the
         permutation that puts the fragments' inner vertices, concatenated in fragment order, in
-        that order (None when they already are: one fragment, or range partitioning). Once per
-        version: every analytics result is assembled through it."""
-        gids = np.concatenate([f.inner_gids for f in self.fragments]).astype(np.int64)
-        order = None
-        if len(gids) > 1 and not bool((gids[1:] > gids[:-1]).all()):
-            order = np.argsort(gids, kind="stable")
-            gids = gids[order]
-        gids.flags.writeable = False
-        return gids, order
+        that order (None when they already are). Once per version (:func:`ids.result_order`)."""
+        return result_order([f.inner_gids for f in self.fragments])
 
     def _index(self, label: str) -> LabelIndex:
         if label not in self._derived:

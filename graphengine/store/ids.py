@@ -89,6 +89,20 @@ def ids_in_ranges(ranges: np.ndarray) -> np.ndarray:
     return np.concatenate([np.arange(s, s + c, dtype=np.int64) for s, c in ranges])
 
 
+def result_order(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(gids, order)`` for per-fragment global ids ``parts`` concatenated in fragment order:
+    the ids ascending (read-only) and the permutation that sorts them, None when the
+    concatenation already ascends (one fragment, range partitioning). Analytics results are
+    assembled through it."""
+    gids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    order = None
+    if len(gids) > 1 and not bool((gids[1:] > gids[:-1]).all()):
+        order = np.argsort(gids, kind="stable")
+        gids = gids[order]
+    gids.flags.writeable = False
+    return gids, order
+
+
 def normalize_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array | pa.ChunkedArray:
     """User ids as int64 or string Arrow values (chunks kept, not concatenated); other types
     are a :class:`SchemaError`."""
