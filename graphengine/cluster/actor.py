@@ -235,6 +235,7 @@ class FragmentActor:
         self.indexes: dict[tuple[int, str], LabelIndex] = {}
         self.prepared: dict[int, dict] = {}
         self.group: exchange.Group | None = None  # the fragments' exchange (PIE rounds)
+        self.listener = None  # the next exchange's listening socket, until it is joined
 
     # ------------------------------------------------------------------ housekeeping
     def node(self) -> str:
@@ -654,7 +655,9 @@ class FragmentActor:
 
     # ------------------------------------------------------------------ PIE
     def outer_parts(self, version: int, head: Head) -> list:
-        """This fragment's outer vertices per owner fragment (who mirrors what)."""
+        """This fragment's outer vertices per owner fragment (who mirrors what). The first
+        call of a version's PIE preparation: ``head`` is kept for its runs."""
+        self.prepared.setdefault(version, {})["head"] = head
         outer = as_numpy(self.frags[version].outer_gids)
         owner, _ = head.vertex_blocks.locate(outer)
         return self._scatter(owner, lambda sel: outer[sel])
@@ -764,25 +767,32 @@ class FragmentActor:
         return FragmentWorker(plan, app)
 
     def exchange_address(self) -> tuple[str, int]:
-        """Where the fragments' exchange group meets (this actor is rank 0)."""
-        return exchange.address()
+        """Where this actor listens for the other fragments' connections (the next mesh)."""
+        if self.listener is not None:
+            self.listener.close()
+        self.listener = exchange.listen()
+        return self.listener.getsockname()[:2]
 
-    def join_exchange(self, ip: str, port: int, epoch: int) -> int:
-        """Join the fragments' exchange group ``epoch`` as rank ``fid`` (all actors at once)."""
-        self.group = exchange.Group.join(ip, port, self.fid, self.fnum, epoch)
+    def join_exchange(self, addresses: list[tuple[str, int]], epoch: int) -> int:
+        """Join the fragments' exchange mesh ``epoch`` as rank ``fid`` (all actors at once),
+        leaving the one this actor was in."""
+        if self.group is not None:
+            self.group.close()
+        listener, self.listener = self.listener, None
+        self.group = exchange.Group.join(listener, addresses, self.fid, epoch)
         return epoch
 
     @ray.method(num_returns=2)
-    def run(self, version: int, head: Head, app):
+    def run(self, version: int, app):
         """Check the app on this fragment, build its worker and step it to the end,
         exchanging with the other fragments after every round. Returns ``(column dtypes,
         per-round stats)`` and the output columns (the second lands in the object store,
         driver-owned). A failure leaves the exchange group: the others fail at once."""
         self._use_threads()
         try:
-            worker = self._worker(version, head, app)
+            worker = self._worker(version, self.prepared[version]["head"], app)
         except BaseException:
-            exchange.leave()
+            self.group.close()
             raise
         exchange.run_rounds(self.group, worker)
         out = worker.output()

@@ -277,14 +277,14 @@ class RayCluster:
         if self._joined:
             return
         self._epoch += 1
-        ip, port = self.get(self.actors[0].exchange_address.remote())
-        self.get([a.join_exchange.remote(ip, port, self._epoch) for a in self.actors])
+        addresses = self.get([a.exchange_address.remote() for a in self.actors])
+        self.get([a.join_exchange.remote(addresses, self._epoch) for a in self.actors])
         self._joined = True
 
     def _run_once(self, version: int, head: Head, app) -> tuple[list, dict, list[dict]]:
         self.prepare(version, head, tuple(app.edge_properties))
         self._join()
-        outs = [a.run.remote(version, head, app) for a in self.actors]
+        outs = [a.run.remote(version, app) for a in self.actors]
         try:
             infos = self._get_each([o[0] for o in outs])
         except BaseException:
