@@ -14,10 +14,10 @@ the sends and receives of a round progress together on non-blocking sockets (one
 then knows all the headers, so all alike know whether the run is over (nothing sent, nobody
 continuing).
 
-Why not a collective library: on a 2-vCPU machine with 4 actor processes, gloo's
-``all_to_all_single`` (``torch.distributed``) took 1.0 ms for 16 KiB per pair of fragments and
-1.6 ms for 128 KiB, this loop 0.35 and 1.05 ms (``docs/scaling.md``); and gloo needs torch
-imported in every actor (1-2 s and ~200 MB each).
+Why not a collective library: on a 2-vCPU machine with 4 processes, gloo's
+``all_to_all_single`` (``torch.distributed``, what this module used before) took 1.0-1.6 ms
+for 16-128 KiB per pair of fragments and 10 ms for 2 MiB, this loop 0.7-1.0 and 7 ms
+(``bench/exchange.py``); and gloo needs torch imported in every actor (1-2 s and ~200 MB each).
 
 Reductions are folded in fragment order with :func:`~graphengine.pie.messages.combine`,
 the driver's order on the local executor, so the results are the same bit for bit.
@@ -25,7 +25,8 @@ the driver's order on the local executor, so the results are the same bit for bi
 A fragment that fails (an app error) closes its connections, so the others' next exchange
 fails at once (a ``ConnectionError``, not a graphengine error: the driver reports the failing
 fragment's own error, or recovers a dead actor) instead of waiting; an actor process that dies
-closes its sockets with the same effect. The driver forms the mesh again (:func:`listen`, :meth:`Group.join`) after either.
+closes its sockets with the same effect. The driver forms the mesh again (:func:`listen`,
+:meth:`Group.join`) after either.
 """
 
 from __future__ import annotations

@@ -150,3 +150,33 @@ def test_bfs_over_several_id_blocks_matches_networkx(mode, monkeypatch):
         assert got.tolist() == [expect.get(v, UNREACHABLE) for v in range(n)]
         # a round per level; the level that reaches nothing anywhere is the last round
         assert len(ctx.stats["rounds"]) == max(expect.values()) + 1
+
+
+@pytest.mark.parametrize("outer", [True, False])
+def test_pack_reached_matches_a_per_vertex_bitmap(outer):
+    """The frontier bitmap of the flagged vertices, with inner ranges that start and end
+    inside a word of flags (and one shorter than a word), against one bit set per vertex."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(5)
+    counts = np.array([13, 5, 1000, 61], dtype=np.int64)
+    starts = np.array([3, 40, 1101, 4000], dtype=np.int64)
+    bases = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ivnum, ovnum = int(counts.sum()), 203
+    gids = np.concatenate([np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts)]),
+                           rng.choice(np.arange(5000, 8000), ovnum, replace=False)])
+    view = SimpleNamespace(vnum=ivnum + ovnum, ivnum=ivnum, gids=gids,
+                           inner_ranges=(starts, counts, bases))
+    nbytes = _frontier.bitmap_bytes(8000)
+    for density in (0.003, 0.3, 1.0):
+        nxt = _frontier.flag_array(view.vnum)
+        nxt[:view.vnum] = rng.random(view.vnum) < density
+        if not outer:
+            nxt[ivnum:] = False
+        flagged = np.flatnonzero(nxt)
+        want = np.zeros(8000, dtype=bool)
+        want[gids[flagged]] = True
+        bits, count = _frontier.pack_reached(nxt, view, nbytes, outer)
+        assert count == len(flagged)
+        np.testing.assert_array_equal(np.unpackbits(bits)[:8000], want)
+        assert not nxt.any()  # cleared for the next level

@@ -152,49 +152,75 @@ def frontier_of(bits: np.ndarray, view, depth: np.ndarray, level: int, collect: 
                         lower)
 
 
-@numba.njit(cache=True, nogil=True)
-def _or_shifted(out, packed, lo):
-    """``out |= packed`` shifted right by ``lo`` bits (``packed``: bits from bit 0)."""
-    b, s = lo >> 3, lo & 7
-    for i in range(packed.shape[0]):
-        x = packed[i]
-        if x:
-            out[b + i] |= np.uint8(x >> s)
-            if s:
-                out[b + i + 1] |= np.uint8((x << (8 - s)) & 255)
+#: times a word of eight 0/1 flag bytes: its top byte holds them as bits, the flag at the
+#: lowest address in the most significant bit (the order of np.packbits)
+_GATHER_BITS = np.uint64(0x8040201008040201)
 
 
 @numba.njit(cache=True, nogil=True)
-def _pack_outer(nxt, words, gids, ivnum, out):
+def _pack_one(nxt, lid, g, out):
+    if nxt[lid]:
+        nxt[lid] = False
+        out[g >> 3] |= np.uint8(128 >> (g & 7))
+        return 1
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _pack_flags(nxt, words, gids, starts, counts, bases, ivnum, stop, out):
     reached = 0
-    for w in range(ivnum >> 3, words.shape[0]):  # few set: eight flags at once
-        if words[w]:
-            for lid in range(max(8 * w, ivnum), 8 * w + 8):
-                if nxt[lid]:
-                    nxt[lid] = False
-                    g = gids[lid]
-                    out[g >> 3] |= np.uint8(128 >> (g & 7))
-                    reached += 1
+    # inner vertices: ranges of global ids, eight flags at once as one byte of the bitmap
+    for r in range(starts.shape[0]):
+        lo, n, base = starts[r], counts[r], bases[r]
+        end = base + n
+        first, last = (base + 7) >> 3, end >> 3  # the words wholly inside the range
+        if first >= last:
+            for lid in range(base, end):
+                reached += _pack_one(nxt, lid, lo + lid - base, out)
+            continue
+        for lid in range(base, 8 * first):
+            reached += _pack_one(nxt, lid, lo + lid - base, out)
+        for w in range(first, last):
+            x = words[w]
+            if x:
+                words[w] = 0
+                byte = (x * _GATHER_BITS) >> np.uint64(56)
+                reached += _BIT_COUNT[byte]
+                g = lo + 8 * w - base
+                b, sh = g >> 3, g & 7
+                out[b] |= np.uint8(byte >> sh)
+                if sh:
+                    out[b + 1] |= np.uint8((byte << (8 - sh)) & 255)
+        for lid in range(8 * last, end):
+            reached += _pack_one(nxt, lid, lo + lid - base, out)
+    # outer vertices: by their global ids, a word's eight flags without a branch each
+    first, last = (ivnum + 7) >> 3, stop >> 3
+    for lid in range(ivnum, min(8 * first, stop)):
+        reached += _pack_one(nxt, lid, gids[lid], out)
+    for w in range(first, last):
+        x = words[w]
+        if x:
+            words[w] = 0
+            reached += _BIT_COUNT[(x * _GATHER_BITS) >> np.uint64(56)]
+            for t in range(8):
+                g = gids[8 * w + t]
+                out[g >> 3] |= np.uint8(((x >> np.uint64(8 * t)) & np.uint64(1))
+                                        << np.uint64(7 - (g & 7)))
+    for lid in range(max(8 * last, min(8 * first, stop)), stop):
+        reached += _pack_one(nxt, lid, gids[lid], out)
     return reached
 
 
 def pack_reached(nxt: np.ndarray, view, nbytes: int, outer: bool = True
                  ) -> tuple[np.ndarray, int]:
     """The bitmap of the vertices flagged in ``nxt`` (from :func:`flag_array`, cleared here)
-    and their number; ``outer=False``: only inner vertices can be flagged (a bottom-up
-    level), the outer flags are not scanned."""
+    and their number, in one pass over the flags; ``outer=False``: only inner vertices can be
+    flagged (a bottom-up level), the outer flags are not scanned."""
     out = np.zeros(nbytes, dtype=np.uint8)
-    reached = 0
-    for lo, n, base in zip(*view.inner_ranges):
-        seg = nxt[base:base + n]
-        k = int(np.count_nonzero(seg))
-        if k:
-            _or_shifted(out, np.packbits(seg), int(lo))
-            seg[:] = False
-            reached += k
-    if outer:
-        reached += _pack_outer(nxt, nxt.view(np.uint64), view.gids, view.ivnum, out)
-    return out, reached
+    stop = view.vnum if outer else view.ivnum
+    reached = _pack_flags(nxt, nxt.view(np.uint64), view.gids, *view.inner_ranges, view.ivnum,
+                          stop, out)
+    return out, int(reached)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
