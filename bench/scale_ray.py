@@ -190,7 +190,10 @@ def ray_cluster_rows(args, src: np.ndarray, dst: np.ndarray) -> list[dict]:
                 want = result(run_app(name, local, source))
                 got_ctx = run_app(name, g, source)
                 got = result(got_ctx)
-                ok = bool(np.allclose(got, want, rtol=1e-12, atol=0) if name == "pagerank"
+                # PageRank to 1e-10: on one fragment the sums run on the actor's threads (its
+                # node's CPUs) and on the local executor's, in another order (2.5e-12 measured
+                # at scale 20); on several the per-fragment sums fold in the same order
+                ok = bool(np.allclose(got, want, rtol=1e-10, atol=0) if name == "pagerank"
                           else np.array_equal(got, want))
                 best = {"local": float("inf"), "ray": float("inf")}
                 best_ctx = got_ctx
