@@ -773,14 +773,13 @@ class FragmentActor:
         self.listener = exchange.listen()
         return self.listener.getsockname()[:2]
 
-    def join_exchange(self, addresses: list[tuple[str, int]], epoch: int) -> int:
-        """Join the fragments' exchange mesh ``epoch`` as rank ``fid`` (all actors at once),
-        leaving the one this actor was in."""
+    def join_exchange(self, addresses: list[tuple[str, int]], key: bytes) -> None:
+        """Join the fragments' exchange mesh as rank ``fid`` (all actors at once, with the
+        driver's ``key`` for this mesh), leaving the one this actor was in."""
         if self.group is not None:
             self.group.close()
         listener, self.listener = self.listener, None
-        self.group = exchange.Group.join(listener, addresses, self.fid, epoch)
-        return epoch
+        self.group = exchange.Group.join(listener, addresses, self.fid, key)
 
     @ray.method(num_returns=2)
     def run(self, version: int, app):

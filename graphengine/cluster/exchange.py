@@ -5,7 +5,7 @@ A PIE run on the cluster is one call per actor (:meth:`FragmentActor.run`): the 
 exchange and decide to stop among themselves, with no round trip through the driver and no
 object-store copy per round. Every actor holds a connection to every other one (a full mesh,
 formed by the driver before the first run: :func:`listen` on every actor, then
-:meth:`Group.join` with everyone's address). A round is one all-to-all: every fragment sends
+:meth:`Group.join` with everyone's address and a random key that opens the connections). A round is one all-to-all: every fragment sends
 every other one a message, a header (the sizes of its pickled reductions and of its pickled
 bundle for that fragment, the values it sent, whether it continues, the app's bytes between
 fragments, the step's microseconds) followed by the two, and reads one message from each. All
@@ -31,6 +31,7 @@ closes its sockets with the same effect. The driver forms the mesh again (:func:
 
 from __future__ import annotations
 
+import hmac
 import pickle
 import selectors
 import socket
@@ -51,7 +52,11 @@ JOIN_TIMEOUT = 120.0
 #: A message's header: sizes of the reductions and of the bundle, values sent, continuing,
 #: bytes between fragments (the app's count), the step's microseconds.
 _HEAD = struct.Struct("<6q")
-_HELLO = struct.Struct("<2q")  # (epoch, rank): the first bytes on a new connection
+#: Random bytes that open a connection to a mesh (see :meth:`Group.join`).
+KEY_BYTES = 16
+_HELLO = struct.Struct(f"<{KEY_BYTES}sq")  # (key, rank): the first bytes on a new connection
+#: A new connection must say who it is within this long.
+HELLO_TIMEOUT = 5.0
 
 def listen(ip: str | None = None) -> socket.socket:
     """A listening socket for the next mesh, on ``ip`` (default: this Ray node's address);
@@ -83,17 +88,18 @@ class Group:
 
     rank: int
     size: int
-    epoch: int
     peers: dict[int, socket.socket]
     stats: list[RoundStats] = field(default_factory=list)
     _buffers: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def join(cls, listener: socket.socket, addresses: list[tuple[str, int]], rank: int,
-             epoch: int) -> Group:
-        """Join mesh ``epoch`` as ``rank`` (every actor calls this at once, each with its
-        :func:`listen` socket, closed here): connect to the lower ranks, accept the higher
-        ones."""
+             key: bytes) -> Group:
+        """Join the mesh of ``addresses`` as ``rank`` (every actor calls this at once, each
+        with its :func:`listen` socket, closed here): connect to the lower ranks, accept the
+        higher ones. ``key`` (:data:`KEY_BYTES` random bytes from the driver, new for every
+        mesh) opens every connection; one without it (an abandoned attempt's, a stranger's)
+        is closed: what travels on the mesh is unpickled."""
         size = len(addresses)
         peers: dict[int, socket.socket] = {}
         deadline = time.monotonic() + JOIN_TIMEOUT
@@ -101,16 +107,25 @@ class Group:
             for j in range(rank):
                 s = socket.create_connection(addresses[j], timeout=JOIN_TIMEOUT)
                 peers[j] = s
-                s.sendall(_HELLO.pack(epoch, rank))
+                s.sendall(_HELLO.pack(key, rank))
             while len(peers) < size - 1:
                 listener.settimeout(max(0.0, deadline - time.monotonic()))
-                s, _ = listener.accept()
-                s.settimeout(JOIN_TIMEOUT)
-                hello = s.recv(_HELLO.size, socket.MSG_WAITALL)
-                if len(hello) != _HELLO.size or _HELLO.unpack(hello)[0] != epoch:
-                    s.close()  # from an older, abandoned attempt
+                s, _ = listener.accept()  # TimeoutError once the deadline passes
+                s.settimeout(min(HELLO_TIMEOUT, max(0.001, deadline - time.monotonic())))
+                try:
+                    hello = s.recv(_HELLO.size, socket.MSG_WAITALL)
+                except OSError:
+                    hello = b""
+                peer = None
+                if len(hello) == _HELLO.size:
+                    their_key, peer = _HELLO.unpack(hello)
+                    if not hmac.compare_digest(their_key, key) or not rank < peer < size \
+                            or peer in peers:
+                        peer = None
+                if peer is None:
+                    s.close()
                     continue
-                peers[_HELLO.unpack(hello)[1]] = s
+                peers[peer] = s
         except BaseException:
             for s in peers.values():
                 s.close()
@@ -120,7 +135,7 @@ class Group:
         for s in peers.values():
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.setblocking(False)
-        return cls(rank, size, epoch, peers)
+        return cls(rank, size, peers)
 
     def _buffer(self, peer: int, n: int) -> memoryview:
         """``n`` bytes to read a message from ``peer`` into: the buffer of the rounds before

@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..errors import AnalyticsError, ClusterError, GraphEngineError
+from . import exchange
 from .actor import FragmentActor, Head
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,6 @@ class RayCluster:
         #: seconds spent per actor method (summed over calls; the driver's wall time)
         self.seconds: dict[str, float] = {}
         self._in_run = False
-        self._epoch = 0  # the fragments' exchange group, formed before the first PIE run
         self._joined = False
         self.closed = False
 
@@ -276,9 +277,9 @@ class RayCluster:
         """Form the fragments' exchange group (again after a failed run or a new actor)."""
         if self._joined:
             return
-        self._epoch += 1
         addresses = self.get([a.exchange_address.remote() for a in self.actors])
-        self.get([a.join_exchange.remote(addresses, self._epoch) for a in self.actors])
+        key = secrets.token_bytes(exchange.KEY_BYTES)
+        self.get([a.join_exchange.remote(addresses, key) for a in self.actors])
         self._joined = True
 
     def _run_once(self, version: int, head: Head, app) -> tuple[list, dict, list[dict]]:
