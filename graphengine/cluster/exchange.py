@@ -5,14 +5,14 @@ A PIE run on the cluster is one call per actor (:meth:`FragmentActor.run`): the 
 exchange and decide to stop among themselves, with no round trip through the driver and no
 object-store copy per round. Every actor holds a connection to every other one (a full mesh,
 formed by the driver before the first run: :func:`listen` on every actor, then
-:meth:`Group.join` with everyone's address and a random key that opens the connections). A round is one all-to-all: every fragment sends
-every other one a message, a header (the sizes of its pickled reductions and of its pickled
-bundle for that fragment, the values it sent, whether it continues, the app's bytes between
-fragments, the step's microseconds) followed by the two, and reads one message from each. All
-the sends and receives of a round progress together on non-blocking sockets (one
-:mod:`selectors` loop), so a round costs one network latency plus its bytes. Every fragment
-then knows all the headers, so all alike know whether the run is over (nothing sent, nobody
-continuing).
+:meth:`Group.join` with everyone's address and a random key that opens the connections). A
+round is one all-to-all: every fragment sends every other one a message, a header (the sizes
+of its pickled reductions and of its pickled bundle for that fragment, the values it sent,
+whether it continues, the app's bytes between fragments, the step's microseconds) followed by
+the two, and reads one message from each. All the sends and receives of a round progress
+together on non-blocking sockets (one :mod:`selectors` loop), so a round costs one network
+latency plus its bytes. Every fragment then knows all the headers, so all alike know whether
+the run is over (nothing sent, nobody continuing).
 
 Why not a collective library: on a 2-vCPU machine with 4 processes, gloo's
 ``all_to_all_single`` (``torch.distributed``, what this module used before) took 1.0-1.6 ms
